@@ -1,0 +1,180 @@
+package verifiers
+
+import (
+	"crypto/hmac"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxHeaderValue bounds the length of any single signing header we parse.
+const maxHeaderValue = 8 << 10
+
+// Header returns the single value of the named header. A missing or empty
+// header, a header sent more than once, or an oversized value is ErrMalformed:
+// an ambiguous header fails closed.
+func Header(h http.Header, name string) (string, error) {
+	vals := h.Values(name)
+	switch {
+	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
+		return "", fmt.Errorf("%w: missing header %s", ErrMalformed, name)
+	case len(vals) > 1:
+		return "", fmt.Errorf("%w: duplicated header %s", ErrMalformed, name)
+	case len(vals[0]) > maxHeaderValue:
+		return "", fmt.Errorf("%w: header %s too long", ErrMalformed, name)
+	}
+	return strings.TrimSpace(vals[0]), nil
+}
+
+// OptionalHeader is like Header but returns "" with no error when the header
+// is absent. A duplicated or oversized header is still ErrMalformed.
+func OptionalHeader(h http.Header, name string) (string, error) {
+	if len(h.Values(name)) == 0 {
+		return "", nil
+	}
+	return Header(h, name)
+}
+
+// ParseUnix parses a decimal Unix timestamp in seconds. Only ASCII digits
+// are accepted (no sign, no fraction, no exponent, at most 12 digits).
+func ParseUnix(s string) (time.Time, error) {
+	n, err := parseDigits(s, 12)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.Unix(n, 0), nil
+}
+
+// ParseUnixMilli parses a decimal Unix timestamp in milliseconds.
+func ParseUnixMilli(s string) (time.Time, error) {
+	n, err := parseDigits(s, 15)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(n), nil
+}
+
+func parseDigits(s string, max int) (int64, error) {
+	if s == "" || len(s) > max {
+		return 0, fmt.Errorf("%w: invalid timestamp", ErrMalformed)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, fmt.Errorf("%w: invalid timestamp", ErrMalformed)
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w: invalid timestamp", ErrMalformed)
+	}
+	return n, nil
+}
+
+// CheckTimestamp returns ErrTimestamp when ts is more than the tolerance
+// away from now, in either direction. A distance of exactly the tolerance is
+// accepted, as in the Standard Webhooks reference libraries. It does nothing
+// when the check is off (see Config.EffectiveTolerance).
+func CheckTimestamp(c Config, ts, now time.Time) error {
+	tol, on := c.EffectiveTolerance()
+	if !on {
+		return nil
+	}
+	d := now.Sub(ts)
+	if d > tol {
+		return fmt.Errorf("%w: too old", ErrTimestamp)
+	}
+	if -d > tol {
+		return fmt.Errorf("%w: in the future", ErrTimestamp)
+	}
+	return nil
+}
+
+// Equal compares two byte slices in constant time (for equal lengths; the
+// length itself is not secret).
+func Equal(a, b []byte) bool {
+	return subtle.ConstantTimeCompare(a, b) == 1
+}
+
+// EqualString compares two strings in constant time.
+func EqualString(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+// MAC computes the HMAC of the concatenation of parts under key.
+func MAC(h func() hash.Hash, key []byte, parts ...[]byte) []byte {
+	m := hmac.New(h, key)
+	for _, p := range parts {
+		m.Write(p)
+	}
+	return m.Sum(nil)
+}
+
+// DecodeHex decodes a hex signature, either case. An invalid value returns
+// nil, false.
+func DecodeHex(s string) ([]byte, bool) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) == 0 {
+		return nil, false
+	}
+	return b, true
+}
+
+// DecodeBase64 decodes standard base64 (padding optional) or, failing that,
+// URL-safe base64. An invalid value returns nil, false.
+func DecodeBase64(s string) ([]byte, bool) {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) > 0 {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// DecodeWhsec decodes a Standard Webhooks secret: "whsec_" followed by
+// base64, or bare base64. The result is the HMAC key.
+func DecodeWhsec(s string) ([]byte, error) {
+	s = strings.TrimPrefix(s, "whsec_")
+	b, ok := DecodeBase64(s)
+	if !ok {
+		return nil, fmt.Errorf("secret is not whsec_ base64")
+	}
+	return b, nil
+}
+
+// RawSecrets converts configured secrets to keys used verbatim (UTF-8
+// bytes). It rejects an empty list or an empty secret.
+func RawSecrets(c Config) ([][]byte, error) {
+	if len(c.Secrets) == 0 {
+		return nil, fmt.Errorf("provider %s needs at least one secret", c.Provider)
+	}
+	keys := make([][]byte, len(c.Secrets))
+	for i, s := range c.Secrets {
+		if s == "" {
+			return nil, fmt.Errorf("provider %s: secret %d is empty", c.Provider, i+1)
+		}
+		keys[i] = []byte(s)
+	}
+	return keys, nil
+}
+
+// MatchMAC compares every candidate signature against the expected MAC of
+// every key, in constant time per comparison, and returns the index of the
+// matching key and the matching signature. It goes through all pairs even
+// after a match so that timing does not reveal which pair matched.
+func MatchMAC(expected [][]byte, candidates [][]byte) (key int, sig []byte, ok bool) {
+	key = -1
+	for i, e := range expected {
+		for _, c := range candidates {
+			if subtle.ConstantTimeCompare(e, c) == 1 && key < 0 {
+				key, sig = i, c
+			}
+		}
+	}
+	return key, sig, key >= 0
+}

@@ -1,0 +1,257 @@
+// Package verifiers holds the webhook signature schemes that the
+// webhook_verify Caddy handler can check: one file per provider or scheme
+// family, each registered by name in init.
+//
+// The package knows nothing of Caddy. A Verifier receives the raw body and
+// the request metadata, and returns either a Result (the request is
+// authentic) or an error wrapping one of the sentinel errors below, which
+// the handler maps to an HTTP status. Error texts never contain a secret,
+// an expected signature or any part of the body.
+package verifiers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Sentinel errors. Every error a Verifier returns wraps exactly one of them.
+var (
+	// ErrMalformed: signing metadata missing, malformed or ambiguous (400).
+	ErrMalformed = errors.New("malformed signing metadata")
+	// ErrTimestamp: the signed timestamp is outside the tolerance (401).
+	ErrTimestamp = errors.New("timestamp outside tolerance")
+	// ErrSignature: no signature in the request matches any configured key (401).
+	ErrSignature = errors.New("signature mismatch")
+	// ErrCredentials: credentials (Basic auth, a shared header) are wrong (401,
+	// with a WWW-Authenticate challenge where the scheme has one).
+	ErrCredentials = errors.New("bad credentials")
+	// ErrUnavailable: verification could not be completed because a needed
+	// resource (a signing certificate, a public key) could not be had (503).
+	ErrUnavailable = errors.New("verification unavailable")
+)
+
+// DefaultTolerance is the timestamp tolerance used when Config.Tolerance is 0.
+const DefaultTolerance = 5 * time.Minute
+
+// Request is what a Verifier sees of an incoming HTTP request. Body holds the
+// raw bytes exactly as received; verifiers must not modify it.
+type Request struct {
+	// Context of the HTTP request; outbound fetches must honour it.
+	Context context.Context
+	// Method is the HTTP method.
+	Method string
+	// URL is the absolute URL as received: scheme, host, path and raw query.
+	URL *url.URL
+	// Header holds the request headers.
+	Header http.Header
+	// Body is the raw request body.
+	Body []byte
+	// Now is the time of verification.
+	Now time.Time
+}
+
+// Result describes an authentic request.
+type Result struct {
+	// ID is the provider's delivery id, for logs and placeholders. It may come
+	// from an unsigned header and must not be used alone as a replay key.
+	ID string
+	// SignedID is a delivery id covered by the signature (Standard Webhooks'
+	// webhook-id, Mailgun's token, SNS's MessageId). Empty if there is none.
+	SignedID string
+	// Signature is the verified signature (raw bytes); it is the replay key
+	// material when SignedID is empty.
+	Signature []byte
+	// Timestamp is the signed (or, where the provider has no signed one, the
+	// checked) timestamp of the delivery; zero if the scheme has none.
+	Timestamp time.Time
+	// Key is the position (0-based) of the configured secret or public key
+	// that matched.
+	Key int
+	// Respond, when non-nil, means the verifier has handled the request
+	// itself (for example an SNS subscription it confirmed): the handler
+	// answers with this status and does not forward.
+	Respond *Response
+}
+
+// Response is an answer the handler writes instead of forwarding.
+type Response struct {
+	Status int
+	Body   string
+}
+
+// Verifier checks one request.
+type Verifier interface {
+	Verify(r *Request) (*Result, error)
+}
+
+// Timestamped is implemented by verifiers whose scheme carries a checked
+// timestamp; the handler uses it to choose a replay TTL that covers the
+// tolerance window on both sides.
+type Timestamped interface {
+	HasTimestamp() bool
+}
+
+// PublicKey is a configured public key, optionally bound to a key id.
+type PublicKey struct {
+	// KeyID restricts the key to signatures naming this key id; empty
+	// matches any key id.
+	KeyID string `json:"key_id,omitempty"`
+	// Key is the key material: PEM, base64 DER, or a provider-specific
+	// form (such as whpk_ for Standard Webhooks).
+	Key string `json:"key"`
+}
+
+// Config is the configuration of one verifier, with secrets already
+// resolved (placeholders replaced). Fields a provider does not use must be
+// left empty; constructors reject the ones they do not take.
+type Config struct {
+	// Provider is the name the verifier was looked up by (an alias or the
+	// canonical name).
+	Provider string
+	// Secrets are the shared secrets, current first, in the order configured.
+	Secrets []string
+	// PublicKeys are the public keys for asymmetric schemes.
+	PublicKeys []PublicKey
+	// Tolerance: 0 means DefaultTolerance, negative disables the timestamp check.
+	Tolerance time.Duration
+	// HMAC is the recipe of the generic hmac provider.
+	HMAC *HMACRecipe
+	// URL is the public URL the provider signs (twilio, mandrill).
+	URL string
+	// TopicARNs is the allow-list of SNS topic ARNs (empty allows any).
+	TopicARNs []string
+	// Certificates are pinned PEM certificates (SNS), used instead of fetching.
+	Certificates []string
+	// AutoConfirm makes the SNS verifier confirm subscriptions itself.
+	AutoConfirm bool
+	// Username and Password are Basic auth credentials (postmark).
+	Username string
+	Password string
+	// Header names a header that carries a shared secret verbatim (postmark).
+	Header string
+	// HTTPClient is used for outbound fetches (certificates, public keys).
+	// Nil means a client with a short timeout.
+	HTTPClient *http.Client
+}
+
+// EffectiveTolerance returns the tolerance to apply and whether the check is on.
+func (c Config) EffectiveTolerance() (time.Duration, bool) {
+	switch {
+	case c.Tolerance < 0:
+		return 0, false
+	case c.Tolerance == 0:
+		return DefaultTolerance, true
+	default:
+		return c.Tolerance, true
+	}
+}
+
+// Reject returns an error naming the first of the given options that is set
+// in c. Constructors call it with the options they do not take, so a
+// misplaced option is a configuration error instead of being ignored.
+func (c Config) Reject(options ...string) error {
+	for _, o := range options {
+		set := false
+		switch o {
+		case "secret":
+			set = len(c.Secrets) > 0
+		case "public_key":
+			set = len(c.PublicKeys) > 0
+		case "hmac":
+			set = c.HMAC != nil
+		case "url":
+			set = c.URL != ""
+		case "topic_arn":
+			set = len(c.TopicARNs) > 0
+		case "certificate":
+			set = len(c.Certificates) > 0
+		case "auto_confirm":
+			set = c.AutoConfirm
+		case "username":
+			set = c.Username != ""
+		case "password":
+			set = c.Password != ""
+		case "header":
+			set = c.Header != ""
+		case "tolerance":
+			set = c.Tolerance != 0
+		default:
+			panic("verifiers: unknown option " + o)
+		}
+		if set {
+			return fmt.Errorf("provider %s does not take %s", c.Provider, o)
+		}
+	}
+	return nil
+}
+
+// Factory builds a Verifier from its configuration.
+type Factory func(Config) (Verifier, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+	canonical  = map[string]string{}
+)
+
+// Register makes a provider available under name and its aliases. It
+// panics on a duplicate name, which is a programming error.
+func Register(name string, f Factory, aliases ...string) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	for _, n := range append([]string{name}, aliases...) {
+		if _, dup := registry[n]; dup {
+			panic("verifiers: duplicate provider " + n)
+		}
+		registry[n] = f
+		canonical[n] = name
+	}
+}
+
+// New builds the verifier registered as name (or an alias of it).
+func New(name string, cfg Config) (Verifier, error) {
+	registryMu.RLock()
+	f, ok := registry[name]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("unknown provider %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	if cfg.Provider == "" {
+		cfg.Provider = name
+	}
+	return f(cfg)
+}
+
+// Known reports whether name is a registered provider or alias.
+func Known(name string) bool {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	_, ok := registry[name]
+	return ok
+}
+
+// Canonical returns the canonical provider name of name or an alias.
+func Canonical(name string) string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	return canonical[name]
+}
+
+// Names lists every registered provider name and alias, sorted.
+func Names() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
