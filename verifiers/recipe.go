@@ -3,9 +3,9 @@ package verifiers
 // HMACRecipe describes an HMAC webhook scheme declaratively, for the
 // generic "hmac" provider. The verifier that reads it lives in hmac.go.
 type HMACRecipe struct {
-	// Header is the request header that carries the signature (or the
-	// list of signatures). Required.
-	Header string `json:"header,omitempty"`
+	// SignatureHeader is the request header that carries the signature
+	// (or the list of signatures). Required.
+	SignatureHeader string `json:"signature_header,omitempty"`
 
 	// Prefix is stripped from each signature before decoding, for example
 	// "sha256=" (GitHub) or, in list form, the key of the signature entries
