@@ -1,0 +1,321 @@
+package webhookverify
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("webhook_verify", parseCaddyfile)
+	httpcaddyfile.RegisterDirectiveOrder("webhook_verify", httpcaddyfile.Before, "basic_auth")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	hv := new(Handler)
+	err := hv.UnmarshalCaddyfile(h.Dispenser)
+	return hv, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	webhook_verify [<matcher>] <provider> {
+//		secret <value>                 # repeatable (rotation)
+//		public_key [<key_id>] <value>  # repeatable
+//		tolerance <duration>|off       # default 5m
+//		max_size <size>                # default 1MiB
+//		replay off
+//		replay {
+//			ttl <duration>
+//			max_entries <n>
+//			namespace <name>
+//			storage [<module> ...]
+//		}
+//		url <scheme://host/path>       # twilio, mandrill
+//		topic_arn <arn...>             # sns
+//		certificate <pem file>         # sns, repeatable
+//		auto_confirm                   # sns
+//		username <name>                # postmark
+//		password <password>            # postmark
+//		header <name>                  # postmark
+//
+//		# the generic hmac provider's recipe:
+//		signature_header <name>
+//		prefix <text>
+//		hash sha1|sha256|sha512
+//		encoding hex|base64|base64url
+//		secret_encoding raw|base64|whsec
+//		content <template>             # from {body} {timestamp} {id} and text
+//		timestamp_header <name> [s|ms|auto]
+//		timestamp_key <prefix>
+//		id_header <name>
+//		separator <text>
+//	}
+func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // consume directive name
+	if !d.NextArg() {
+		return d.Errf("webhook_verify needs a provider (known: %v)", verifiers.Names())
+	}
+	h.Provider = d.Val()
+	if !verifiers.Known(h.Provider) {
+		return d.Errf("unknown provider %q (known: %v)", h.Provider, verifiers.Names())
+	}
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	recipe := func() (*verifiers.HMACRecipe, error) {
+		if verifiers.Canonical(h.Provider) != "hmac" {
+			return nil, d.Errf("%s is an option of the hmac provider, not of %s", d.Val(), h.Provider)
+		}
+		if h.HMAC == nil {
+			h.HMAC = new(verifiers.HMACRecipe)
+		}
+		return h.HMAC, nil
+	}
+	for d.NextBlock(0) {
+		opt := d.Val()
+		switch opt {
+		case "secret":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Secrets = append(h.Secrets, v)
+		case "public_key":
+			args := d.RemainingArgs()
+			switch len(args) {
+			case 1:
+				h.PublicKeys = append(h.PublicKeys, verifiers.PublicKey{Key: args[0]})
+			case 2:
+				h.PublicKeys = append(h.PublicKeys, verifiers.PublicKey{KeyID: args[0], Key: args[1]})
+			default:
+				return d.ArgErr()
+			}
+			if h.PublicKeys[len(h.PublicKeys)-1].Key == "" {
+				return d.Err("public_key is empty")
+			}
+		case "tolerance":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if v == "off" {
+				h.Tolerance = caddy.Duration(-1)
+				break
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing tolerance: %v", err)
+			}
+			if dur <= 0 {
+				return d.Err("tolerance must be positive, or off")
+			}
+			h.Tolerance = caddy.Duration(dur)
+		case "max_size":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			size, err := humanize.ParseBytes(v)
+			if err != nil {
+				return d.Errf("parsing max_size: %v", err)
+			}
+			if size == 0 || size > 1<<40 {
+				return d.Err("max_size out of range")
+			}
+			h.MaxSize = int64(size)
+		case "replay":
+			if err := h.unmarshalReplay(d); err != nil {
+				return err
+			}
+		case "url":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.URL = v
+		case "topic_arn":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.TopicARNs = append(h.TopicARNs, args...)
+		case "certificate":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Certificates = append(h.Certificates, v)
+		case "auto_confirm":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.AutoConfirm = true
+		case "username":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Username = v
+		case "password":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Password = v
+		case "header":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Header = v
+
+		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
+			"timestamp_key", "id_header", "separator", "timestamp_unit":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			*recipeField(r, opt) = v
+		case "timestamp_header":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.ArgErr()
+			}
+			r.TimestampHeader = args[0]
+			if len(args) == 2 {
+				r.TimestampUnit = args[1]
+			}
+		default:
+			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
+		}
+	}
+	return nil
+}
+
+// recipeField maps a Caddyfile option to its field in the recipe.
+func recipeField(r *verifiers.HMACRecipe, opt string) *string {
+	switch opt {
+	case "signature_header":
+		return &r.SignatureHeader
+	case "prefix":
+		return &r.Prefix
+	case "hash":
+		return &r.Hash
+	case "encoding":
+		return &r.Encoding
+	case "secret_encoding":
+		return &r.SecretEncoding
+	case "content":
+		return &r.Content
+	case "timestamp_key":
+		return &r.TimestampKey
+	case "id_header":
+		return &r.IDHeader
+	case "separator":
+		return &r.Separator
+	case "timestamp_unit":
+		return &r.TimestampUnit
+	}
+	panic("unknown recipe option " + opt)
+}
+
+// unmarshalReplay parses `replay off` or a replay block.
+func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
+	if h.Replay == nil {
+		h.Replay = new(ReplayConfig)
+	}
+	rc := h.Replay
+	if d.NextArg() {
+		if d.Val() != "off" || d.NextArg() {
+			return d.Errf("replay takes off or a block")
+		}
+		rc.Disabled = true
+		return nil
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "ttl":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing ttl: %v", err)
+			}
+			if dur < time.Second {
+				return d.Err("ttl must be at least 1s")
+			}
+			rc.TTL = caddy.Duration(dur)
+		case "max_entries":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return d.Errf("max_entries must be a positive integer")
+			}
+			rc.MaxEntries = n
+		case "namespace":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			rc.Namespace = v
+		case "storage":
+			rc.Cluster = true
+			if !d.NextArg() {
+				break
+			}
+			modID := "caddy.storage." + d.Val()
+			unm, err := caddyfile.UnmarshalModule(d, modID)
+			if err != nil {
+				return err
+			}
+			if _, ok := unm.(caddy.StorageConverter); !ok {
+				return d.Errf("module %s is not a caddy.StorageConverter", modID)
+			}
+			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", d.Val(), nil)
+		default:
+			return d.Errf("unrecognized replay option %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// oneArg returns exactly one non-empty argument.
+func oneArg(d *caddyfile.Dispenser) (string, error) {
+	opt := d.Val()
+	if !d.NextArg() {
+		return "", d.ArgErr()
+	}
+	v := d.Val()
+	if d.NextArg() {
+		return "", d.ArgErr()
+	}
+	if v == "" {
+		return "", d.Errf("%s must not be empty", opt)
+	}
+	return v, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*Handler)(nil)

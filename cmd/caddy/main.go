@@ -1,0 +1,16 @@
+// Command caddy is Caddy with its standard modules and webhook_verify, so
+// that `go run ./cmd/caddy run --config Caddyfile.example` works without
+// xcaddy.
+package main
+
+import (
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/webhookverify/caddy-webhook-verify"
+)
+
+func main() {
+	caddycmd.Main()
+}

@@ -1,0 +1,389 @@
+// Package webhookverify is a Caddy HTTP handler that lets a webhook through
+// only after the provider's signature, timestamp and replay status check
+// out, and then hands the next handler exactly the bytes the provider sent.
+package webhookverify
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// DefaultMaxSize is the body size limit when max_size is not set (1 MiB).
+const DefaultMaxSize int64 = 1 << 20
+
+// Handler verifies a webhook delivery (signature, timestamp, replay) before
+// passing it, byte-identical, to the next handler. A request that fails is
+// answered with an HTTP error and never reaches the next handler.
+//
+// It sets these placeholders:
+//
+// Placeholder | Description
+// ------------|-------------
+// `{http.webhook_verify.provider}` | The configured provider name
+// `{http.webhook_verify.id}` | The delivery id, when the provider sends one
+// `{http.webhook_verify.timestamp}` | The verified timestamp (Unix seconds), when the scheme has one
+// `{http.webhook_verify.key}` | Position (0-based) of the configured secret or public key that matched
+// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
+type Handler struct {
+	// The provider whose signature scheme to verify, for example
+	// `stripe`, `github`, `standard_webhooks` (aliases `svix`, `resend`),
+	// `slack`, `shopify`, `paddle`, `maildesk`, `autosend` or `hmac`.
+	Provider string `json:"provider,omitempty"`
+
+	// Shared secrets. The first is the current one; more may be listed
+	// during a rotation, and a request passes when it is signed with any.
+	// Placeholders such as `{env.SECRET}` and `{file./run/secrets/x}` are
+	// resolved at provision time; an empty secret is an error.
+	Secrets []string `json:"secrets,omitempty"`
+
+	// Public keys for asymmetric schemes, each optionally bound to a key
+	// id. Placeholders are resolved as for secrets.
+	PublicKeys []verifiers.PublicKey `json:"public_keys,omitempty"`
+
+	// How far a signed timestamp may be from the current time, in either
+	// direction. Default 5m; a negative value (Caddyfile: `off`) disables
+	// the timestamp check.
+	Tolerance caddy.Duration `json:"tolerance,omitempty"`
+
+	// The largest body accepted, in bytes. Default 1 MiB. A larger body is
+	// refused with 413 before it is read whole.
+	MaxSize int64 `json:"max_size,omitempty"`
+
+	// The recipe of the generic `hmac` provider.
+	HMAC *verifiers.HMACRecipe `json:"hmac,omitempty"`
+
+	// The public URL the provider signs (`twilio`, `mandrill`), as
+	// `scheme://host/path`; the request's query string is appended.
+	URL string `json:"url,omitempty"`
+
+	// Allowed SNS topic ARNs (`sns`); empty allows any topic.
+	TopicARNs []string `json:"topic_arns,omitempty"`
+
+	// Paths of pinned PEM certificates (`sns`), used instead of fetching
+	// the signing certificate.
+	Certificates []string `json:"certificates,omitempty"`
+
+	// Confirm SNS subscriptions in the handler instead of forwarding the
+	// SubscriptionConfirmation message (`sns`).
+	AutoConfirm bool `json:"auto_confirm,omitempty"`
+
+	// Basic auth user name (`postmark`). Placeholders are resolved.
+	Username string `json:"username,omitempty"`
+
+	// Basic auth password (`postmark`). Placeholders are resolved.
+	Password string `json:"password,omitempty"`
+
+	// A request header that must carry one of the secrets verbatim
+	// (`postmark`, instead of Basic auth).
+	Header string `json:"header,omitempty"`
+
+	// Replay protection; on by default.
+	Replay *ReplayConfig `json:"replay,omitempty"`
+
+	verifier verifiers.Verifier
+	maxSize  int64
+	logger   *zap.Logger
+	metrics  *metrics
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.webhook_verify",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision resolves secrets and builds the verifier.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	h.maxSize = h.MaxSize
+	if h.maxSize == 0 {
+		h.maxSize = DefaultMaxSize
+	}
+	cfg, err := h.verifierConfig()
+	if err != nil {
+		return err
+	}
+	v, err := verifiers.New(h.Provider, cfg)
+	if err != nil {
+		return err
+	}
+	h.verifier = v
+	h.metrics, err = provisionMetrics(ctx)
+	return err
+}
+
+// verifierConfig resolves placeholders and reads certificate files.
+func (h *Handler) verifierConfig() (verifiers.Config, error) {
+	repl := caddy.NewReplacer()
+	resolve := func(what string, i int, s string) (string, error) {
+		out, err := repl.ReplaceOrErr(s, true, false)
+		if err != nil {
+			return "", fmt.Errorf("%s %d: %v", what, i+1, err)
+		}
+		if out == "" {
+			return "", fmt.Errorf("%s %d is empty", what, i+1)
+		}
+		return out, nil
+	}
+	cfg := verifiers.Config{
+		Provider:    h.Provider,
+		Tolerance:   time.Duration(h.Tolerance),
+		HMAC:        h.HMAC,
+		TopicARNs:   h.TopicARNs,
+		AutoConfirm: h.AutoConfirm,
+		Header:      h.Header,
+	}
+	for i, s := range h.Secrets {
+		v, err := resolve("secret", i, s)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Secrets = append(cfg.Secrets, v)
+	}
+	for i, k := range h.PublicKeys {
+		v, err := resolve("public_key", i, k.Key)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.PublicKeys = append(cfg.PublicKeys, verifiers.PublicKey{KeyID: k.KeyID, Key: v})
+	}
+	for i, p := range h.Certificates {
+		pem, err := os.ReadFile(repl.ReplaceAll(p, ""))
+		if err != nil {
+			return cfg, fmt.Errorf("certificate %d: %v", i+1, err)
+		}
+		cfg.Certificates = append(cfg.Certificates, string(pem))
+	}
+	var err error
+	for _, f := range []struct {
+		what string
+		in   string
+		out  *string
+	}{{"url", h.URL, &cfg.URL}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password}} {
+		if f.in == "" {
+			continue
+		}
+		if *f.out, err = resolve(f.what, 0, f.in); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// Validate checks the configuration for obvious mistakes.
+func (h *Handler) Validate() error {
+	if h.Provider == "" {
+		return errors.New("provider is required")
+	}
+	if h.MaxSize < 0 {
+		return errors.New("max_size must not be negative")
+	}
+	if h.verifier == nil {
+		return errors.New("verifier not provisioned")
+	}
+	return nil
+}
+
+// ServeHTTP verifies the request and, if it is authentic and new, passes it
+// on with its exact body.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl == nil {
+		repl = caddy.NewReplacer()
+	}
+	repl.Set("http.webhook_verify.provider", h.Provider)
+
+	body, err := h.readBody(w, r)
+	if err != nil {
+		return h.reject(w, r, repl, "", err)
+	}
+
+	vr := &verifiers.Request{
+		Context: r.Context(),
+		Method:  r.Method,
+		URL:     requestURL(r),
+		Header:  r.Header,
+		Body:    body,
+		Now:     time.Now(),
+	}
+	res, err := h.verifier.Verify(vr)
+	if err != nil {
+		return h.reject(w, r, repl, "", err)
+	}
+	if res == nil {
+		return h.reject(w, r, repl, "", errors.New("verifier returned no result"))
+	}
+
+	repl.Set("http.webhook_verify.id", res.ID)
+	repl.Set("http.webhook_verify.key", strconv.Itoa(res.Key))
+	if !res.Timestamp.IsZero() {
+		repl.Set("http.webhook_verify.timestamp", strconv.FormatInt(res.Timestamp.Unix(), 10))
+	}
+
+	if res.Respond != nil {
+		h.outcome(r, "handled", res.ID, nil)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(res.Respond.Status)
+		_, err := io.WriteString(w, res.Respond.Body)
+		return err
+	}
+
+	restoreBody(r, body)
+	h.outcome(r, "verified", res.ID, nil)
+	return next.ServeHTTP(w, r)
+}
+
+// errTooLarge marks a body over max_size.
+var errTooLarge = errors.New("body too large")
+
+// readBody reads the whole body, refusing one larger than maxSize.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > h.maxSize {
+		return nil, errTooLarge
+	}
+	if r.Body == nil || r.Body == http.NoBody {
+		return []byte{}, nil
+	}
+	// MaxBytesReader also tells the server to close the connection once
+	// the limit is hit, so an oversized body is not drained.
+	rd := http.MaxBytesReader(w, r.Body, h.maxSize)
+	var buf bytes.Buffer
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength))
+	}
+	_, err := buf.ReadFrom(rd)
+	_ = r.Body.Close()
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, errTooLarge
+		}
+		return nil, fmt.Errorf("%w: reading body: %v", verifiers.ErrMalformed, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// restoreBody hands the next handler the exact bytes that were verified.
+func restoreBody(r *http.Request, body []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.TransferEncoding = nil
+	r.GetBody = func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(body)), nil
+	}
+}
+
+// requestURL reconstructs the absolute URL of the request as received.
+func requestURL(r *http.Request) *url.URL {
+	u := *r.URL
+	u.Scheme = "http"
+	if r.TLS != nil {
+		u.Scheme = "https"
+	}
+	u.Host = r.Host
+	return &u
+}
+
+// reason names a failure for logs, metrics and the error placeholder.
+func reason(err error) (string, int) {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return "too_large", http.StatusRequestEntityTooLarge
+	case errors.Is(err, verifiers.ErrMalformed):
+		return "malformed", http.StatusBadRequest
+	case errors.Is(err, verifiers.ErrTimestamp):
+		return "timestamp", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrSignature):
+		return "signature", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrCredentials):
+		return "credentials", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrUnavailable):
+		return "unavailable", http.StatusServiceUnavailable
+	default:
+		return "internal", http.StatusInternalServerError
+	}
+}
+
+// reject logs the failure and returns it as a Caddy HTTP error, so that
+// handle_errors routes can shape the response.
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
+	why, status := reason(err)
+	repl.Set("http.webhook_verify.error", err.Error())
+	if errors.Is(err, verifiers.ErrCredentials) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="webhook"`)
+	}
+	h.outcome(r, why, id, err)
+	return caddyhttp.Error(status, err)
+}
+
+// outcome logs and counts the result of one request. It never logs a
+// secret, a signature or the body.
+func (h *Handler) outcome(r *http.Request, result, id string, err error) {
+	if h.metrics != nil {
+		h.metrics.requests.WithLabelValues(verifiers.Canonical(h.Provider), result).Inc()
+	}
+	if h.logger == nil {
+		return
+	}
+	level := zapcore.DebugLevel
+	msg := "webhook verified"
+	if err != nil {
+		level, msg = zapcore.InfoLevel, "webhook rejected"
+	}
+	if ce := h.logger.Check(level, msg); ce != nil {
+		fields := []zap.Field{
+			zap.String("provider", h.Provider),
+			zap.String("result", result),
+			zap.String("remote_ip", remoteHost(r)),
+		}
+		if id != "" {
+			fields = append(fields, zap.String("delivery_id", truncate(id, 128)))
+		}
+		if err != nil {
+			fields = append(fields, zap.String("reason", err.Error()))
+		}
+		ce.Write(fields...)
+	}
+}
+
+func remoteHost(r *http.Request) string {
+	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
+		return strings.Trim(r.RemoteAddr[:i], "[]")
+	}
+	return r.RemoteAddr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+)

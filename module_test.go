@@ -1,0 +1,230 @@
+package webhookverify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+)
+
+// fakeVerifier accepts a request whose X-Fake header is "ok" and returns
+// the error named by the header otherwise. It records the body it saw.
+type fakeVerifier struct {
+	seen []byte
+}
+
+func (f *fakeVerifier) Verify(r *verifiers.Request) (*verifiers.Result, error) {
+	f.seen = append([]byte(nil), r.Body...)
+	switch r.Header.Get("X-Fake") {
+	case "ok":
+		return &verifiers.Result{ID: "evt_1", Key: 1, Timestamp: time.Unix(1700000000, 0), Signature: []byte("sig")}, nil
+	case "respond":
+		return &verifiers.Result{Respond: &verifiers.Response{Status: 200, Body: "confirmed"}}, nil
+	case "malformed":
+		return nil, fmt.Errorf("%w: missing header X-Sig", verifiers.ErrMalformed)
+	case "timestamp":
+		return nil, fmt.Errorf("%w: too old", verifiers.ErrTimestamp)
+	case "credentials":
+		return nil, verifiers.ErrCredentials
+	case "unavailable":
+		return nil, verifiers.ErrUnavailable
+	default:
+		return nil, verifiers.ErrSignature
+	}
+}
+
+// nextRecorder is the next handler: it records what reached it.
+type nextRecorder struct {
+	called        int
+	body          []byte
+	contentLength int64
+	getBody       []byte
+}
+
+func (n *nextRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	n.called++
+	n.body, _ = io.ReadAll(r.Body)
+	n.contentLength = r.ContentLength
+	if r.GetBody != nil {
+		rc, _ := r.GetBody()
+		n.getBody, _ = io.ReadAll(rc)
+	}
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+func newTestHandler(maxSize int64) (*Handler, *fakeVerifier) {
+	fv := &fakeVerifier{}
+	return &Handler{Provider: "fake", verifier: fv, maxSize: maxSize, Replay: &ReplayConfig{Disabled: true}}, fv
+}
+
+func serve(h *Handler, req *http.Request) (*httptest.ResponseRecorder, *nextRecorder, *caddy.Replacer, error) {
+	repl := caddy.NewReplacer()
+	req = req.WithContext(context.WithValue(req.Context(), caddy.ReplacerCtxKey, repl))
+	w := httptest.NewRecorder()
+	next := &nextRecorder{}
+	err := h.ServeHTTP(w, req, next)
+	return w, next, repl, err
+}
+
+func TestServeHTTPStatuses(t *testing.T) {
+	tests := []struct {
+		fake       string
+		wantStatus int
+		wantNext   bool
+		wantAuth   bool
+	}{
+		{"ok", http.StatusAccepted, true, false},
+		{"malformed", http.StatusBadRequest, false, false},
+		{"timestamp", http.StatusUnauthorized, false, false},
+		{"signature", http.StatusUnauthorized, false, false},
+		{"credentials", http.StatusUnauthorized, false, true},
+		{"unavailable", http.StatusServiceUnavailable, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.fake, func(t *testing.T) {
+			h, _ := newTestHandler(1 << 20)
+			req := httptest.NewRequest("POST", "/hook", strings.NewReader(`{"a":1}`))
+			req.Header.Set("X-Fake", tt.fake)
+			w, next, repl, err := serve(h, req)
+			status := w.Code
+			if err != nil {
+				var he caddyhttp.HandlerError
+				if !errors.As(err, &he) {
+					t.Fatalf("error is not a caddyhttp.HandlerError: %v", err)
+				}
+				status = he.StatusCode
+				if msg, _ := repl.GetString("http.webhook_verify.error"); msg == "" {
+					t.Error("error placeholder not set")
+				}
+			}
+			if status != tt.wantStatus {
+				t.Errorf("status = %d, want %d", status, tt.wantStatus)
+			}
+			if (next.called == 1) != tt.wantNext {
+				t.Errorf("next called %d times, want forwarded=%v", next.called, tt.wantNext)
+			}
+			if got := w.Header().Get("WWW-Authenticate") != ""; got != tt.wantAuth {
+				t.Errorf("WWW-Authenticate present = %v, want %v", got, tt.wantAuth)
+			}
+		})
+	}
+}
+
+func TestServeHTTPPlaceholders(t *testing.T) {
+	h, _ := newTestHandler(1 << 20)
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x"))
+	req.Header.Set("X-Fake", "ok")
+	_, _, repl, err := serve(h, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"http.webhook_verify.provider":  "fake",
+		"http.webhook_verify.id":        "evt_1",
+		"http.webhook_verify.key":       "1",
+		"http.webhook_verify.timestamp": "1700000000",
+	} {
+		if got, _ := repl.GetString(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestServeHTTPBodyIdentical(t *testing.T) {
+	// Bytes a JSON re-encoder would change: spacing, escapes, key order,
+	// a trailing CRLF, invalid UTF-8.
+	body := []byte("{ \"b\":1,  \"a\":\"\\u00e9\xff\" }\r\n")
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			h, fv := newTestHandler(1 << 20)
+			var rd io.Reader = bytes.NewReader(body)
+			if chunked {
+				rd = io.MultiReader(rd) // hides the length from NewRequest
+			}
+			req := httptest.NewRequest("POST", "/hook", rd)
+			if chunked {
+				req.ContentLength = -1
+				req.TransferEncoding = []string{"chunked"}
+			}
+			req.Header.Set("X-Fake", "ok")
+			_, next, _, err := serve(h, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fv.seen, body) {
+				t.Errorf("verifier saw %q", fv.seen)
+			}
+			if !bytes.Equal(next.body, body) || !bytes.Equal(next.getBody, body) {
+				t.Errorf("next got body %q, GetBody %q", next.body, next.getBody)
+			}
+			if next.contentLength != int64(len(body)) {
+				t.Errorf("ContentLength = %d, want %d", next.contentLength, len(body))
+			}
+		})
+	}
+}
+
+func TestServeHTTPTooLarge(t *testing.T) {
+	tests := []struct {
+		name    string
+		size    int
+		chunked bool
+		want    int
+	}{
+		{"at limit", 64, false, http.StatusAccepted},
+		{"declared over limit", 65, false, http.StatusRequestEntityTooLarge},
+		{"chunked at limit", 64, true, http.StatusAccepted},
+		{"chunked over limit", 65, true, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, fv := newTestHandler(64)
+			var rd io.Reader = bytes.NewReader(bytes.Repeat([]byte("a"), tt.size))
+			if tt.chunked {
+				rd = io.MultiReader(rd)
+			}
+			req := httptest.NewRequest("POST", "/hook", rd)
+			if tt.chunked {
+				req.ContentLength = -1
+			}
+			req.Header.Set("X-Fake", "ok")
+			w, next, _, err := serve(h, req)
+			status := w.Code
+			var he caddyhttp.HandlerError
+			if errors.As(err, &he) {
+				status = he.StatusCode
+			}
+			if status != tt.want {
+				t.Fatalf("status = %d, want %d (err %v)", status, tt.want, err)
+			}
+			if tt.want == http.StatusRequestEntityTooLarge && (next.called != 0 || fv.seen != nil) {
+				t.Error("oversized body reached the verifier or the next handler")
+			}
+		})
+	}
+}
+
+func TestServeHTTPRespond(t *testing.T) {
+	h, _ := newTestHandler(1 << 20)
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x"))
+	req.Header.Set("X-Fake", "respond")
+	w, next, _, err := serve(h, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.called != 0 || w.Code != 200 || w.Body.String() != "confirmed" {
+		t.Errorf("next called %d, status %d, body %q", next.called, w.Code, w.Body.String())
+	}
+}
