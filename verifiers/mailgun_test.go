@@ -1,0 +1,352 @@
+package verifiers
+
+import (
+	"bytes"
+	"encoding/hex"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Vector: github:mailgun/mailgun-php tests/Api/WebhookTest.php
+// @1835bc28d703a89c1cc947bfc25eda3ace77e421 (testVerifyWebhookGood /
+// testVerifyWebhookBad). Mailgun publishes no vector for parent-signature;
+// mailgunParentSig was computed with an independent implementation:
+//
+//	printf '%s' '14036452205egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6' |
+//	  openssl dgst -sha256 -hmac 'parent-signing-key-for-tests' -hex
+const (
+	mailgunKey       = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
+	mailgunTimestamp = "1403645220"
+	mailgunToken     = "5egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6"
+	mailgunBadToken  = "owyldpe6nxhmrn78epljl6bj0orrki1u3d2v5e6cnlmmuox8jr"
+	mailgunSig       = "9cfc5c41582e51246e73c88d34db3af0a3a2692a76fbab81492842f000256d33"
+	mailgunParentKey = "parent-signing-key-for-tests"
+	mailgunParentSig = "63311b44861eac2cc2d91d5445eeb44528abc70eeb6fe84598281775efec6fc9"
+	mailgunEventID   = "CPgfbmQMTCKtHW6uIWtuVe"
+)
+
+var mailgunNow = time.Unix(1403645220+60, 0)
+
+// mailgunJSONBody builds a JSON webhook body; timestamp is inserted as raw
+// JSON (quote it for a string).
+func mailgunJSONBody(timestamp, token, sig, extra string) []byte {
+	return []byte(fmt.Sprintf(`{"signature":{"timestamp":%s,"token":%q,"signature":%q%s},`+
+		`"event-data":{"event":"delivered","id":%q,"timestamp":1403645220.0}}`,
+		timestamp, token, sig, extra, mailgunEventID))
+}
+
+func mailgunJSONHeader() http.Header {
+	return http.Header{"Content-Type": {"application/json"}}
+}
+
+func mailgunFormBody(fields ...string) []byte {
+	v := url.Values{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		v.Add(fields[i], fields[i+1])
+	}
+	return []byte(v.Encode())
+}
+
+// mailgunMultipartBody builds an inbound-route style multipart body: some
+// message fields and an attachment before the signature fields.
+func mailgunMultipartBody(t *testing.T, fields ...string) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(w.WriteField("recipient", "bob@example.com"))
+	must(w.WriteField("body-plain", "Hi Bob"))
+	fw, err := w.CreateFormFile("attachment-1", "token")
+	must(err)
+	_, err = fw.Write([]byte("not the token"))
+	must(err)
+	for i := 0; i+1 < len(fields); i += 2 {
+		must(w.WriteField(fields[i], fields[i+1]))
+	}
+	must(w.WriteField("stripped-text", "after the signature"))
+	must(w.Close())
+	return buf.Bytes(), w.FormDataContentType()
+}
+
+func newTestMailgun(t *testing.T, c Config) Verifier {
+	t.Helper()
+	v, err := New("mailgun", c)
+	if err != nil {
+		t.Fatalf("New(mailgun): %v", err)
+	}
+	return v
+}
+
+func TestMailgunVectors(t *testing.T) {
+	sigBytes, _ := hex.DecodeString(mailgunSig)
+	parentBytes, _ := hex.DecodeString(mailgunParentSig)
+	wantTS := time.Unix(1403645220, 0)
+	multi, multiCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)
+	upper, upperCT := mailgunMultipartBody(t, "signature", strings.ToUpper(mailgunSig), "token", mailgunToken, "timestamp", mailgunTimestamp)
+
+	tests := []struct {
+		name    string
+		secrets []string
+		ct      string
+		body    []byte
+		wantID  string
+		wantSig []byte
+		wantKey int
+	}{
+		{
+			name: "json, timestamp as string", secrets: []string{mailgunKey},
+			ct:     "application/json",
+			body:   mailgunJSONBody(`"`+mailgunTimestamp+`"`, mailgunToken, mailgunSig, ""),
+			wantID: mailgunEventID, wantSig: sigBytes,
+		},
+		{
+			name: "json, timestamp as number, charset", secrets: []string{mailgunKey},
+			ct:     "application/json; charset=utf-8",
+			body:   mailgunJSONBody(mailgunTimestamp, mailgunToken, mailgunSig, ""),
+			wantID: mailgunEventID, wantSig: sigBytes,
+		},
+		{
+			name: "json, no event-data: id falls back to the token", secrets: []string{mailgunKey},
+			ct:     "application/json",
+			body:   []byte(`{"signature":{"token":"` + mailgunToken + `","timestamp":"` + mailgunTimestamp + `","signature":"` + mailgunSig + `"}}`),
+			wantID: mailgunToken, wantSig: sigBytes,
+		},
+		{
+			name: "rotation: second secret matches", secrets: []string{"key-old", mailgunKey},
+			ct:     "application/json",
+			body:   mailgunJSONBody(`"`+mailgunTimestamp+`"`, mailgunToken, mailgunSig, ""),
+			wantID: mailgunEventID, wantSig: sigBytes, wantKey: 1,
+		},
+		{
+			name: "subaccount: parent-signature with the parent key", secrets: []string{mailgunParentKey},
+			ct:     "application/json",
+			body:   mailgunJSONBody(`"`+mailgunTimestamp+`"`, mailgunToken, strings.Repeat("ab", 32), `,"parent-signature":"`+mailgunParentSig+`"`),
+			wantID: mailgunEventID, wantSig: parentBytes,
+		},
+		{
+			name: "subaccount: own signature still verifies with the subaccount key", secrets: []string{mailgunParentKey, mailgunKey},
+			ct:     "application/json",
+			body:   mailgunJSONBody(`"`+mailgunTimestamp+`"`, mailgunToken, mailgunSig, `,"parent-signature":"`+strings.Repeat("ab", 32)+`"`),
+			wantID: mailgunEventID, wantSig: sigBytes, wantKey: 1,
+		},
+		{
+			name: "legacy form fields", secrets: []string{mailgunKey},
+			ct:     "application/x-www-form-urlencoded",
+			body:   mailgunFormBody("event", "delivered", "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig, "Message-Id", "<x@y>"),
+			wantID: mailgunToken, wantSig: sigBytes,
+		},
+		{
+			name: "inbound route multipart", secrets: []string{mailgunKey},
+			ct: multiCT, body: multi,
+			wantID: mailgunToken, wantSig: sigBytes,
+		},
+		{
+			name: "multipart, fields in another order, upper-case hex", secrets: []string{mailgunKey},
+			ct: upperCT, body: upper,
+			wantID: mailgunToken, wantSig: sigBytes,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTestMailgun(t, Config{Secrets: tt.secrets})
+			h := http.Header{"Content-Type": {tt.ct}}
+			res := formsigCheck(t, v, formsigRequest(t, "POST", "https://example.com/hooks/mailgun", h, tt.body, mailgunNow), nil)
+			if res.ID != tt.wantID || res.SignedID != mailgunToken || !bytes.Equal(res.Signature, tt.wantSig) ||
+				!res.Timestamp.Equal(wantTS) || res.Key != tt.wantKey || res.Respond != nil {
+				t.Errorf("result = %+v, want ID %q SignedID %q Signature %x Timestamp %v Key %d",
+					res, tt.wantID, mailgunToken, tt.wantSig, wantTS, tt.wantKey)
+			}
+		})
+	}
+}
+
+func TestMailgunRejects(t *testing.T) {
+	str := func(s string) string { return `"` + s + `"` }
+	good := mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig, "")
+	multi, multiCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)
+	dupMulti, dupMultiCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "token", mailgunToken, "signature", mailgunSig)
+	noSigMulti, noSigMultiCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken)
+
+	var many bytes.Buffer
+	mw := multipart.NewWriter(&many)
+	for i := 0; i < mailgunMaxParts; i++ {
+		_ = mw.WriteField("filler", "x")
+	}
+	_ = mw.WriteField("timestamp", mailgunTimestamp)
+	_ = mw.WriteField("token", mailgunToken)
+	_ = mw.WriteField("signature", mailgunSig)
+	_ = mw.Close()
+
+	var long bytes.Buffer
+	lw := multipart.NewWriter(&long)
+	_ = lw.WriteField("timestamp", mailgunTimestamp)
+	_ = lw.WriteField("token", strings.Repeat("t", mailgunMaxField+1))
+	_ = lw.WriteField("signature", mailgunSig)
+	_ = lw.Close()
+
+	const ctJSON = "application/json"
+	tests := []struct {
+		name    string
+		secrets []string
+		tol     time.Duration
+		ct      []string
+		body    []byte
+		now     time.Time
+		want    error
+	}{
+		// mailgun-php testVerifyWebhookBad: same signature, other token.
+		{name: "php bad vector (other token)", body: mailgunJSONBody(str(mailgunTimestamp), mailgunBadToken, mailgunSig, ""), want: ErrSignature},
+		{name: "wrong secret", secrets: []string{"key-wrong"}, body: good, want: ErrSignature},
+		{name: "parent-signature present but neither matches", secrets: []string{"key-wrong"},
+			body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig, `,"parent-signature":"`+mailgunParentSig+`"`), want: ErrSignature},
+		{name: "tampered timestamp", body: mailgunJSONBody(str("1403645221"), mailgunToken, mailgunSig, ""), now: time.Unix(1403645221, 0), want: ErrSignature},
+		{name: "truncated signature", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig[:62], ""), want: ErrSignature},
+		{name: "signature with extra bytes", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig+"00", ""), want: ErrSignature},
+		{name: "stale", body: good, now: time.Unix(1403645220+301, 0), want: ErrTimestamp},
+		{name: "future", body: good, now: time.Unix(1403645220-301, 0), want: ErrTimestamp},
+		{name: "stale with custom tolerance", tol: time.Minute, body: good, now: time.Unix(1403645220+61, 0), want: ErrTimestamp},
+		{name: "stale in form", ct: []string{formMediaType}, now: time.Unix(1403645220+3600, 0),
+			body: mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig), want: ErrTimestamp},
+		{name: "signature not hex", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, "zz"+mailgunSig[2:], ""), want: ErrMalformed},
+		{name: "signature base64", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, "nPxcQVguUSRuc8iNNNs68KOiaSp2+6uBSShC8AAlbTM=", ""), want: ErrMalformed},
+		{name: "empty signature", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, "", ""), want: ErrMalformed},
+		{name: "parent-signature not hex", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig, `,"parent-signature":"xyz"`), want: ErrMalformed},
+		{name: "parent-signature not a string", body: mailgunJSONBody(str(mailgunTimestamp), mailgunToken, mailgunSig, `,"parent-signature":1`), want: ErrMalformed},
+		{name: "empty token", body: mailgunJSONBody(str(mailgunTimestamp), "", mailgunSig, ""), want: ErrMalformed},
+		{name: "oversized token", body: mailgunJSONBody(str(mailgunTimestamp), strings.Repeat("t", mailgunMaxToken+1), mailgunSig, ""), want: ErrMalformed},
+		{name: "timestamp not digits", body: mailgunJSONBody(str("1403645220.5"), mailgunToken, mailgunSig, ""), want: ErrMalformed},
+		{name: "timestamp negative number", body: mailgunJSONBody("-1403645220", mailgunToken, mailgunSig, ""), want: ErrMalformed},
+		{name: "timestamp null", body: mailgunJSONBody("null", mailgunToken, mailgunSig, ""), want: ErrMalformed},
+		{name: "missing timestamp", body: []byte(`{"signature":{"token":"` + mailgunToken + `","signature":"` + mailgunSig + `"}}`), want: ErrMalformed},
+		{name: "missing token", body: []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","signature":"` + mailgunSig + `"}}`), want: ErrMalformed},
+		{name: "token not a string", body: []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","token":5,"signature":"` + mailgunSig + `"}}`), want: ErrMalformed},
+		{name: "missing signature object", body: []byte(`{"event-data":{"id":"x"}}`), want: ErrMalformed},
+		{name: "signature object is a string", body: []byte(`{"signature":"` + mailgunSig + `"}`), want: ErrMalformed},
+		{name: "signature member in other case only", body: []byte(`{"Signature":{"timestamp":"` + mailgunTimestamp + `","token":"` + mailgunToken + `","signature":"` + mailgunSig + `"}}`), want: ErrMalformed},
+		{name: "duplicated signature object", body: append(append([]byte(`{"signature":{"timestamp":"1","token":"a","signature":"00"},`), good[1:len(good)-1]...), '}'), want: ErrMalformed},
+		{name: "duplicated token member", body: []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","token":"x","token":"` + mailgunToken + `","signature":"` + mailgunSig + `"}}`), want: ErrMalformed},
+		{name: "invalid json", body: good[:len(good)-1], want: ErrMalformed},
+		{name: "trailing data after json", body: append(bytes.Clone(good), []byte(" {}")...), want: ErrMalformed},
+		{name: "json array", body: []byte(`[` + string(good) + `]`), want: ErrMalformed},
+		{name: "empty body", body: nil, want: ErrMalformed},
+		{name: "missing Content-Type", ct: []string{}, body: good, want: ErrMalformed},
+		{name: "duplicated Content-Type", ct: []string{ctJSON, ctJSON}, body: good, want: ErrMalformed},
+		{name: "unsupported Content-Type", ct: []string{"text/plain"}, body: good, want: ErrMalformed},
+		{name: "form: duplicated token", ct: []string{formMediaType},
+			body: mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunToken, "token", mailgunBadToken, "signature", mailgunSig), want: ErrMalformed},
+		{name: "form: missing signature", ct: []string{formMediaType},
+			body: mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunToken), want: ErrMalformed},
+		{name: "form: invalid escape", ct: []string{formMediaType},
+			body: []byte("timestamp=" + mailgunTimestamp + "&token=" + mailgunToken + "&signature=" + mailgunSig + "&x=%zz"), want: ErrMalformed},
+		{name: "form: wrong token", ct: []string{formMediaType},
+			body: mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunBadToken, "signature", mailgunSig), want: ErrSignature},
+		{name: "multipart: wrong secret", secrets: []string{"key-wrong"}, ct: []string{multiCT}, body: multi, want: ErrSignature},
+		{name: "multipart: duplicated token", ct: []string{dupMultiCT}, body: dupMulti, want: ErrMalformed},
+		{name: "multipart: missing signature", ct: []string{noSigMultiCT}, body: noSigMulti, want: ErrMalformed},
+		{name: "multipart: no boundary", ct: []string{"multipart/form-data"}, body: multi, want: ErrMalformed},
+		{name: "multipart: wrong boundary", ct: []string{"multipart/form-data; boundary=nope"}, body: multi, want: ErrMalformed},
+		{name: "multipart: truncated", ct: []string{multiCT}, body: multi[:len(multi)/2], want: ErrMalformed},
+		{name: "multipart: too many parts before the fields", ct: []string{mw.FormDataContentType()}, body: many.Bytes(), want: ErrMalformed},
+		{name: "multipart: oversized field", ct: []string{lw.FormDataContentType()}, body: long.Bytes(), want: ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets := tt.secrets
+			if secrets == nil {
+				secrets = []string{mailgunKey}
+			}
+			v := newTestMailgun(t, Config{Secrets: secrets, Tolerance: tt.tol})
+			h := http.Header{"Content-Type": {ctJSON}}
+			if tt.ct != nil {
+				h = http.Header{"Content-Type": tt.ct}
+			}
+			now := tt.now
+			if now.IsZero() {
+				now = mailgunNow
+			}
+			formsigCheck(t, v, formsigRequest(t, "POST", "", h, tt.body, now), tt.want,
+				mailgunKey, "key-wrong", mailgunSig, mailgunParentSig, mailgunToken)
+		})
+	}
+}
+
+func TestMailgunTolerance(t *testing.T) {
+	body := mailgunJSONBody(`"`+mailgunTimestamp+`"`, mailgunToken, mailgunSig, "")
+	ts := time.Unix(1403645220, 0)
+	for _, tc := range []struct {
+		tol  time.Duration
+		now  time.Time
+		want error
+	}{
+		{0, ts.Add(5 * time.Minute), nil},
+		{0, ts.Add(-5 * time.Minute), nil},
+		{0, ts.Add(5*time.Minute + time.Second), ErrTimestamp},
+		{time.Hour, ts.Add(59 * time.Minute), nil},
+		{-1, ts.Add(24 * 365 * time.Hour), nil}, // tolerance off
+	} {
+		v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}, Tolerance: tc.tol})
+		formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), body, tc.now), tc.want)
+	}
+	v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}})
+	if ts, ok := v.(Timestamped); !ok || !ts.HasTimestamp() {
+		t.Errorf("mailgun must report a checked timestamp")
+	}
+}
+
+// The signature covers timestamp+token only: changing the event data does
+// not break it. This test pins that documented property (replay protection
+// keyed on the signed token is what stops a captured triple from being
+// reused), so that nobody mistakes the verifier for a body-integrity check.
+func TestMailgunEventDataNotSigned(t *testing.T) {
+	v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}})
+	body := []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","token":"` + mailgunToken +
+		`","signature":"` + mailgunSig + `"},"event-data":{"event":"failed","id":"other"}}`)
+	res := formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), body, mailgunNow), nil)
+	if res.SignedID != mailgunToken || res.ID != "other" {
+		t.Errorf("result = %+v", res)
+	}
+}
+
+func TestMailgunConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Config
+	}{
+		{"no secret", Config{}},
+		{"empty secret", Config{Secrets: []string{mailgunKey, ""}}},
+		{"url", Config{Secrets: []string{mailgunKey}, URL: "https://example.com/"}},
+		{"public_key", Config{Secrets: []string{mailgunKey}, PublicKeys: []PublicKey{{Key: "x"}}}},
+		{"hmac", Config{Secrets: []string{mailgunKey}, HMAC: &HMACRecipe{}}},
+		{"username", Config{Secrets: []string{mailgunKey}, Username: "u"}},
+		{"password", Config{Secrets: []string{mailgunKey}, Password: "p"}},
+		{"header", Config{Secrets: []string{mailgunKey}, Header: "X-Token"}},
+		{"topic_arn", Config{Secrets: []string{mailgunKey}, TopicARNs: []string{"arn"}}},
+		{"certificate", Config{Secrets: []string{mailgunKey}, Certificates: []string{"pem"}}},
+		{"auto_confirm", Config{Secrets: []string{mailgunKey}, AutoConfirm: true}},
+	}
+	for _, tt := range tests {
+		v, err := New("mailgun", tt.c)
+		if err == nil || v != nil {
+			t.Errorf("%s: New = %v, %v; want an error", tt.name, v, err)
+			continue
+		}
+		if strings.Contains(err.Error(), mailgunKey) || err.Error() != strings.ToLower(err.Error()[:1])+err.Error()[1:] {
+			t.Errorf("%s: error text %q", tt.name, err)
+		}
+	}
+	if _, err := New("mailgun", Config{Secrets: []string{mailgunKey}, Tolerance: time.Minute}); err != nil {
+		t.Errorf("tolerance must be accepted: %v", err)
+	}
+	if Canonical("mailgun") != "mailgun" {
+		t.Errorf("mailgun not registered")
+	}
+}
