@@ -1,0 +1,195 @@
+package verifiers
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Vectors.
+//
+// Slack docs, "Verifying requests from Slack", the worked example
+// (https://api.slack.com/authentication/verifying-requests-from-slack),
+// also the fixture of github:slackapi/python-slack-sdk
+// tests/slack_sdk/signature/test_signature_verifier.py
+// @6337ddda4f839f5124459860fff2c3ce7f32bcd6 (whose MockClock pins now to the
+// timestamp, and whose invalid-body case appends "------").
+//
+// github:slack-go/slack security_test.go @34ad5c052e446f58505ae8d81a2a72821de107cc:
+// validSigningSecret, validBody, the v0 signature of newHeader(true), and the
+// invalid secret and body of TestEnsure.
+//
+// Both reproduced with openssl, e.g.
+//
+//	printf '%s' 'v0:1531420618:token=...' | openssl sha256 -hmac 8f742231b10e8888abcd99yyyzzz85a5
+const (
+	slackDocsSecret = "8f742231b10e8888abcd99yyyzzz85a5"
+	slackDocsTS     = "1531420618"
+	slackDocsBody   = "token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+	slackDocsSig    = "a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
+
+	slackGoSecret      = "e6b19c573432dcc6b075501d51b51bb8"
+	slackGoWrongSecret = "e6b19c573432dcc6b075501d51b51boo"
+	slackGoTS          = "1531431954"
+	slackGoBody        = `{"token":"aF5ynEYQH0dFN9imlgcADxDB","team_id":"XXXXXXXXX","api_app_id":"YYYYYYYYY","event":{"type":"app_mention","user":"AAAAAAAAA","text":"<@EEEEEEEEE> hello world","client_msg_id":"477cc591-ch73-a14z-4db8-g0cd76321bec","ts":"1531431954.000073","channel":"TTTTTTTTT","event_ts":"1531431954.000073"},"type":"event_callback","event_id":"TvBP7LRED7","event_time":1531431954,"authed_users":["EEEEEEEEE"]}`
+	slackGoInvalidBody = `{"token":"12345678abcdefghlmnopqrs","team_id":"XXXXXXXXX","api_app_id":"YYYYYYYYY","event":{"type":"app_mention","user":"AAAAAAAAA","text":"<@EEEEEEEEE> hello world","client_msg_id":"477cc591-ch73-a14z-4db8-g0cd76321bec","ts":"1531431954.000073","channel":"TTTTTTTTT","event_ts":"1531431954.000073"},"type":"event_callback","event_id":"TvBP7LRED7","event_time":1531431954,"authed_users":["EEEEEEEEE"]}`
+	slackGoSig         = "adada4ed31709aef585c2580ca3267678c6a8eaeb7e0c1aca3ee57b656886b2c"
+)
+
+func slackRequest(body string, now time.Time, kv ...string) *Request {
+	h := http.Header{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		h.Add(kv[i], kv[i+1])
+	}
+	return &Request{Context: context.Background(), Method: http.MethodPost, Header: h, Body: []byte(body), Now: now}
+}
+
+func TestSlackVerify(t *testing.T) {
+	docs := []string{slackDocsSecret}
+	docsNow := time.Unix(1531420618, 0)
+	goNow := time.Unix(1531431954, 0)
+	hdr := func(ts, sig string) []string {
+		return []string{"X-Slack-Request-Timestamp", ts, "X-Slack-Signature", sig}
+	}
+	docsHdr := hdr(slackDocsTS, "v0="+slackDocsSig)
+
+	tests := []struct {
+		name    string
+		secrets []string
+		tol     time.Duration
+		body    string
+		headers []string
+		now     time.Time
+		wantErr error
+		wantKey int
+		wantSig string
+		wantTS  int64
+	}{
+		{name: "docs vector", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow, wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "python sdk: invalid body", secrets: docs, body: slackDocsBody + "------", headers: docsHdr, now: docsNow, wantErr: ErrSignature},
+		{name: "python sdk: expired at the real clock", secrets: docs, body: slackDocsBody, headers: docsHdr, now: time.Now(), wantErr: ErrTimestamp},
+		{name: "slack-go vector", secrets: []string{slackGoSecret}, body: slackGoBody, headers: hdr(slackGoTS, "v0="+slackGoSig), now: goNow, wantSig: slackGoSig, wantTS: 1531431954},
+		{name: "slack-go invalid signing secret", secrets: []string{slackGoWrongSecret}, body: slackGoBody, headers: hdr(slackGoTS, "v0="+slackGoSig), now: goNow, wantErr: ErrSignature},
+		{name: "slack-go invalid body", secrets: []string{slackGoSecret}, body: slackGoInvalidBody, headers: hdr(slackGoTS, "v0="+slackGoSig), now: goNow, wantErr: ErrSignature},
+		{name: "rotation: second secret matches", secrets: []string{slackGoSecret, slackDocsSecret}, body: slackDocsBody, headers: docsHdr, now: docsNow, wantKey: 1, wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "rotation: first secret matches", secrets: []string{slackGoSecret, slackDocsSecret}, body: slackGoBody, headers: hdr(slackGoTS, "v0="+slackGoSig), now: goNow, wantKey: 0, wantSig: slackGoSig, wantTS: 1531431954},
+		{name: "upper-case hex", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0="+strings.ToUpper(slackDocsSig)), now: docsNow, wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "header names are case-insensitive", secrets: docs, body: slackDocsBody, headers: []string{"x-slack-request-timestamp", slackDocsTS, "x-slack-signature", "v0=" + slackDocsSig}, now: docsNow, wantSig: slackDocsSig, wantTS: 1531420618},
+
+		// Timestamps.
+		{name: "exactly 5 minutes old", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow.Add(5 * time.Minute), wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "5 minutes and 1 second old", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow.Add(5*time.Minute + time.Second), wantErr: ErrTimestamp},
+		{name: "exactly 5 minutes in the future", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow.Add(-5 * time.Minute), wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "5 minutes and 1 second in the future", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow.Add(-5*time.Minute - time.Second), wantErr: ErrTimestamp},
+		{name: "custom tolerance", secrets: docs, tol: 30 * time.Second, body: slackDocsBody, headers: docsHdr, now: docsNow.Add(31 * time.Second), wantErr: ErrTimestamp},
+		{name: "tolerance off", secrets: docs, tol: -1, body: slackDocsBody, headers: docsHdr, now: time.Now(), wantSig: slackDocsSig, wantTS: 1531420618},
+		{name: "tampered timestamp", secrets: docs, body: slackDocsBody, headers: hdr("1531420619", "v0="+slackDocsSig), now: docsNow, wantErr: ErrSignature},
+		{name: "timestamp not a number", secrets: docs, body: slackDocsBody, headers: hdr("yesterday", "v0="+slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+		{name: "timestamp in milliseconds", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS+"000", "v0="+slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+		{name: "fractional timestamp", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS+".5", "v0="+slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+
+		// Metadata.
+		{name: "missing timestamp", secrets: docs, body: slackDocsBody, headers: []string{"X-Slack-Signature", "v0=" + slackDocsSig}, now: docsNow, wantErr: ErrMalformed},
+		{name: "missing signature", secrets: docs, body: slackDocsBody, headers: []string{"X-Slack-Request-Timestamp", slackDocsTS}, now: docsNow, wantErr: ErrMalformed},
+		{name: "empty signature (slack-go newHeader(false))", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, ""), now: docsNow, wantErr: ErrMalformed},
+		{name: "duplicated signature", secrets: docs, body: slackDocsBody, headers: append(hdr(slackDocsTS, "v0="+slackDocsSig), "X-Slack-Signature", "v0="+slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+		{name: "duplicated timestamp", secrets: docs, body: slackDocsBody, headers: append(hdr(slackDocsTS, "v0="+slackDocsSig), "X-Slack-Request-Timestamp", slackDocsTS), now: docsNow, wantErr: ErrMalformed},
+		{name: "unknown version", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v1="+slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+		{name: "no version prefix", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, slackDocsSig), now: docsNow, wantErr: ErrMalformed},
+		{name: "bolt-js invalid-signature", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0=invalid-signature"), now: docsNow, wantErr: ErrMalformed},
+		{name: "truncated to odd length", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0="+slackDocsSig[:63]), now: docsNow, wantErr: ErrMalformed},
+		{name: "truncated to 31 bytes", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0="+slackDocsSig[:62]), now: docsNow, wantErr: ErrSignature},
+		{name: "wrong secret", secrets: []string{"8f742231b10e8888abcd99yyyzzz85a6"}, body: slackDocsBody, headers: docsHdr, now: docsNow, wantErr: ErrSignature},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := New("slack", Config{Secrets: tc.secrets, Tolerance: tc.tol})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			res, err := v.Verify(slackRequest(tc.body, tc.now, tc.headers...))
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				if res != nil {
+					t.Fatalf("result %+v returned with error", res)
+				}
+				for _, leak := range []string{slackDocsSig[:16], slackGoSig[:16], slackDocsSecret, slackGoSecret, "token="} {
+					if strings.Contains(err.Error(), leak) {
+						t.Fatalf("error %q leaks %q", err, leak)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if res.ID != "" || res.SignedID != "" {
+				t.Errorf("ID, SignedID = %q, %q, want empty", res.ID, res.SignedID)
+			}
+			if !res.Timestamp.Equal(time.Unix(tc.wantTS, 0)) {
+				t.Errorf("Timestamp = %v, want %v", res.Timestamp, time.Unix(tc.wantTS, 0))
+			}
+			if res.Key != tc.wantKey {
+				t.Errorf("Key = %d, want %d", res.Key, tc.wantKey)
+			}
+			if got := hex.EncodeToString(res.Signature); got != tc.wantSig {
+				t.Errorf("Signature = %s, want %s", got, tc.wantSig)
+			}
+		})
+	}
+}
+
+func TestSlackHasTimestamp(t *testing.T) {
+	for _, tc := range []struct {
+		tol  time.Duration
+		want bool
+	}{{0, true}, {time.Minute, true}, {-1, false}} {
+		v, err := New("slack", Config{Secrets: []string{slackDocsSecret}, Tolerance: tc.tol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.(Timestamped).HasTimestamp(); got != tc.want {
+			t.Errorf("tolerance %v: HasTimestamp = %v, want %v", tc.tol, got, tc.want)
+		}
+	}
+}
+
+func TestSlackConfig(t *testing.T) {
+	s := []string{slackDocsSecret}
+	tests := []struct {
+		name string
+		cfg  Config
+		ok   bool
+	}{
+		{"one secret", Config{Secrets: s}, true},
+		{"two secrets and a tolerance", Config{Secrets: []string{slackDocsSecret, slackGoSecret}, Tolerance: time.Minute}, true},
+		{"empty config", Config{}, false},
+		{"empty secret", Config{Secrets: []string{""}}, false},
+		{"public_key", Config{Secrets: s, PublicKeys: []PublicKey{{Key: "k"}}}, false},
+		{"hmac recipe", Config{Secrets: s, HMAC: &HMACRecipe{}}, false},
+		{"url", Config{Secrets: s, URL: "https://example.com/"}, false},
+		{"topic_arn", Config{Secrets: s, TopicARNs: []string{"arn"}}, false},
+		{"certificate", Config{Secrets: s, Certificates: []string{"pem"}}, false},
+		{"auto_confirm", Config{Secrets: s, AutoConfirm: true}, false},
+		{"username", Config{Secrets: s, Username: "u"}, false},
+		{"password", Config{Secrets: s, Password: "p"}, false},
+		{"header", Config{Secrets: s, Header: "X-Token"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New("slack", tc.cfg)
+			if tc.ok != (err == nil) {
+				t.Fatalf("New: err = %v, want ok = %v", err, tc.ok)
+			}
+			if err != nil && strings.Contains(err.Error(), slackDocsSecret) {
+				t.Fatalf("error %q contains the secret", err)
+			}
+		})
+	}
+}
