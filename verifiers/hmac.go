@@ -39,6 +39,25 @@ func newHMAC(c Config) (Verifier, error) {
 	return compileRecipe(c, *c.HMAC)
 }
 
+// recipeOptions are the Config options a fixed-recipe provider does not
+// take (it takes secret, and tolerance when its scheme has a timestamp).
+var recipeOptions = []string{"public_key", "hmac", "url", "topic_arn", "certificate",
+	"auto_confirm", "username", "password", "header"}
+
+// recipeProvider builds a provider that is one fixed recipe (shopify,
+// paddle, maildesk, autosend).
+func recipeProvider(c Config, r HMACRecipe) (Verifier, error) {
+	if err := c.Reject(recipeOptions...); err != nil {
+		return nil, err
+	}
+	if r.TimestampHeader == "" && r.TimestampKey == "" {
+		if err := c.Reject("tolerance"); err != nil {
+			return nil, err
+		}
+	}
+	return compileRecipe(c, r)
+}
+
 // recipePartKind is the kind of one piece of the signed-content template.
 type recipePartKind uint8
 
