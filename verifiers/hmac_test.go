@@ -642,6 +642,7 @@ func TestRecipeExpressesProviders(t *testing.T) {
 		req   *Request
 	}
 	md := time.Unix(maildeskTS, 0)
+	as := time.UnixMilli(1699790400000)
 	cases := []struct {
 		provider string
 		recipe   HMACRecipe
@@ -661,6 +662,21 @@ func TestRecipeExpressesProviders(t *testing.T) {
 				{"t mismatch", false, recipeTestReq(maildeskBody, md, "X-Maildesk-Timestamp", "1718035201", "X-Maildesk-Signature", maildeskHeader)},
 				{"stale", false, recipeTestReq(maildeskBody, md.Add(time.Hour), "X-Maildesk-Timestamp", "1718035200", "X-Maildesk-Signature", maildeskHeader)},
 				{"tampered", false, recipeTestReq(maildeskBody+"x", md, "X-Maildesk-Timestamp", "1718035200", "X-Maildesk-Signature", maildeskHeader)},
+			},
+		},
+		{
+			provider: "autosend",
+			recipe: HMACRecipe{
+				SignatureHeader: "X-Webhook-Signature", TimestampHeader: "X-Webhook-Timestamp",
+				TimestampUnit: "auto", IDHeader: "X-Webhook-Delivery-Id",
+			},
+			secrets: []string{autosendSecret},
+			checks: []check{
+				{"valid", true, recipeTestReq(autosendBody, as, "X-Webhook-Signature", autosendSig, "X-Webhook-Timestamp", autosendTSms, "X-Webhook-Delivery-Id", autosendDelivery)},
+				{"valid (seconds)", true, recipeTestReq(autosendBody, as, "X-Webhook-Signature", autosendSig, "X-Webhook-Timestamp", "1699790400")},
+				{"stale", false, recipeTestReq(autosendBody, as.Add(time.Hour), "X-Webhook-Signature", autosendSig, "X-Webhook-Timestamp", autosendTSms)},
+				{"no timestamp", false, recipeTestReq(autosendBody, as, "X-Webhook-Signature", autosendSig)},
+				{"tampered", false, recipeTestReq(autosendBody+" ", as, "X-Webhook-Signature", autosendSig, "X-Webhook-Timestamp", autosendTSms)},
 			},
 		},
 		{
