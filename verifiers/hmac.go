@@ -36,7 +36,7 @@ func newHMAC(c Config) (Verifier, error) {
 	if c.HMAC == nil {
 		return nil, fmt.Errorf("provider %s needs an hmac recipe (at least signature_header)", c.Provider)
 	}
-	return compileRecipe(c, *c.HMAC)
+	return newRecipeVerifier(c, *c.HMAC)
 }
 
 // recipeOptions are the Config options a fixed-recipe provider does not
@@ -55,7 +55,17 @@ func recipeProvider(c Config, r HMACRecipe) (Verifier, error) {
 			return nil, err
 		}
 	}
-	return compileRecipe(c, r)
+	return newRecipeVerifier(c, r)
+}
+
+// newRecipeVerifier is compileRecipe returning a nil interface on error
+// (not an interface holding a nil pointer).
+func newRecipeVerifier(c Config, r HMACRecipe) (Verifier, error) {
+	v, err := compileRecipe(c, r)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // recipePartKind is the kind of one piece of the signed-content template.

@@ -136,8 +136,8 @@ func TestShopifyConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v, err := New("shopify", tt.cfg)
-			if err == nil {
-				t.Fatalf("New succeeded: %T", v)
+			if err == nil || v != nil {
+				t.Fatalf("New = %T, %v; want nil and an error", v, err)
 			}
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %q does not mention %q", err, tt.want)
