@@ -1,0 +1,726 @@
+package verifiers
+
+// MailChannels Email API delivery-event webhooks: HTTP Message Signatures
+// (RFC 9421) with Ed25519 over the Content-Digest (RFC 9530) of the body.
+//
+//	Content-Digest: sha-256=:<base64 SHA-256(body)>:
+//	Signature-Input: sig_1=("content-digest");created=<unix s>;alg="ed25519";keyid="<id>"
+//	Signature: sig_1=:<base64 Ed25519 signature>:
+//
+// Verification:
+//  1. Signature-Input, Signature and Content-Digest are parsed as RFC 8941
+//     dictionaries (sfv.go); each must be sent once, without duplicated
+//     keys, and the labels of Signature-Input and Signature must be the
+//     same set.
+//  2. Content-Digest is recomputed from the raw body: every sha-256 and
+//     sha-512 member must match, at least one must be present; other
+//     algorithms are ignored.
+//  3. The candidate signatures are the labels whose covered components
+//     include "content-digest" (so the body is bound) and whose alg is
+//     "ed25519" or absent; other labels are ignored, and none at all is
+//     ErrMalformed.
+//  4. Per candidate: created is checked against the tolerance (and
+//     expires, if present), the RFC 9421 signature base is rebuilt from the
+//     covered components, with @signature-params taken verbatim from the
+//     Signature-Input member, and the Ed25519 signature is checked with the
+//     key for its keyid. Any one valid candidate accepts the request.
+//
+// Keys: configured public keys (base64 SPKI, PEM, or raw 32-byte base64),
+// each optionally bound to a keyid (KeyID "" applies to every keyid). With
+// no configured key, the key is fetched from MailChannels' public-key
+// endpoint, once per keyid, and cached; see mcKeyFetcher.
+//
+// Sources: https://docs.mailchannels.net/email-api/advanced/delivery-events ;
+// github:mailchannels/mailchannels-openclaw mailchannels-email-api/SKILL.md ;
+// github:Yizack/mailchannels src/utils/webhooks-validator.ts ; RFC 9421 ;
+// RFC 9530 ; RFC 8941.
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	mcSignatureInputHeader = "Signature-Input"
+	mcSignatureHeader      = "Signature"
+	mcDigestHeader         = "Content-Digest"
+
+	mcMaxSignatures = 32  // labels per Signature / Signature-Input
+	mcMaxComponents = 32  // covered components per signature
+	mcMaxDigests    = 16  // members of Content-Digest
+	mcMaxKeyID      = 256 // bytes
+
+	// mcKeyEndpoint is MailChannels' public-key endpoint; the keyid goes in
+	// the id query parameter.
+	mcKeyEndpoint    = "https://api.mailchannels.net/tx/v1/webhook/public-key"
+	mcFetchTimeout   = 10 * time.Second
+	mcMaxKeyResponse = 64 << 10
+
+	mcKeyCacheSize  = 64             // fetched keys kept
+	mcMissCacheSize = 256            // failed lookups kept
+	mcKeyTTL        = 24 * time.Hour // a fetched key is re-fetched after this
+	mcUnknownTTL    = 5 * time.Minute
+	mcFailureTTL    = 30 * time.Second
+	mcFetchBurst    = 5               // fetches allowed at once ...
+	mcFetchInterval = 6 * time.Second // ... then one per interval
+)
+
+func init() {
+	Register("mailchannels", newMailChannels)
+}
+
+type mcConfiguredKey struct {
+	id  string
+	key ed25519.PublicKey
+}
+
+type mailchannelsVerifier struct {
+	cfg   Config
+	keys  []mcConfiguredKey
+	fetch *mcKeyFetcher // nil when keys are configured
+}
+
+func newMailChannels(c Config) (Verifier, error) {
+	if err := c.Reject("secret", "hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header"); err != nil {
+		return nil, err
+	}
+	v := &mailchannelsVerifier{cfg: c}
+	for i, pk := range c.PublicKeys {
+		k, err := mcParseKey(pk.Key)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: public key %d: %v", c.Provider, i+1, err)
+		}
+		if len(pk.KeyID) > mcMaxKeyID {
+			return nil, fmt.Errorf("provider %s: public key %d: key id too long", c.Provider, i+1)
+		}
+		v.keys = append(v.keys, mcConfiguredKey{id: pk.KeyID, key: k})
+	}
+	if len(v.keys) == 0 {
+		client := c.HTTPClient
+		if client == nil {
+			client = &http.Client{
+				Timeout: mcFetchTimeout,
+				CheckRedirect: func(*http.Request, []*http.Request) error {
+					return http.ErrUseLastResponse
+				},
+			}
+		}
+		v.fetch = newMCKeyFetcher(client, mcKeyEndpoint)
+	}
+	return v, nil
+}
+
+// mcParseKey decodes an Ed25519 public key: PEM, base64 DER
+// SubjectPublicKeyInfo, or the raw 32-byte key in base64.
+func mcParseKey(s string) (ed25519.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("empty key")
+	}
+	if !strings.HasPrefix(s, "-----BEGIN") {
+		if b, ok := DecodeBase64(strings.Join(strings.Fields(s), "")); ok && len(b) == ed25519.PublicKeySize {
+			return ed25519.PublicKey(b), nil
+		}
+	}
+	k, err := parsePKIXText(s)
+	if err != nil {
+		return nil, err
+	}
+	ed, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("not an Ed25519 key")
+	}
+	return ed, nil
+}
+
+func (v *mailchannelsVerifier) HasTimestamp() bool { return true }
+
+// mcCandidate is one signature this verifier can check.
+type mcCandidate struct {
+	components []string
+	params     sfItem // the Signature-Input member (for its parameters)
+	raw        string // the member value verbatim: @signature-params
+	sig        []byte
+}
+
+func (v *mailchannelsVerifier) Verify(r *Request) (*Result, error) {
+	inputHeader, err := Header(r.Header, mcSignatureInputHeader)
+	if err != nil {
+		return nil, err
+	}
+	sigHeader, err := Header(r.Header, mcSignatureHeader)
+	if err != nil {
+		return nil, err
+	}
+	digestHeader, err := Header(r.Header, mcDigestHeader)
+	if err != nil {
+		return nil, err
+	}
+	inputs, err := mcParseDict(inputHeader, mcSignatureInputHeader, mcMaxSignatures)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := mcParseDict(sigHeader, mcSignatureHeader, mcMaxSignatures)
+	if err != nil {
+		return nil, err
+	}
+	if len(inputs.Members) != len(sigs.Members) {
+		return nil, fmt.Errorf("%w: labels of %s and %s differ", ErrMalformed, mcSignatureInputHeader, mcSignatureHeader)
+	}
+	var cands []mcCandidate
+	for i := range inputs.Members {
+		in := &inputs.Members[i]
+		sm, ok := sigs.get(in.Key)
+		if !ok {
+			return nil, fmt.Errorf("%w: labels of %s and %s differ", ErrMalformed, mcSignatureInputHeader, mcSignatureHeader)
+		}
+		c, ok, err := mcCandidateOf(in, sm)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			cands = append(cands, c)
+		}
+	}
+
+	// The body must match Content-Digest before any signature is looked at
+	// (and so before any key is fetched).
+	if err := mcCheckDigest(digestHeader, r.Body); err != nil {
+		return nil, err
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("%w: no ed25519 signature covering content-digest", ErrMalformed)
+	}
+
+	var best error
+	for _, c := range cands {
+		res, err := v.verifyOne(r, c)
+		if err == nil {
+			return res, nil
+		}
+		if best == nil || mcErrRank(err) > mcErrRank(best) {
+			best = err
+		}
+	}
+	return nil, best
+}
+
+// mcErrRank orders the failures of several candidates: the reported one
+// is the failure that got furthest.
+func mcErrRank(err error) int {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return 4
+	case errors.Is(err, ErrSignature):
+		return 3
+	case errors.Is(err, ErrTimestamp):
+		return 2
+	}
+	return 1
+}
+
+func mcParseDict(value, name string, max int) (*sfDict, error) {
+	d, err := parseSFDictionary(value)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: header %s is not a structured dictionary", ErrMalformed, name)
+	case d.Dup:
+		return nil, fmt.Errorf("%w: header %s has a duplicated key", ErrMalformed, name)
+	case len(d.Members) == 0:
+		return nil, fmt.Errorf("%w: header %s is empty", ErrMalformed, name)
+	case len(d.Members) > max:
+		return nil, fmt.Errorf("%w: header %s has too many members", ErrMalformed, name)
+	}
+	return d, nil
+}
+
+// mcDerived are the derived components (RFC 9421 §2.2) this verifier can
+// rebuild. Others (@status, @query-param) make a signature unverifiable.
+var mcDerived = map[string]bool{
+	"@method": true, "@target-uri": true, "@authority": true, "@scheme": true,
+	"@request-target": true, "@path": true, "@query": true,
+}
+
+// mcCandidateOf checks one Signature-Input member and its signature. It
+// returns ok=false for a well-formed signature this verifier does not
+// take (another algorithm, content-digest not covered, a component it
+// cannot rebuild) and an ErrMalformed error for an invalid one.
+func mcCandidateOf(in, sm *sfMember) (mcCandidate, bool, error) {
+	list, isList := in.Value.(sfInnerList)
+	if !isList {
+		return mcCandidate{}, false, fmt.Errorf("%w: %s member is not an inner list", ErrMalformed, mcSignatureInputHeader)
+	}
+	sig, isBytes := sm.Value.([]byte)
+	if !isBytes {
+		return mcCandidate{}, false, fmt.Errorf("%w: %s member is not a byte sequence", ErrMalformed, mcSignatureHeader)
+	}
+	if len(list) > mcMaxComponents {
+		return mcCandidate{}, false, fmt.Errorf("%w: too many covered components", ErrMalformed)
+	}
+	usable, digest := true, false
+	seen := make(map[string]bool, len(list))
+	components := make([]string, 0, len(list))
+	for _, item := range list {
+		name, isString := item.Value.(string)
+		if !isString || name == "" {
+			return mcCandidate{}, false, fmt.Errorf("%w: covered component is not a string", ErrMalformed)
+		}
+		if len(item.Params) > 0 {
+			// ;sf, ;key, ;bs, ;req, ;tr, ;name: not rebuilt here. The
+			// identifier with parameters is a different component, so it
+			// does not count as covering content-digest either.
+			usable = false
+			continue
+		}
+		if seen[name] {
+			return mcCandidate{}, false, fmt.Errorf("%w: covered component listed twice", ErrMalformed)
+		}
+		seen[name] = true
+		switch {
+		case name == "@signature-params":
+			return mcCandidate{}, false, fmt.Errorf("%w: @signature-params listed as a covered component", ErrMalformed)
+		case name[0] == '@':
+			if !mcDerived[name] {
+				usable = false
+			}
+		case !mcFieldName(name):
+			return mcCandidate{}, false, fmt.Errorf("%w: covered component is not a lowercase field name", ErrMalformed)
+		case name == "content-digest":
+			digest = true
+		}
+		components = append(components, name)
+	}
+	if alg, present := in.param("alg"); present {
+		s, isString := alg.(string)
+		if !isString {
+			return mcCandidate{}, false, fmt.Errorf("%w: alg is not a string", ErrMalformed)
+		}
+		if s != "ed25519" {
+			usable = false
+		}
+	}
+	if !usable || !digest {
+		return mcCandidate{}, false, nil
+	}
+	return mcCandidate{components: components, params: in.sfItem, raw: in.Raw, sig: sig}, true, nil
+}
+
+// mcFieldName reports whether s is a lowercase HTTP field name (token).
+func mcFieldName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' || !isTchar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// mcCheckDigest compares the sha-256 and sha-512 members of Content-Digest
+// with the body, in constant time.
+func mcCheckDigest(value string, body []byte) error {
+	d, err := mcParseDict(value, mcDigestHeader, mcMaxDigests)
+	if err != nil {
+		return err
+	}
+	known, match := 0, true
+	for _, m := range d.Members {
+		var sum []byte
+		switch m.Key {
+		case "sha-256":
+			s := sha256.Sum256(body)
+			sum = s[:]
+		case "sha-512":
+			s := sha512.Sum512(body)
+			sum = s[:]
+		default:
+			continue
+		}
+		got, isBytes := m.Value.([]byte)
+		if !isBytes {
+			return fmt.Errorf("%w: header %s member %s is not a byte sequence", ErrMalformed, mcDigestHeader, m.Key)
+		}
+		known++
+		if !Equal(got, sum) {
+			match = false
+		}
+	}
+	if known == 0 {
+		return fmt.Errorf("%w: header %s has no sha-256 or sha-512 digest", ErrMalformed, mcDigestHeader)
+	}
+	if !match {
+		return fmt.Errorf("%w: body does not match %s", ErrSignature, mcDigestHeader)
+	}
+	return nil
+}
+
+func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, error) {
+	cv, ok := c.params.param("created")
+	created, isInt := cv.(int64)
+	if !ok || !isInt || created < 0 {
+		return nil, fmt.Errorf("%w: signature without a valid created parameter", ErrMalformed)
+	}
+	ts := time.Unix(created, 0)
+	if err := CheckTimestamp(v.cfg, ts, r.Now); err != nil {
+		return nil, err
+	}
+	if ev, ok := c.params.param("expires"); ok {
+		expires, isInt := ev.(int64)
+		if !isInt {
+			return nil, fmt.Errorf("%w: expires is not an integer", ErrMalformed)
+		}
+		if _, on := v.cfg.EffectiveTolerance(); on && r.Now.After(time.Unix(expires, 0)) {
+			return nil, fmt.Errorf("%w: signature expired", ErrTimestamp)
+		}
+	}
+	keyID := ""
+	if kv, ok := c.params.param("keyid"); ok {
+		s, isString := kv.(string)
+		if !isString || len(s) > mcMaxKeyID {
+			return nil, fmt.Errorf("%w: invalid keyid", ErrMalformed)
+		}
+		keyID = s
+	}
+	if len(c.sig) != ed25519.SignatureSize {
+		return nil, fmt.Errorf("%w: %s is not an ed25519 signature", ErrMalformed, mcSignatureHeader)
+	}
+	base, err := mcSignatureBase(r, c.components, c.raw)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Signature: c.sig, Timestamp: ts}
+
+	if v.fetch == nil {
+		applicable := false
+		for i, k := range v.keys {
+			if k.id != "" && k.id != keyID {
+				continue
+			}
+			applicable = true
+			if ed25519.Verify(k.key, base, c.sig) {
+				res.Key = i
+				return res, nil
+			}
+		}
+		if !applicable {
+			return nil, fmt.Errorf("%w: no configured public key for the signature's keyid", ErrSignature)
+		}
+		return nil, fmt.Errorf("%w: no configured public key verifies the signature", ErrSignature)
+	}
+
+	if keyID == "" {
+		return nil, fmt.Errorf("%w: signature without keyid", ErrMalformed)
+	}
+	ctx := r.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	key, err := v.fetch.get(ctx, keyID, r.Now)
+	if err != nil {
+		return nil, err
+	}
+	if !ed25519.Verify(key, base, c.sig) {
+		return nil, fmt.Errorf("%w: the keyid's public key does not verify the signature", ErrSignature)
+	}
+	return res, nil
+}
+
+// mcSignatureBase builds the RFC 9421 §2.5 signature base: one line
+// `"<component>": <value>` per covered component, then
+// `"@signature-params": <params>`, joined by LF, without a final LF.
+func mcSignatureBase(r *Request, components []string, params string) ([]byte, error) {
+	var b strings.Builder
+	for _, c := range components {
+		val, err := mcComponentValue(r, c)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString(`"`)
+		b.WriteString(c)
+		b.WriteString(`": `)
+		b.WriteString(val)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`"@signature-params": `)
+	b.WriteString(params)
+	return []byte(b.String()), nil
+}
+
+// mcComponentValue returns a component value per RFC 9421 §2.1 (fields:
+// the field lines' values, trimmed, joined by ", ") and §2.2 (derived).
+func mcComponentValue(r *Request, name string) (string, error) {
+	if name[0] != '@' {
+		vals := r.Header.Values(name)
+		if len(vals) == 0 {
+			return "", fmt.Errorf("%w: covered header %s is missing", ErrMalformed, name)
+		}
+		parts := make([]string, len(vals))
+		for i, v := range vals {
+			if strings.ContainsAny(v, "\r\n") {
+				return "", fmt.Errorf("%w: covered header %s contains a line break", ErrMalformed, name)
+			}
+			parts[i] = strings.Trim(v, " \t")
+		}
+		return strings.Join(parts, ", "), nil
+	}
+	if name == "@method" {
+		return r.Method, nil
+	}
+	u := r.URL
+	if u == nil {
+		return "", fmt.Errorf("%w: request URL unknown for %s", ErrMalformed, name)
+	}
+	switch name {
+	case "@scheme":
+		return strings.ToLower(u.Scheme), nil
+	case "@authority":
+		return mcAuthority(u), nil
+	case "@path":
+		if p := u.EscapedPath(); p != "" {
+			return p, nil
+		}
+		return "/", nil
+	case "@query":
+		return "?" + u.RawQuery, nil
+	case "@request-target":
+		return u.RequestURI(), nil
+	case "@target-uri":
+		return strings.ToLower(u.Scheme) + "://" + mcAuthority(u) + u.RequestURI(), nil
+	}
+	return "", fmt.Errorf("%w: unsupported component %s", ErrMalformed, name)
+}
+
+// mcAuthority is the host (lowercase) with the port unless it is the
+// scheme's default (RFC 9421 §2.2.3).
+func mcAuthority(u *url.URL) string {
+	host := strings.ToLower(u.Host)
+	scheme := strings.ToLower(u.Scheme)
+	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
+		host = host[:strings.LastIndexByte(host, ':')]
+	}
+	return host
+}
+
+// mcKeyFetcher fetches MailChannels' public keys by keyid and caches them.
+//
+// The keyid comes from the request, so an attacker chooses it. The fetcher
+// is only reached for a request whose Content-Digest matches its body and
+// whose created parameter is within the tolerance (both cheap for an
+// attacker to arrange, so they are not the defence); what bounds the
+// outbound traffic is:
+//   - found keys are cached (mcKeyCacheSize keyids, LRU, re-fetched after
+//     mcKeyTTL); keys only enter this cache from a MailChannels answer;
+//   - failed lookups are cached too (mcMissCacheSize keyids): "no such key"
+//     for mcUnknownTTL, other failures for mcFailureTTL;
+//   - concurrent lookups of one keyid share a single fetch;
+//   - fetches of keyids in neither cache are rate limited (a token bucket
+//     of mcFetchBurst, one token per mcFetchInterval); when it is empty the
+//     request gets ErrUnavailable (503) and MailChannels retries later,
+//     while keys already cached keep working.
+//
+// Time is the verification time passed in (Request.Now).
+type mcKeyFetcher struct {
+	client   *http.Client
+	endpoint string
+
+	mu      sync.Mutex
+	keys    map[string]*mcCachedKey
+	misses  map[string]mcMiss
+	flights map[string]*mcFlight
+	tokens  float64
+	last    time.Time
+}
+
+type mcCachedKey struct {
+	key     ed25519.PublicKey
+	expires time.Time
+	used    time.Time
+}
+
+type mcMiss struct {
+	err     error
+	expires time.Time
+}
+
+type mcFlight struct {
+	done chan struct{}
+	key  ed25519.PublicKey
+	err  error
+}
+
+func newMCKeyFetcher(client *http.Client, endpoint string) *mcKeyFetcher {
+	return &mcKeyFetcher{
+		client:   client,
+		endpoint: endpoint,
+		keys:     map[string]*mcCachedKey{},
+		misses:   map[string]mcMiss{},
+		flights:  map[string]*mcFlight{},
+		tokens:   mcFetchBurst,
+	}
+}
+
+func (f *mcKeyFetcher) get(ctx context.Context, keyID string, now time.Time) (ed25519.PublicKey, error) {
+	f.mu.Lock()
+	if k, ok := f.keys[keyID]; ok {
+		if now.Before(k.expires) {
+			k.used = now
+			f.mu.Unlock()
+			return k.key, nil
+		}
+		delete(f.keys, keyID)
+	}
+	if m, ok := f.misses[keyID]; ok {
+		if now.Before(m.expires) {
+			f.mu.Unlock()
+			return nil, m.err
+		}
+		delete(f.misses, keyID)
+	}
+	if fl, ok := f.flights[keyID]; ok {
+		f.mu.Unlock()
+		select {
+		case <-fl.done:
+			return fl.key, fl.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: public key fetch abandoned", ErrUnavailable)
+		}
+	}
+	if !f.take(now) {
+		f.mu.Unlock()
+		return nil, fmt.Errorf("%w: public key fetches rate limited", ErrUnavailable)
+	}
+	fl := &mcFlight{done: make(chan struct{})}
+	f.flights[keyID] = fl
+	f.mu.Unlock()
+
+	key, cacheFor, err := f.fetch(ctx, keyID)
+
+	f.mu.Lock()
+	delete(f.flights, keyID)
+	switch {
+	case err == nil:
+		f.storeKey(keyID, key, now)
+	case cacheFor > 0:
+		f.storeMiss(keyID, err, now.Add(cacheFor))
+	}
+	f.mu.Unlock()
+	fl.key, fl.err = key, err
+	close(fl.done)
+	return key, err
+}
+
+// take consumes a fetch token; f.mu is held.
+func (f *mcKeyFetcher) take(now time.Time) bool {
+	if f.last.IsZero() {
+		f.last = now
+	} else if d := now.Sub(f.last); d > 0 {
+		f.tokens += float64(d) / float64(mcFetchInterval)
+		if f.tokens > mcFetchBurst {
+			f.tokens = mcFetchBurst
+		}
+		f.last = now
+	}
+	if f.tokens < 1 {
+		return false
+	}
+	f.tokens--
+	return true
+}
+
+// storeKey caches a fetched key, evicting expired entries and then the
+// least recently used one when full; f.mu is held.
+func (f *mcKeyFetcher) storeKey(keyID string, key ed25519.PublicKey, now time.Time) {
+	if len(f.keys) >= mcKeyCacheSize {
+		var lru string
+		for id, k := range f.keys {
+			if !now.Before(k.expires) {
+				delete(f.keys, id)
+				continue
+			}
+			if lru == "" || k.used.Before(f.keys[lru].used) {
+				lru = id
+			}
+		}
+		if len(f.keys) >= mcKeyCacheSize {
+			delete(f.keys, lru)
+		}
+	}
+	f.keys[keyID] = &mcCachedKey{key: key, expires: now.Add(mcKeyTTL), used: now}
+}
+
+// storeMiss caches a failed lookup, evicting expired entries and then the
+// one closest to expiry when full; f.mu is held.
+func (f *mcKeyFetcher) storeMiss(keyID string, err error, expires time.Time) {
+	if len(f.misses) >= mcMissCacheSize {
+		var first string
+		var firstAt time.Time
+		for id, m := range f.misses {
+			if first == "" || m.expires.Before(firstAt) {
+				first, firstAt = id, m.expires
+			}
+		}
+		delete(f.misses, first)
+	}
+	f.misses[keyID] = mcMiss{err: err, expires: expires}
+}
+
+// fetch asks the endpoint for keyID's key. It returns how long to cache a
+// failure (0: not at all, when the caller's context ended it).
+func (f *mcKeyFetcher) fetch(ctx context.Context, keyID string) (ed25519.PublicKey, time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, mcFetchTimeout)
+	defer cancel()
+	fail := func(msg string) (ed25519.PublicKey, time.Duration, error) {
+		return nil, mcFailureTTL, fmt.Errorf("%w: public key fetch: %s", ErrUnavailable, msg)
+	}
+	u := f.endpoint + "?" + url.Values{"id": {keyID}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fail("invalid request")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, 0, fmt.Errorf("%w: public key fetch canceled", ErrUnavailable)
+		}
+		return fail("request failed")
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, mcMaxKeyResponse+1))
+	switch {
+	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusGone:
+		return nil, mcUnknownTTL, fmt.Errorf("%w: unknown keyid", ErrSignature)
+	case resp.StatusCode != http.StatusOK:
+		return fail(fmt.Sprintf("status %d", resp.StatusCode))
+	case err != nil:
+		return fail("reading the response failed")
+	case len(body) > mcMaxKeyResponse:
+		return fail("response too large")
+	}
+	var doc struct {
+		ID  any    `json:"id"`
+		Key string `json:"key"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return fail("response is not the expected JSON")
+	}
+	if id, isString := doc.ID.(string); isString && id != "" && id != keyID {
+		return fail("response is for another key id")
+	}
+	key, err := mcParseKey(doc.Key)
+	if err != nil {
+		return fail("response holds no valid Ed25519 key")
+	}
+	return key, 0, nil
+}
