@@ -330,7 +330,7 @@ func (s *snsServer) count(hostPath string) int {
 // serveFixtures serves every testdata/sns certificate at the path its
 // messages name (/SimpleNotificationService-<name>.pem).
 func (s *snsServer) serveFixtures(t *testing.T) {
-	for _, n := range []string{"sns", "bundled", "wrongname", "nosig", "expired", "selfsigned"} {
+	for _, n := range []string{"sns", "bundled", "wrongname", "nosig", "expired", "selfsigned", "aia", "aiaevil"} {
 		s.serve("/SimpleNotificationService-"+n+".pem", snsFixture(t, n+".pem"))
 	}
 }
@@ -555,6 +555,42 @@ func TestSNSFixturesFetched(t *testing.T) {
 	body := snsEdit(t, snsFixture(t, "notification-bundled.json"), "SimpleNotificationService-bundled.pem", "SimpleNotificationService-sns.pem")
 	if _, err := v.Verify(snsRequest(body, snsNow)); !errors.Is(err, ErrSignature) {
 		t.Errorf("other certificate: got %v, want ErrSignature", err)
+	}
+}
+
+// A leaf served alone gets its intermediate from its issuer URL, only on
+// amazontrust.com.
+func TestSNSIssuerFetch(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	s.serve("/inter.cer", snsFixture(t, "inter.pem"))
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	body := snsFixture(t, "notification-aia.json")
+	res, err := v.Verify(snsRequest(body, snsNow))
+	snsCheck(t, res, err, body, 0)
+	if n := s.count("crt.test.amazontrust.com/inter.cer"); n != 1 {
+		t.Errorf("issuer fetched %d times, want 1", n)
+	}
+	if _, err := v.Verify(snsRequest(snsFixture(t, "notification-aiaevil.json"), snsNow)); !errors.Is(err, ErrSignature) {
+		t.Errorf("issuer url off amazontrust.com: got %v, want ErrSignature", err)
+	}
+	if n := s.count("crt.evil.example/inter.cer"); n != 0 {
+		t.Errorf("issuer url off amazontrust.com fetched %d times", n)
+	}
+	for u, ok := range map[string]bool{
+		"http://crt.sca1b.amazontrust.com/sca1b.crt":     true,
+		"https://crt.r2m02.amazontrust.com/r2m02.cer":    true,
+		"http://crt.evil.example/x.cer":                  false,
+		"http://amazontrust.com.evil.example/x.cer":      false,
+		"http://evilamazontrust.com/x.cer":               false,
+		"http://crt.sca1b.amazontrust.com:8080/x.cer":    false,
+		"http://u@crt.sca1b.amazontrust.com/x.cer":       false,
+		"ftp://crt.sca1b.amazontrust.com/x.cer":          false,
+		"http://crt.sca1b.amazontrust.com.:80/sca1b.crt": false,
+	} {
+		if snsIssuerURL(u) != ok {
+			t.Errorf("snsIssuerURL(%s) = %v", u, !ok)
+		}
 	}
 }
 
