@@ -62,9 +62,11 @@ import (
 // system roots at the time of verification, name sns.amazonaws.com (or the
 // region's SNS host, or sns-<region>.amazonaws.com[.cn] as in the China and
 // GovCloud regions) in its DNS names, allow digital signatures, and hold an
-// RSA key. SNS serves the leaf certificate alone; a missing intermediate is
-// fetched from the certificate's issuer URL (AIA) if that is on
-// amazontrust.com. Fetch failures are ErrUnavailable.
+// RSA key. SNS serves the leaf certificate alone (github:robbiet480/go.sns
+// issue #8: chain checks without the intermediate fail), so a missing
+// intermediate is fetched from the certificate's issuer URL (AIA) when that
+// is on amazontrust.com. Fetch failures are ErrUnavailable; a certificate
+// that fails the checks is ErrSignature and is not cached.
 
 func init() {
 	Register("sns", newSNS, "ses")
@@ -614,12 +616,11 @@ func (ch *snsChain) check(roots *x509.CertPool, host string, now time.Time) (*rs
 // the last for China and GovCloud), in its DNS names or, if it has none,
 // its common name.
 func snsCertNamed(c *x509.Certificate, host string) bool {
-	rest := strings.TrimPrefix(host, "sns.")
-	i := strings.Index(rest, ".amazonaws.com")
-	if i < 0 {
+	rest, ok := strings.CutPrefix(host, "sns.") // <region>.amazonaws.com[.cn]
+	if !ok {
 		return false
 	}
-	want := []string{"sns.amazonaws.com", "sns.amazonaws.com.cn", host, "sns-" + rest[:i] + rest[i:]}
+	want := []string{"sns.amazonaws.com", "sns.amazonaws.com.cn", host, "sns-" + rest}
 	names := c.DNSNames
 	if len(names) == 0 {
 		names = []string{c.Subject.CommonName}
