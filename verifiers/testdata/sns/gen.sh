@@ -6,11 +6,14 @@
 #
 #   sh verifiers/testdata/sns/gen.sh
 #
-# Output: ca.pem (test root), sns.pem (leaf for sns.amazonaws.com issued by
-# the root), bundled.pem (leaf issued by an intermediate, followed by the
-# intermediate), wrongname.pem, nosig.pem (no digitalSignature key usage),
-# expired.pem (valid one day from generation), selfsigned.pem (not issued by
-# the root), and *.json signed messages. Tests verify them at 2030-01-01.
+# Output: ca.pem (test root), inter.pem (intermediate), sns.pem (leaf for
+# sns.amazonaws.com issued by the root), bundled.pem (leaf issued by the
+# intermediate, followed by the intermediate), aia.pem and aiaevil.pem
+# (leaves issued by the intermediate, alone, naming it by an issuer URL on
+# amazontrust.com and elsewhere), wrongname.pem, nosig.pem (no
+# digitalSignature key usage), expired.pem (valid one day from generation),
+# selfsigned.pem (not issued by the root), and *.json signed messages.
+# Tests verify them at 2030-01-01.
 set -eu
 exec 3>&2 2>/dev/null # openssl writes progress to stderr; errors still stop the script
 cd "$(dirname "$0")"
@@ -27,11 +30,11 @@ printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSi
 openssl x509 -req -in "$T/inter.csr" -CA ca.pem -CAkey "$T/ca.key" -CAcreateserial -CAserial "$T/ca.srl" \
 	-days $days -extfile "$T/inter.ext" -out "$T/inter.pem"
 
-# leaf NAME DNS KEYUSAGE DAYS ISSUER
+# leaf NAME DNS KEYUSAGE DAYS ISSUER [EXTRA-EXTENSION]
 leaf() {
 	openssl req -newkey rsa:2048 -nodes -keyout "$T/$1.key" -out "$T/$1.csr" -subj "/CN=$2"
-	printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:%s\nkeyUsage=critical,%s\nextendedKeyUsage=serverAuth,clientAuth\n' \
-		"$2" "$3" >"$T/$1.ext"
+	printf 'basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:%s\nkeyUsage=critical,%s\nextendedKeyUsage=serverAuth,clientAuth\n%s\n' \
+		"$2" "$3" "${6:-}" >"$T/$1.ext"
 	openssl x509 -req -in "$T/$1.csr" -CA "$T/$5.pem" -CAkey "$T/$5.key" -CAcreateserial -CAserial "$T/$5.srl" \
 		-days "$4" -extfile "$T/$1.ext" -out "$T/$1.pem"
 }
@@ -41,10 +44,14 @@ leaf wrongname sns.example.com digitalSignature,keyEncipherment $days ca
 leaf nosig sns.amazonaws.com keyEncipherment $days ca
 leaf expired sns.amazonaws.com digitalSignature,keyEncipherment 1 ca
 leaf bundled sns.amazonaws.com digitalSignature,keyEncipherment $days inter
+leaf aia sns.amazonaws.com digitalSignature,keyEncipherment $days inter \
+	"authorityInfoAccess=caIssuers;URI:http://crt.test.amazontrust.com/inter.cer"
+leaf aiaevil sns.amazonaws.com digitalSignature,keyEncipherment $days inter \
+	"authorityInfoAccess=caIssuers;URI:http://crt.evil.example/inter.cer"
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/selfsigned.key" -out "$T/selfsigned.pem" -days $days \
 	-subj "/CN=sns.amazonaws.com" -addext "subjectAltName=DNS:sns.amazonaws.com" \
 	-addext "keyUsage=critical,digitalSignature,keyEncipherment"
-for n in sns wrongname nosig expired selfsigned; do cp "$T/$n.pem" "$n.pem"; done
+for n in sns wrongname nosig expired selfsigned aia aiaevil inter; do cp "$T/$n.pem" "$n.pem"; done
 cat "$T/bundled.pem" "$T/inter.pem" >bundled.pem
 
 KEYS="$T" node - <<'JS'
@@ -96,6 +103,6 @@ notification('notification-v2.json', 'sns', '2', 'da41e39f-ea4d-435a-b922-c6aae3
 confirmation('subscription-v1.json', 'SubscriptionConfirmation', 'sns', '1', '165545c9-2a5c-472c-8df2-7ff2be2b3b1b');
 confirmation('subscription-v2.json', 'SubscriptionConfirmation', 'sns', '2', '2b33c4ae-8a7e-4b8e-9a3e-4fb1a4b55f7e');
 confirmation('unsubscribe-v2.json', 'UnsubscribeConfirmation', 'sns', '2', '47138184-6831-46b8-8f7c-afc488602d7d');
-['bundled', 'wrongname', 'nosig', 'expired', 'selfsigned'].forEach((key, i) =>
+['bundled', 'wrongname', 'nosig', 'expired', 'selfsigned', 'aia', 'aiaevil'].forEach((key, i) =>
   notification('notification-' + key + '.json', key, '2', '0e2a1b6c-0000-4000-8000-00000000000' + i, {message: 'Hello from ' + key}));
 JS

@@ -1,0 +1,1097 @@
+package verifiers
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Vectors.
+//
+// 1. Official: the four HTTP fixtures (SignatureVersion 1 and 2, with and
+//    without Subject) and the signing certificate of
+//    github:aws/aws-php-sns-message-validator tests/FunctionalValidationsTest.php
+//    @01f8e3193c27fb5a256fd094e90281a152c87684, copied verbatim. The
+//    certificate (CN=sns.amazonaws.com, issued by Amazon "Server CA 1B") was
+//    valid 2021-09-07..2022-08-17, so the chain test runs at the message
+//    time. Its chain, checked independently with
+//      openssl verify -attime 1659049200 -CAfile Amazon_Root_CA_1.pem -untrusted sca1b.pem leaf.pem   -> OK
+//    uses the Amazon Server CA 1B intermediate (the certificate's AIA URL
+//    http://crt.sca1b.amazontrust.com/sca1b.crt; also in Mozilla's
+//    intermediate bundle) and Amazon Root CA 1 (Mozilla root store,
+//    https://www.amazontrust.com/repository/AmazonRootCA1.pem), below.
+// 2. No signed SubscriptionConfirmation, UnsubscribeConfirmation or
+//    non-ASCII sample is published, so testdata/sns holds fixtures made
+//    independently of this code by testdata/sns/gen.sh: certificates with
+//    the openssl CLI (`openssl req -x509 ...`, `openssl x509 -req ...` for a
+//    test root, an intermediate and leaves for sns.amazonaws.com, a wrong
+//    name, no digitalSignature usage, a one-day validity and a self-signed
+//    one), string to sign and JSON body with node, signatures with
+//    `openssl dgst -sha1|-sha256 -sign leaf.key`. Run `sh gen.sh` there to
+//    regenerate them all.
+
+const snsPHPCert = `-----BEGIN CERTIFICATE-----
+MIIF1zCCBL+gAwIBAgIQB9pYWG3Mi7xej22g9pobJTANBgkqhkiG9w0BAQsFADBG
+MQswCQYDVQQGEwJVUzEPMA0GA1UEChMGQW1hem9uMRUwEwYDVQQLEwxTZXJ2ZXIg
+Q0EgMUIxDzANBgNVBAMTBkFtYXpvbjAeFw0yMTA5MDcwMDAwMDBaFw0yMjA4MTcy
+MzU5NTlaMBwxGjAYBgNVBAMTEXNucy5hbWF6b25hd3MuY29tMIIBIjANBgkqhkiG
+9w0BAQEFAAOCAQ8AMIIBCgKCAQEAutFqueT3XgP13udzxE6UpbdjOtVO5DwoMpSM
+iDNMnGzF1TYH5/R2LPUOBeTB0SkKnR4kpNcUZhicpGD4aKciz/GEZ6wu65xncfT9
+H/KBOQwoXYTuClHwp6fYpGzcGFaFoEYMnijL/o4qmTSd+ukglQUgKpsDw4ofw6rU
+m2CttJo+GQSNQ9NfGR1h/0J+zsApkeSYrXRx5wNlu87z8os1C/6PBrUHwt3xXeaf
+Xzfwut8aRRYsS8BySOA9DAgLfNHlfdQCjKPXKrG/ussgReyWD6n/HH+j7Uha3xos
+TzQqJifcxlTq6MxWdPR6fDaJNvqw6DOE7UjUNxHguXHlVfxhlQIDAQABo4IC6TCC
+AuUwHwYDVR0jBBgwFoAUWaRmBlKge5WSPKOUByeWdFv5PdAwHQYDVR0OBBYEFAqz
+C+vyouneE7mWWLbi9i0UsWUbMBwGA1UdEQQVMBOCEXNucy5hbWF6b25hd3MuY29t
+MA4GA1UdDwEB/wQEAwIFoDAdBgNVHSUEFjAUBggrBgEFBQcDAQYIKwYBBQUHAwIw
+OwYDVR0fBDQwMjAwoC6gLIYqaHR0cDovL2NybC5zY2ExYi5hbWF6b250cnVzdC5j
+b20vc2NhMWIuY3JsMBMGA1UdIAQMMAowCAYGZ4EMAQIBMHUGCCsGAQUFBwEBBGkw
+ZzAtBggrBgEFBQcwAYYhaHR0cDovL29jc3Auc2NhMWIuYW1hem9udHJ1c3QuY29t
+MDYGCCsGAQUFBzAChipodHRwOi8vY3J0LnNjYTFiLmFtYXpvbnRydXN0LmNvbS9z
+Y2ExYi5jcnQwDAYDVR0TAQH/BAIwADCCAX0GCisGAQQB1nkCBAIEggFtBIIBaQFn
+AHYAKXm+8J45OSHwVnOfY6V35b5XfZxgCvj5TV0mXCVdx4QAAAF7vfDVkQAABAMA
+RzBFAiEA2XfHuy36aqRFiaL8c3md2mH451go8707+fRE0pEdSRACIE/g5FXTUXUZ
+PFcmOhm9TZ+uMY1i4CIQ/CKVWln6C3t+AHYAUaOw9f0BeZxWbbg3eI8MpHrMGyfL
+956IQpoN/tSLBeUAAAF7vfDVjAAABAMARzBFAiBF1MhhFP0+FQt3daDFfMYoWwnr
+muTInrjNpwfzlvQBugIhAPYadFzr+LaxSJoiZEbEHBvTts7bT0M3eCQONA2O7w6n
+AHUAQcjKsd8iRkoQxqE6CUKHXk4xixsD6+tLx2jwkGKWBvYAAAF7vfDVdAAABAMA
+RjBEAiAtPapmFAuA71ih4NoSd5hJelzAltNQpxDMcDfDyHyU8gIgWxmaa6+2KbBu
+9xdv379zvnJACFR7jc+4asl08Dn4aagwDQYJKoZIhvcNAQELBQADggEBAA54QX0u
+oFWXfMmv02CGZv4NWo5TapyeeixQ2kKpZHRdVZjxZrw+hoF6HD7P3kGjH8ztyJll
+tDxB0qgMltbPhQdScwhA6iTgoaBYqEUC/VHKd4PmmPT6yIsM36NBZVmkGlzl5uNo
+/dBgBaG0SsVJnhr5zro3c2quC7n6fVGEZhf/UgQwRnnvThnvbNKguglDMq4uEqv8
+njKyleht+glkcmXO0m9qLKt6BOS0amy6U2GlAwRn0Wx02ndJtnRCSC6kPuRWK/SQ
+FEjB7gCK4hdKaAOuWdZpI55vF6ifOeM8toC3g7ofO8qLTnJupAG+ZitY5J3cvHWr
+HqOUdKigPDHYLRo=
+-----END CERTIFICATE-----
+`
+
+const snsAmazonServerCA1B = `-----BEGIN CERTIFICATE-----
+MIIESTCCAzGgAwIBAgITBn+UV4WH6Kx33rJTMlu8mYtWDTANBgkqhkiG9w0BAQsF
+ADA5MQswCQYDVQQGEwJVUzEPMA0GA1UEChMGQW1hem9uMRkwFwYDVQQDExBBbWF6
+b24gUm9vdCBDQSAxMB4XDTE1MTAyMjAwMDAwMFoXDTI1MTAxOTAwMDAwMFowRjEL
+MAkGA1UEBhMCVVMxDzANBgNVBAoTBkFtYXpvbjEVMBMGA1UECxMMU2VydmVyIENB
+IDFCMQ8wDQYDVQQDEwZBbWF6b24wggEiMA0GCSqGSIb3DQEBAQUAA4IBDwAwggEK
+AoIBAQDCThZn3c68asg3Wuw6MLAd5tES6BIoSMzoKcG5blPVo+sDORrMd4f2AbnZ
+cMzPa43j4wNxhplty6aUKk4T1qe9BOwKFjwK6zmxxLVYo7bHViXsPlJ6qOMpFge5
+blDP+18x+B26A0piiQOuPkfyDyeR4xQghfj66Yo19V+emU3nazfvpFA+ROz6WoVm
+B5x+F2pV8xeKNR7u6azDdU5YVX1TawprmxRC1+WsAYmz6qP+z8ArDITC2FMVy2fw
+0IjKOtEXc/VfmtTFch5+AfGYMGMqqvJ6LcXiAhqG5TI+Dr0RtM88k+8XUBCeQ8IG
+KuANaL7TiItKZYxK1MMuTJtV9IblAgMBAAGjggE7MIIBNzASBgNVHRMBAf8ECDAG
+AQH/AgEAMA4GA1UdDwEB/wQEAwIBhjAdBgNVHQ4EFgQUWaRmBlKge5WSPKOUByeW
+dFv5PdAwHwYDVR0jBBgwFoAUhBjMhTTsvAyUlC4IWZzHshBOCggwewYIKwYBBQUH
+AQEEbzBtMC8GCCsGAQUFBzABhiNodHRwOi8vb2NzcC5yb290Y2ExLmFtYXpvbnRy
+dXN0LmNvbTA6BggrBgEFBQcwAoYuaHR0cDovL2NydC5yb290Y2ExLmFtYXpvbnRy
+dXN0LmNvbS9yb290Y2ExLmNlcjA/BgNVHR8EODA2MDSgMqAwhi5odHRwOi8vY3Js
+LnJvb3RjYTEuYW1hem9udHJ1c3QuY29tL3Jvb3RjYTEuY3JsMBMGA1UdIAQMMAow
+CAYGZ4EMAQIBMA0GCSqGSIb3DQEBCwUAA4IBAQCFkr41u3nPo4FCHOTjY3NTOVI1
+59Gt/a6ZiqyJEi+752+a1U5y6iAwYfmXss2lJwJFqMp2PphKg5625kXg8kP2CN5t
+6G7bMQcT8C8xDZNtYTd7WPD8UZiRKAJPBXa30/AbwuZe0GaFEQ8ugcYQgSn+IGBI
+8/LwhBNTZTUVEWuCUUBVV18YtbAiPq3yXqMB48Oz+ctBWuZSkbvkNodPLamkB2g1
+upRyzQ7qDn1X8nn8N8V7YJ6y68AtkHcNSRAnpTitxBKjtKPISLMVCx7i4hncxHZS
+yLyKQXhw2W2Xs0qLeC1etA+jTGDK4UfLeC0SF7FSi8o5LL21L8IzApar2pR/
+-----END CERTIFICATE-----
+`
+
+const snsAmazonRootCA1 = `-----BEGIN CERTIFICATE-----
+MIIDQTCCAimgAwIBAgITBmyfz5m/jAo54vB4ikPmljZbyjANBgkqhkiG9w0BAQsF
+ADA5MQswCQYDVQQGEwJVUzEPMA0GA1UEChMGQW1hem9uMRkwFwYDVQQDExBBbWF6
+b24gUm9vdCBDQSAxMB4XDTE1MDUyNjAwMDAwMFoXDTM4MDExNzAwMDAwMFowOTEL
+MAkGA1UEBhMCVVMxDzANBgNVBAoTBkFtYXpvbjEZMBcGA1UEAxMQQW1hem9uIFJv
+b3QgQ0EgMTCCASIwDQYJKoZIhvcNAQEBBQADggEPADCCAQoCggEBALJ4gHHKeNXj
+ca9HgFB0fW7Y14h29Jlo91ghYPl0hAEvrAIthtOgQ3pOsqTQNroBvo3bSMgHFzZM
+9O6II8c+6zf1tRn4SWiw3te5djgdYZ6k/oI2peVKVuRF4fn9tBb6dNqcmzU5L/qw
+IFAGbHrQgLKm+a/sRxmPUDgH3KKHOVj4utWp+UhnMJbulHheb4mjUcAwhmahRWa6
+VOujw5H5SNz/0egwLX0tdHA114gk957EWW67c4cX8jJGKLhD+rcdqsq08p8kDi1L
+93FcXmn/6pUCyziKrlA4b9v7LWIbxcceVOF34GfID5yHI9Y/QCB/IIDEgEw+OyQm
+jgSubJrIqg0CAwEAAaNCMEAwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMC
+AYYwHQYDVR0OBBYEFIQYzIU07LwMlJQuCFmcx7IQTgoIMA0GCSqGSIb3DQEBCwUA
+A4IBAQCY8jdaQZChGsV2USggNiMOruYou6r4lK5IpDB/G/wkjUu0yKGX9rbxenDI
+U5PMCCjjmCXPI6T53iHTfIUJrU6adTrCC2qJeHZERxhlbI1Bjjt/msv0tadQ1wUs
+N+gDS63pYaACbvXy8MWy7Vu33PqUXHeeE6V/Uq2V8viTO96LXFvKWlJbYK8U90vv
+o/ufQJVtMVT8QtPHRh8jrdkPSHCa2XV4cdFyQzR1bldZwgJcJmApzyMZFo6IQ6XU
+5MsI+yMRQ+hDKXJioaldXgjUkK642M4UwtBV8ob2xJNDd2ZhwLnoQdeXeGADbkpy
+rqXRfboQnoZsG4q5WTP468SQvvG5
+-----END CERTIFICATE-----
+`
+
+const snsPHPCertURL = "https://sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem"
+
+// snsPHPVectors are the HTTP fixtures of FunctionalValidationsTest.php, in
+// order, verbatim.
+var snsPHPVectors = []map[string]string{
+	{
+		"Type":             "Notification",
+		"MessageId":        "792cda85-518f-5dd3-9163-81d851212f3a",
+		"TopicArn":         "arn:aws:sns:us-east-2:295079676684:publish-and-verify-892f85fe-4836-424d-8188-ab85bef0f362",
+		"Message":          "Hello world",
+		"Timestamp":        "2022-07-28T21:23:58.317Z",
+		"SignatureVersion": "1",
+		"Signature":        "ghtf+deOBAzHJJZ6s6CdRLfTQAlcGzq9naoFM1wi0CJiq//uVRuZnamrkWNF0fhouMFvuLVRwcz8PZLUMSfnmd5VpdTKpTyiKmy1qJAZXma0w+yi7G+I33hD1Jyk1Nbym2n0kqp3fVu2aoooiN2ZeLAT2bH0/BtjLSfN1yAOKNoprco4qV9gGUZinXJdj9a1YdNhDR2jKi33ldlsVtEXAtiaDklGEk7DgRKX38GerBPiLg3FdtgY6KC7cdeGpU/dGK+4hjc83Ive1HoFkAwqhpgInM2sMytBosoiXfCmOKmU4xeGD0gHDNZTlJUJQDlzw8Eag0H9f/5zXF9d3uy0YQ==",
+		"SigningCertURL":   snsPHPCertURL,
+		"UnsubscribeURL":   "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-2:295079676684:publish-and-verify-892f85fe-4836-424d-8188-ab85bef0f362:2296bc94-7992-4be1-b15f-b97229b5c1d8",
+	},
+	{
+		"Type":             "Notification",
+		"MessageId":        "17dea24b-55c2-540b-8362-f916557af765",
+		"TopicArn":         "arn:aws:sns:us-east-2:295079676684:publish-and-verify-62674b1d-4295-426b-88e7-5fb75652a04e",
+		"Message":          "Hello world",
+		"Timestamp":        "2022-07-28T21:24:08.324Z",
+		"SignatureVersion": "2",
+		"Signature":        "CXVqp9PfZAL+4JHS3Zxo1PFbQsvnOjvmYhtIf17TWpwc+iIVas8kZ8GopuzVzVMdatE7rCl/O4P91Zp05Dwz8lk8dLhfp8gSu3Njlzxlyrmzo9x3va3Jb7zFnedgS2GKnZWHGBdwTXho+TosNUE+3e10OMSlwN5XGDwX7+R3WL+rn+AXmFAqp3alg27sYa55h1dLE9cGszGPjScPdtF3BmZsUDMx9wSdNKsCk+vSvE8yBjnCmUl7laSFj3LzPVrlSwgNYCF3kYnNAkah7NplK4SFhJYLwS0HCVCQJKa8rVbQLf9cBTu60U402mrgy0bN8xWoyimzbYbrOMJjalqkUg==",
+		"SigningCertURL":   snsPHPCertURL,
+		"UnsubscribeURL":   "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-2:295079676684:publish-and-verify-62674b1d-4295-426b-88e7-5fb75652a04e:ad7d16e3-0a7c-46aa-b23e-ffaf02250cbe",
+	},
+	{
+		"Type":             "Notification",
+		"MessageId":        "11405cc3-9ac7-56d5-b45d-079e8f7a8edf",
+		"TopicArn":         "arn:aws:sns:us-east-2:295079676684:publish-and-verify-6e11fed2-fcdf-4c52-9dc4-36ef43f37f84",
+		"Subject":          "Hello world",
+		"Message":          "Hello world",
+		"Timestamp":        "2022-07-28T22:53:49.654Z",
+		"SignatureVersion": "1",
+		"Signature":        "AItkS26d8yvnIKJevdirIPW7eM/yKbZy3/CF2EreCHmXWB3etWaV5Fb7SYpGABMpugpDZzNyGY1wCVWaopDoQ+7Q/kI2TpDu8bw1eExbi8U3kduvc/2m2fIrI4gDEY8/v3nzoLcr8pPodqMzrX6SzQou4klfaqbNK+rFmH0LVf2Q1VyOROODoSXmo4jg2Yu12jfxccBl96Drr/ihq4MJ4OcrWh6UzXXlVYjJHx2Ui4anNwNEb+Z4C2CAF1DjQUbhDtaoajDBPY+4d9C1OwbqwQpXsd6tyVcI9nFyEsVK8lfnAV+/3GZQcdXHbIUYBRGcBa4X5TlWJku5nDH2ERtHHw==",
+		"SigningCertURL":   snsPHPCertURL,
+		"UnsubscribeURL":   "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-2:295079676684:publish-and-verify-6e11fed2-fcdf-4c52-9dc4-36ef43f37f84:adb318c3-2234-4c56-905d-c324cf0df874",
+	},
+	{
+		"Type":             "Notification",
+		"MessageId":        "4504e649-d933-5aa9-8199-bd14ccf05f0b",
+		"TopicArn":         "arn:aws:sns:us-east-2:295079676684:publish-and-verify-530b26da-0687-4fe4-9f71-780bad3181e2",
+		"Subject":          "Hello world",
+		"Message":          "Hello world",
+		"Timestamp":        "2022-07-28T22:53:55.086Z",
+		"SignatureVersion": "2",
+		"Signature":        "cETcSvmmkt+My05qCLKexyl0+RyG83mSryKPqTfS+tYcxDJWVcjPJAr+qdpElzVaBl1aTGYVWMY64i9JqZ/JES8pylNj8LGvdhuNQKO59/WCoIimZAsNhn0xEgOeeDU+W/0BU4sdpCGMNjo0S/FuIiWaRe4E0YWRVrxeQevaQ70euDdfWgd5v1eCKQz8b367b9XBmMztL/CWUFI6YaKK/MV21eyvJe3Y7CtVYiOKEYiAZnAEkynK7gUGO5TsgDjGNYhj6U3xYsWgI03bmioSl7kdFSUj+AZ7ugas5fghqxgoDsdfqsjMYKRm5KKHQWsgzI619yIzpNKUiSMHxdZXpQ==",
+		"SigningCertURL":   snsPHPCertURL,
+		"UnsubscribeURL":   "https://sns.us-east-2.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn:aws:sns:us-east-2:295079676684:publish-and-verify-530b26da-0687-4fe4-9f71-780bad3181e2:db0ad2ad-03d1-48ca-a5da-51f317800a57",
+	},
+}
+
+// snsNow is when the testdata/sns fixtures are verified: their Timestamp is
+// 2030-01-01T00:00:00.000Z, the expired leaf is long expired, the others
+// are valid until 2126.
+var snsNow = time.Date(2030, 1, 1, 0, 1, 0, 0, time.UTC)
+
+var snsFixtureTime = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func snsBody(t *testing.T, fields map[string]string) []byte {
+	t.Helper()
+	b, err := json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func snsFixture(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "sns", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func snsJSON(t *testing.T, body []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// snsEdit replaces old by new in body once, and fails if old is absent, so
+// a mutation cannot silently not happen.
+func snsEdit(t *testing.T, body []byte, old, new string) []byte {
+	t.Helper()
+	s := string(body)
+	if !strings.Contains(s, old) {
+		t.Fatalf("fixture does not contain %q", old)
+	}
+	return []byte(strings.Replace(s, old, new, 1))
+}
+
+func snsPool(t *testing.T, pems ...string) *x509.CertPool {
+	t.Helper()
+	p := x509.NewCertPool()
+	for _, s := range pems {
+		if !p.AppendCertsFromPEM([]byte(s)) {
+			t.Fatal("bad pem")
+		}
+	}
+	return p
+}
+
+// snsServer stands in for AWS: a TLS server answering for every https host
+// (certificates by path, ConfirmSubscription on "/") and a plain server for
+// every http host (issuer certificates). Its client dials them whatever the
+// host, so nothing reaches the internet, and every request is counted.
+type snsServer struct {
+	tls, plain *httptest.Server
+	client     *http.Client
+	mu         sync.Mutex
+	files      map[string][]byte // path -> body
+	status     map[string]int    // path -> status, when not 200
+	hits       map[string]int    // host+path -> count
+	queries    []string          // raw queries of "/" requests
+}
+
+func newSNSServer(t *testing.T) *snsServer {
+	s := &snsServer{files: map[string][]byte{}, status: map[string]int{}, hits: map[string]int{}}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.hits[r.Host+r.URL.Path]++
+		if st, ok := s.status[r.URL.Path]; ok {
+			if st == http.StatusFound {
+				http.Redirect(w, r, "https://sns.us-east-1.amazonaws.com/redirected.pem", st)
+				return
+			}
+			w.WriteHeader(st)
+			return
+		}
+		if r.URL.Path == "/" {
+			s.queries = append(s.queries, r.URL.RawQuery)
+			w.Write([]byte("<ConfirmSubscriptionResponse/>"))
+			return
+		}
+		b, ok := s.files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	})
+	s.tls = httptest.NewTLSServer(h)
+	s.plain = httptest.NewServer(h)
+	t.Cleanup(s.tls.Close)
+	t.Cleanup(s.plain.Close)
+	tr := s.tls.Client().Transport.(*http.Transport).Clone()
+	tr.TLSClientConfig.ServerName = "example.com" // the test server's certificate name
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		target := s.plain.Listener.Addr().String()
+		if strings.HasSuffix(addr, ":443") {
+			target = s.tls.Listener.Addr().String()
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, target)
+	}
+	s.client = &http.Client{Transport: tr}
+	return s
+}
+
+func (s *snsServer) serve(path string, b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.files[path] = b
+}
+
+func (s *snsServer) fail(path string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.status[path] = status
+}
+
+func (s *snsServer) total() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.hits {
+		n += c
+	}
+	return n
+}
+
+func (s *snsServer) count(hostPath string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hits[hostPath]
+}
+
+// serveFixtures serves every testdata/sns certificate at the path its
+// messages name (/SimpleNotificationService-<name>.pem).
+func (s *snsServer) serveFixtures(t *testing.T) {
+	for _, n := range []string{"sns", "bundled", "wrongname", "nosig", "expired", "selfsigned", "aia", "aiaevil"} {
+		s.serve("/SimpleNotificationService-"+n+".pem", snsFixture(t, n+".pem"))
+	}
+}
+
+func newTestSNS(t *testing.T, c Config, roots *x509.CertPool) *snsVerifier {
+	t.Helper()
+	v, err := New("sns", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := v.(*snsVerifier)
+	sv.roots = roots
+	return sv
+}
+
+func snsRequest(body []byte, now time.Time, hdr ...string) *Request {
+	h := http.Header{}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		h.Add(hdr[i], hdr[i+1])
+	}
+	return &Request{Context: context.Background(), Method: http.MethodPost, Header: h, Body: body, Now: now}
+}
+
+func snsCheck(t *testing.T, res *Result, err error, body []byte, key int) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	f := snsJSON(t, body)
+	id, _ := f["MessageId"].(string)
+	if res.ID != id || res.SignedID != id || id == "" {
+		t.Errorf("ID %q SignedID %q, want %q", res.ID, res.SignedID, id)
+	}
+	sig, _ := base64.StdEncoding.DecodeString(f["Signature"].(string))
+	if len(sig) == 0 || string(res.Signature) != string(sig) {
+		t.Errorf("Signature not the message's")
+	}
+	ts, _ := time.Parse(time.RFC3339Nano, f["Timestamp"].(string))
+	if !res.Timestamp.Equal(ts) || ts.IsZero() {
+		t.Errorf("Timestamp %v, want %v", res.Timestamp, ts)
+	}
+	if res.Key != key {
+		t.Errorf("Key %d, want %d", res.Key, key)
+	}
+}
+
+func TestSNSRegistered(t *testing.T) {
+	for _, n := range []string{"sns", "ses"} {
+		if !Known(n) || Canonical(n) != "sns" {
+			t.Errorf("%s not registered as sns", n)
+		}
+	}
+	v, err := New("ses", Config{})
+	if err != nil {
+		t.Fatalf("empty config: %v", err)
+	}
+	sv := v.(*snsVerifier)
+	if sv.client.Timeout != 10*time.Second || sv.client.CheckRedirect == nil {
+		t.Errorf("default client: timeout %v, redirects followed %v", sv.client.Timeout, sv.client.CheckRedirect == nil)
+	}
+	if sv.HasTimestamp() {
+		t.Error("HasTimestamp with default tolerance")
+	}
+	own := &http.Client{Timeout: time.Second}
+	v, _ = New("sns", Config{HTTPClient: own})
+	if own.CheckRedirect != nil || v.(*snsVerifier).client.CheckRedirect == nil || v.(*snsVerifier).client.Timeout != time.Second {
+		t.Error("configured client not copied with redirects off")
+	}
+}
+
+// The official vectors, with the pinned fixture certificate (no fetch, no
+// validity check: the certificate expired in 2022).
+func TestSNSPHPVectorsPinned(t *testing.T) {
+	v := newTestSNS(t, Config{Certificates: []string{snsPHPCert}}, nil)
+	for i, vec := range snsPHPVectors {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			body := snsBody(t, vec)
+			res, err := v.Verify(snsRequest(body, time.Now(), "x-amz-sns-message-type", "Notification",
+				"x-amz-sns-message-id", vec["MessageId"], "x-amz-sns-topic-arn", vec["TopicArn"]))
+			snsCheck(t, res, err, body, 0)
+			if res.Respond != nil {
+				t.Error("notification answered instead of forwarded")
+			}
+		})
+	}
+}
+
+func TestSNSPHPVectorsTampered(t *testing.T) {
+	v := newTestSNS(t, Config{Certificates: []string{snsPHPCert}}, nil)
+	edit := func(i int, f func(m map[string]string)) []byte {
+		m := map[string]string{}
+		for k, val := range snsPHPVectors[i] {
+			m[k] = val
+		}
+		f(m)
+		return snsBody(t, m)
+	}
+	cases := []struct {
+		name string
+		body []byte
+	}{
+		{"message", edit(0, func(m map[string]string) { m["Message"] = "Hello world!" })},
+		{"message id", edit(1, func(m map[string]string) { m["MessageId"] = "17dea24b-55c2-540b-8362-f916557af766" })},
+		{"timestamp", edit(0, func(m map[string]string) { m["Timestamp"] = "2022-07-28T21:23:58.318Z" })},
+		{"topic", edit(1, func(m map[string]string) { m["TopicArn"] += "x" })},
+		{"subject added", edit(0, func(m map[string]string) { m["Subject"] = "Hello world" })},
+		{"subject removed", edit(2, func(m map[string]string) { delete(m, "Subject") })},
+		{"empty subject added", edit(1, func(m map[string]string) { m["Subject"] = "" })},
+		{"v2 labelled v1", edit(1, func(m map[string]string) { m["SignatureVersion"] = "1" })},
+		{"v1 labelled v2", edit(0, func(m map[string]string) { m["SignatureVersion"] = "2" })},
+		{"swapped signature", edit(0, func(m map[string]string) { m["Signature"] = snsPHPVectors[2]["Signature"] })},
+		{"truncated signature", edit(0, func(m map[string]string) { m["Signature"] = m["Signature"][:len(m["Signature"])-4] })},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := v.Verify(snsRequest(c.body, time.Now()))
+			if !errors.Is(err, ErrSignature) {
+				t.Fatalf("got %v, want ErrSignature", err)
+			}
+		})
+	}
+	// A pinned certificate other than the signer's.
+	w := newTestSNS(t, Config{Certificates: []string{string(snsFixture(t, "sns.pem"))}}, nil)
+	if _, err := w.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), time.Now())); !errors.Is(err, ErrSignature) {
+		t.Fatalf("wrong pinned certificate: got %v, want ErrSignature", err)
+	}
+}
+
+// The official vectors through the fetch path, with the real chain: the
+// leaf from SigningCertURL, the intermediate from the leaf's issuer URL
+// (SNS serves the leaf alone), Amazon Root CA 1 as the root, at the
+// message time.
+func TestSNSPHPVectorsFetched(t *testing.T) {
+	s := newSNSServer(t)
+	s.serve("/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem", []byte(snsPHPCert))
+	block, _ := pem.Decode([]byte(snsAmazonServerCA1B))
+	s.serve("/sca1b.crt", block.Bytes) // DER, as Amazon Trust Services serves it
+	roots := snsPool(t, snsAmazonRootCA1)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	at := time.Date(2022, 7, 28, 23, 0, 0, 0, time.UTC)
+	for i, vec := range snsPHPVectors {
+		body := snsBody(t, vec)
+		res, err := v.Verify(snsRequest(body, at))
+		snsCheck(t, res, err, body, 0)
+		if t.Failed() {
+			t.Fatalf("vector %d", i)
+		}
+	}
+	if n := s.count("sns.us-east-2.amazonaws.com/SimpleNotificationService-7ff5318490ec183fbaddaa2a969abfda.pem"); n != 1 {
+		t.Errorf("certificate fetched %d times, want 1 (cached)", n)
+	}
+	if n := s.count("crt.sca1b.amazontrust.com/sca1b.crt"); n != 1 {
+		t.Errorf("issuer fetched %d times, want 1", n)
+	}
+	// The cached certificate is checked again at each verification.
+	if _, err := v.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), time.Date(2022, 8, 18, 0, 0, 0, 0, time.UTC))); !errors.Is(err, ErrSignature) {
+		t.Errorf("expired certificate: got %v, want ErrSignature", err)
+	}
+	// Without the right root the chain does not verify.
+	w := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	if _, err := w.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), at)); !errors.Is(err, ErrSignature) {
+		t.Errorf("untrusted root: got %v, want ErrSignature", err)
+	}
+	// Issuer certificate unavailable: 503, and nothing cached.
+	s.fail("/sca1b.crt", http.StatusInternalServerError)
+	u := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	if _, err := u.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), at)); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("issuer unavailable: got %v, want ErrUnavailable", err)
+	}
+	if u.cache.get(snsPHPCertURL) != nil {
+		t.Error("chain cached after a failed issuer fetch")
+	}
+}
+
+func TestSNSFixturesFetched(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
+	cases := []struct {
+		file string
+		err  error
+	}{
+		{"notification-v1.json", nil},
+		{"notification-v2.json", nil},
+		{"subscription-v1.json", nil},
+		{"subscription-v2.json", nil},
+		{"unsubscribe-v2.json", nil},
+		{"notification-bundled.json", nil}, // intermediate served after the leaf
+		{"notification-wrongname.json", ErrSignature},
+		{"notification-nosig.json", ErrSignature},
+		{"notification-expired.json", ErrSignature},
+		{"notification-selfsigned.json", ErrSignature},
+	}
+	v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			body := snsFixture(t, c.file)
+			typ := snsJSON(t, body)["Type"].(string)
+			res, err := v.Verify(snsRequest(body, snsNow, "X-Amz-Sns-Message-Type", typ))
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("got %v, want %v", err, c.err)
+				}
+				return
+			}
+			snsCheck(t, res, err, body, 0)
+			if res.Respond != nil {
+				t.Error("answered instead of forwarded")
+			}
+		})
+	}
+	// A rejected certificate is not cached, an accepted one is.
+	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem"); n != 1 {
+		t.Errorf("good certificate fetched %d times, want 1", n)
+	}
+	v.Verify(snsRequest(snsFixture(t, "notification-wrongname.json"), snsNow))
+	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-wrongname.pem"); n != 2 {
+		t.Errorf("rejected certificate fetched %d times, want 2", n)
+	}
+	// The signature must come from the certificate's key: the same message
+	// signed by another (valid) certificate's key.
+	body := snsEdit(t, snsFixture(t, "notification-bundled.json"), "SimpleNotificationService-bundled.pem", "SimpleNotificationService-sns.pem")
+	if _, err := v.Verify(snsRequest(body, snsNow)); !errors.Is(err, ErrSignature) {
+		t.Errorf("other certificate: got %v, want ErrSignature", err)
+	}
+}
+
+// A leaf served alone gets its intermediate from its issuer URL, only on
+// amazontrust.com.
+func TestSNSIssuerFetch(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	s.serve("/inter.cer", snsFixture(t, "inter.pem"))
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	body := snsFixture(t, "notification-aia.json")
+	res, err := v.Verify(snsRequest(body, snsNow))
+	snsCheck(t, res, err, body, 0)
+	if n := s.count("crt.test.amazontrust.com/inter.cer"); n != 1 {
+		t.Errorf("issuer fetched %d times, want 1", n)
+	}
+	if _, err := v.Verify(snsRequest(snsFixture(t, "notification-aiaevil.json"), snsNow)); !errors.Is(err, ErrSignature) {
+		t.Errorf("issuer url off amazontrust.com: got %v, want ErrSignature", err)
+	}
+	if n := s.count("crt.evil.example/inter.cer"); n != 0 {
+		t.Errorf("issuer url off amazontrust.com fetched %d times", n)
+	}
+	for u, ok := range map[string]bool{
+		"http://crt.sca1b.amazontrust.com/sca1b.crt":     true,
+		"https://crt.r2m02.amazontrust.com/r2m02.cer":    true,
+		"http://crt.evil.example/x.cer":                  false,
+		"http://amazontrust.com.evil.example/x.cer":      false,
+		"http://evilamazontrust.com/x.cer":               false,
+		"http://crt.sca1b.amazontrust.com:8080/x.cer":    false,
+		"http://u@crt.sca1b.amazontrust.com/x.cer":       false,
+		"ftp://crt.sca1b.amazontrust.com/x.cer":          false,
+		"http://crt.sca1b.amazontrust.com.:80/sca1b.crt": false,
+	} {
+		if snsIssuerURL(u) != ok {
+			t.Errorf("snsIssuerURL(%s) = %v", u, !ok)
+		}
+	}
+}
+
+func TestSNSFixturesPinned(t *testing.T) {
+	s := newSNSServer(t)
+	cert := func(n string) string { return string(snsFixture(t, n+".pem")) }
+	cases := []struct {
+		name  string
+		certs []string
+		file  string
+		key   int
+		err   error
+	}{
+		{"v1", []string{cert("sns")}, "notification-v1.json", 0, nil},
+		{"subscription", []string{cert("sns")}, "subscription-v1.json", 0, nil},
+		{"unsubscribe", []string{cert("sns")}, "unsubscribe-v2.json", 0, nil},
+		{"rotation", []string{cert("wrongname"), cert("sns")}, "notification-v2.json", 1, nil},
+		{"bundle entry", []string{cert("sns"), cert("bundled")}, "notification-bundled.json", 1, nil},
+		// Pinned certificates are trusted as given: name, usage and validity are not checked.
+		{"expired pinned", []string{cert("expired")}, "notification-expired.json", 0, nil},
+		{"any name pinned", []string{cert("wrongname")}, "notification-wrongname.json", 0, nil},
+		{"other key", []string{cert("wrongname"), cert("expired")}, "notification-v2.json", 0, ErrSignature},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := newTestSNS(t, Config{Certificates: c.certs, HTTPClient: s.client}, x509.NewCertPool())
+			body := snsFixture(t, c.file)
+			res, err := v.Verify(snsRequest(body, snsNow))
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("got %v, want %v", err, c.err)
+				}
+				return
+			}
+			snsCheck(t, res, err, body, c.key)
+		})
+	}
+	if n := s.total(); n != 0 {
+		t.Errorf("%d fetches with pinned certificates", n)
+	}
+	// The host rules still apply to SigningCertURL.
+	v := newTestSNS(t, Config{Certificates: []string{cert("sns")}}, nil)
+	body := snsEdit(t, snsFixture(t, "notification-v2.json"), "https://sns.us-east-1.amazonaws.com/", "https://example.com/")
+	if _, err := v.Verify(snsRequest(body, snsNow)); !errors.Is(err, ErrMalformed) {
+		t.Errorf("pinned, foreign SigningCertURL: got %v, want ErrMalformed", err)
+	}
+}
+
+// Equivalent JSON spellings of the signed values verify: the signature
+// covers the decoded strings, not the JSON text.
+func TestSNSJSONEncodings(t *testing.T) {
+	v := newTestSNS(t, Config{Certificates: []string{string(snsFixture(t, "sns.pem"))}}, nil)
+	base := snsFixture(t, "notification-v1.json")
+	cases := map[string][]byte{
+		"escaped slash":   snsEdit(t, base, `slash / backslash`, `slash \/ backslash`),
+		"unicode escapes": snsEdit(t, base, `and Ａ`, `and \uff21`),
+		"compact":         []byte(strings.ReplaceAll(strings.ReplaceAll(string(base), "\n  ", ""), " : ", ":")),
+		"null optional":   snsEdit(t, snsFixture(t, "notification-v2.json"), `"Type" :`, `"Subject" : null, "Type" :`),
+		"extra fields":    snsEdit(t, base, `"Type" :`, `"Other" : [1, {"Message": 2}], "MessageAttributes2" : null, "Type" :`),
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			res, err := v.Verify(snsRequest(body, snsNow))
+			snsCheck(t, res, err, body, 0)
+		})
+	}
+}
+
+func TestSNSMalformed(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	n := snsFixture(t, "notification-v2.json")
+	sub := snsFixture(t, "subscription-v2.json")
+	many := `"Type" :`
+	for i := 0; i < 70; i++ {
+		many = fmt.Sprintf(`"x%d" : 1, %s`, i, many)
+	}
+	cases := []struct {
+		name string
+		body []byte
+		hdr  []string
+	}{
+		{"empty", nil, nil},
+		{"not json", []byte("Type=Notification"), nil},
+		{"array", []byte("[" + string(n) + "]"), nil},
+		{"trailing data", append(append([]byte{}, n...), " {}"...), nil},
+		{"truncated", n[:len(n)-2], nil},
+		{"invalid utf-8", snsEdit(t, n, `"Type" :`, "\"X\" : \"\xff\", \"Type\" :"), nil},
+		{"duplicated field", snsEdit(t, n, `"Type" :`, `"Message" : "other", "Type" :`), nil},
+		{"duplicated field other case", snsEdit(t, n, `"Type" :`, `"message" : "other", "Type" :`), nil},
+		{"duplicated unknown field", snsEdit(t, n, `"Type" :`, `"x" : 1, "X" : 2, "Type" :`), nil},
+		{"lambda spelling", snsEdit(t, n, `"SigningCertURL"`, `"SigningCertUrl"`), nil},
+		{"number field", snsEdit(t, n, `"MessageId" : "da41e39f-ea4d-435a-b922-c6aae3915ebe"`, `"MessageId" : 12`), nil},
+		{"object field", snsEdit(t, n, `"Message" : "`, `"Message" : {}, "M" : "`), nil},
+		{"null required", snsEdit(t, n, `"SignatureVersion" : "2"`, `"SignatureVersion" : null`), nil},
+		{"missing type", snsEdit(t, n, `"Type" : "Notification",`, ``), nil},
+		{"unknown type", snsEdit(t, n, `"Type" : "Notification"`, `"Type" : "Notice"`), nil},
+		{"missing signature", snsEdit(t, n, `"Signature" :`, `"Sig" :`), nil},
+		{"missing cert url", snsEdit(t, n, `"SigningCertURL" :`, `"CertURL" :`), nil},
+		{"empty message id", snsEdit(t, n, `"da41e39f-ea4d-435a-b922-c6aae3915ebe"`, `""`), nil},
+		{"unknown signature version", snsEdit(t, n, `"SignatureVersion" : "2"`, `"SignatureVersion" : "3"`), nil},
+		{"signature not base64", snsEdit(t, n, `"Signature" : "`, `"Signature" : "*`), nil},
+		{"signature too long", snsEdit(t, n, `"Signature" : "`, `"Signature" : "`+strings.Repeat("A", 4000)), nil},
+		{"invalid timestamp", snsEdit(t, n, `2030-01-01T00:00:00.000Z`, `1893456000`), nil},
+		{"notification with token", snsEdit(t, n, `"Type" :`, `"Token" : "abc", "Type" :`), nil},
+		{"notification with subscribe url", snsEdit(t, n, `"Type" :`, `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/", "Type" :`), nil},
+		{"confirmation with subject", snsEdit(t, sub, `"Type" :`, `"Subject" : "s", "Type" :`), nil},
+		{"confirmation without token", snsEdit(t, sub, `"Token" :`, `"Tok" :`), nil},
+		{"confirmation without subscribe url", snsEdit(t, sub, `"SubscribeURL" :`, `"URL" :`), nil},
+		{"too many fields", snsEdit(t, n, `"Type" :`, many), nil},
+		{"type header mismatch", n, []string{"X-Amz-Sns-Message-Type", "SubscriptionConfirmation"}},
+		{"type header duplicated", n, []string{"X-Amz-Sns-Message-Type", "Notification", "X-Amz-Sns-Message-Type", "Notification"}},
+		{"id header mismatch", n, []string{"X-Amz-Sns-Message-Id", "00000000-0000-0000-0000-000000000000"}},
+		{"topic header mismatch", n, []string{"X-Amz-Sns-Topic-Arn", "arn:aws:sns:us-east-1:123456789012:Other"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := v.Verify(snsRequest(c.body, snsNow, c.hdr...))
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %v, want ErrMalformed", err)
+			}
+		})
+	}
+	if n := s.total(); n != 0 {
+		t.Errorf("%d fetches for malformed messages", n)
+	}
+	// Matching headers are fine.
+	if _, err := v.Verify(snsRequest(n, snsNow, "X-Amz-Sns-Message-Type", "Notification",
+		"X-Amz-Sns-Message-Id", "da41e39f-ea4d-435a-b922-c6aae3915ebe",
+		"X-Amz-Sns-Topic-Arn", "arn:aws:sns:us-east-1:123456789012:MyTopic")); err != nil {
+		t.Fatalf("matching headers: %v", err)
+	}
+}
+
+// SigningCertURL outside the AWS host rules is ErrMalformed and never fetched.
+func TestSNSCertURLRules(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	s.serve("/x.pem", snsFixture(t, "sns.pem"))
+	s.serve("/bar", snsFixture(t, "sns.pem"))
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	const good = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem"
+	base := snsFixture(t, "notification-v2.json")
+	bad := []string{
+		"http://sns.us-east-1.amazonaws.com/x.pem",
+		"https://foo.amazonaws.com/bar.pem", // aws-php-sns-message-validator tests
+		"https://sns.us-east-1.amazonaws.com/bar",
+		"https://sns.foo.amazonaws.com.evil.com/x.pem",
+		"https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
+		"https://evilsns.us-east-1.amazonaws.com/x.pem",
+		"https://sns.us-east-1.amazonaws.com.cn.evil.com/x.pem",
+		"https://user@sns.us-east-1.amazonaws.com/x.pem",
+		"https://sns.us-east-1.amazonaws.com@evil.com/x.pem",
+		"https://sns.us-east-1.amazonaws.com:8443/x.pem",
+		"https://sns.us-east-1.amazonaws.com:/x.pem",
+		"https://sns.us-east-1.amazonaws.com./x.pem",
+		"https://SNS.us-east-1.amazonaws.com/x.pem",
+		"https://sns.us-east-1.amazonaws.com/x.pem?x=1",
+		"https://sns.us-east-1.amazonaws.com/x.pem?",
+		"https://sns.us-east-1.amazonaws.com/x.pem#x",
+		"https://sns.us-east-1.amazonaws.com/../x.pem",
+		"https://sns.us-east-1.amazonaws.com/a/./x.pem",
+		"https://sns.us-east-1.amazonaws.com/%78.pem",
+		"https://sns.us-east-1.amazonaws.com/x%2Epem",
+		"https://sns.us-east-1.amazonaws.com/x.pem/",
+		"https://sns.us-east-1.amazonaws.com//x.pem",
+		`https://sns.us-east-1.amazonaws.com\@evil.com/x.pem`,
+		"https://sns.us-east-1.amazonaws.com/x .pem",
+		"https://sns.s3.amazonaws.com/x.pem",           // S3 bucket "sns" (region part too short)
+		"https://sns.s3-us-west-2.amazonaws.com/x.pem", // S3 bucket "sns", legacy regional host
+		"https://sns.S3-external-1.amazonaws.com/x.pem",
+		"https://[::1]/x.pem",
+		"https://127.0.0.1/x.pem",
+		"//sns.us-east-1.amazonaws.com/x.pem",
+		"sns.us-east-1.amazonaws.com/x.pem",
+		"https:sns.us-east-1.amazonaws.com/x.pem",
+		"",
+	}
+	for _, u := range bad {
+		t.Run(u, func(t *testing.T) {
+			body := snsEdit(t, base, good, u)
+			_, err := v.Verify(snsRequest(body, snsNow))
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %v, want ErrMalformed", err)
+			}
+			if strings.Contains(err.Error(), u) && u != "" {
+				t.Errorf("error repeats the url: %v", err)
+			}
+		})
+	}
+	if n := s.total(); n != 0 {
+		t.Fatalf("%d fetches for urls outside the rules", n)
+	}
+	// Inside the rules (SigningCertURL is not signed, so the message still verifies).
+	for _, u := range []string{
+		good,
+		"https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-sns.pem",
+		"https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-sns.pem",
+		"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/a/b_c-d.1/SimpleNotificationService-sns.pem",
+	} {
+		s.serve("/a/b_c-d.1/SimpleNotificationService-sns.pem", snsFixture(t, "sns.pem"))
+		if _, err := v.Verify(snsRequest(snsEdit(t, base, good, u), snsNow)); err != nil {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+func TestSNSCertNames(t *testing.T) {
+	mk := func(cn string, dns ...string) *x509.Certificate {
+		return &x509.Certificate{Subject: pkix.Name{CommonName: cn}, DNSNames: dns}
+	}
+	cases := []struct {
+		cert *x509.Certificate
+		host string
+		ok   bool
+	}{
+		{mk("sns.amazonaws.com", "sns.amazonaws.com"), "sns.us-east-2.amazonaws.com", true}, // the AWS fixture
+		{mk("x", "sns.us-west-2.amazonaws.com"), "sns.us-west-2.amazonaws.com", true},
+		{mk("x", "sns-cn-north-1.amazonaws.com.cn"), "sns.cn-north-1.amazonaws.com.cn", true},
+		{mk("x", "sns-us-gov-west-1.amazonaws.com"), "sns.us-gov-west-1.amazonaws.com", true},
+		{mk("sns.amazonaws.com"), "sns.us-east-1.amazonaws.com", true}, // no DNS names: common name
+		{mk("x", "SNS.AMAZONAWS.COM"), "sns.us-east-1.amazonaws.com", true},
+		{mk("x", "sns.us-west-2.amazonaws.com"), "sns.us-east-1.amazonaws.com", false},
+		{mk("x", "sns-cn-north-1.amazonaws.com.cn"), "sns.cn-northwest-1.amazonaws.com.cn", false},
+		{mk("x", "*.amazonaws.com"), "sns.us-east-1.amazonaws.com", false},
+		{mk("sns.amazonaws.com", "example.com"), "sns.us-east-1.amazonaws.com", false},
+		{mk("x", "sns.amazonaws.com.evil.com"), "sns.us-east-1.amazonaws.com", false},
+	}
+	for _, c := range cases {
+		if got := snsCertNamed(c.cert, c.host); got != c.ok {
+			t.Errorf("%v/%s on %s: %v, want %v", c.cert.DNSNames, c.cert.Subject.CommonName, c.host, got, c.ok)
+		}
+	}
+}
+
+func TestSNSFetchFailures(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
+	base := snsFixture(t, "notification-v2.json")
+	const good = "SimpleNotificationService-sns.pem"
+	s.fail("/status.pem", http.StatusForbidden)
+	s.fail("/redirect.pem", http.StatusFound)
+	s.serve("/big.pem", append(append([]byte{}, snsFixture(t, "sns.pem")...), strings.Repeat("\n", 64<<10)...))
+	s.serve("/garbage.pem", []byte("<html>not a certificate</html>"))
+	s.serve("/key.pem", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	s.serve("/redirected.pem", snsFixture(t, "sns.pem"))
+	for _, p := range []string{"missing.pem", "status.pem", "redirect.pem", "big.pem", "garbage.pem", "key.pem"} {
+		t.Run(p, func(t *testing.T) {
+			v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+			_, err := v.Verify(snsRequest(snsEdit(t, base, good, p), snsNow))
+			if !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("got %v, want ErrUnavailable", err)
+			}
+		})
+	}
+	if n := s.count("sns.us-east-1.amazonaws.com/redirected.pem"); n != 0 {
+		t.Errorf("redirect followed")
+	}
+	// Network failure (nothing listens) and a cancelled request.
+	dead := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return nil, errors.New("connection refused")
+	}}}
+	v := newTestSNS(t, Config{HTTPClient: dead}, roots)
+	if _, err := v.Verify(snsRequest(base, snsNow)); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("dial failure: got %v, want ErrUnavailable", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := snsRequest(base, snsNow)
+	r.Context = ctx
+	if _, err := newTestSNS(t, Config{HTTPClient: s.client}, roots).Verify(r); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("cancelled: got %v, want ErrUnavailable", err)
+	}
+	// A failure is not cached: the next request fetches again and succeeds.
+	s.fail("/SimpleNotificationService-sns.pem", http.StatusServiceUnavailable)
+	w := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	if _, err := w.Verify(snsRequest(base, snsNow)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("got %v, want ErrUnavailable", err)
+	}
+	s.mu.Lock()
+	delete(s.status, "/SimpleNotificationService-sns.pem")
+	s.mu.Unlock()
+	if _, err := w.Verify(snsRequest(base, snsNow)); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestSNSCacheBounded(t *testing.T) {
+	var c snsCache
+	for i := 0; i < snsCacheSize+5; i++ {
+		c.put(fmt.Sprint(i), &snsChain{})
+	}
+	if len(c.m) != snsCacheSize || len(c.order) != snsCacheSize {
+		t.Fatalf("cache holds %d/%d entries, want %d", len(c.m), len(c.order), snsCacheSize)
+	}
+	if c.get("0") != nil || c.get("4") != nil || c.get("5") == nil || c.get(fmt.Sprint(snsCacheSize+4)) == nil {
+		t.Error("not first in, first out")
+	}
+	c.put("5", &snsChain{})
+	if len(c.order) != snsCacheSize {
+		t.Error("re-put grew the cache")
+	}
+}
+
+func TestSNSTopics(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
+	body := snsFixture(t, "notification-v2.json")
+	ok := newTestSNS(t, Config{HTTPClient: s.client, TopicARNs: []string{"arn:aws:sns:us-east-1:123456789012:Other", "arn:aws:sns:us-east-1:123456789012:MyTopic"}}, roots)
+	res, err := ok.Verify(snsRequest(body, snsNow))
+	snsCheck(t, res, err, body, 0)
+
+	s2 := newSNSServer(t)
+	s2.serveFixtures(t)
+	for _, topics := range [][]string{
+		{"arn:aws:sns:us-east-1:123456789012:Other"},
+		{"arn:aws:sns:us-east-1:123456789012:mytopic"},
+		{"arn:aws:sns:us-east-1:123456789012:MyTopic2"},
+	} {
+		v := newTestSNS(t, Config{HTTPClient: s2.client, TopicARNs: topics}, roots)
+		_, err := v.Verify(snsRequest(body, snsNow))
+		if !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "topic not allowed") {
+			t.Errorf("%v: got %v, want ErrSignature topic not allowed", topics, err)
+		}
+	}
+	if n := s2.total(); n != 0 {
+		t.Errorf("%d fetches for a topic not allowed", n)
+	}
+}
+
+func TestSNSTolerance(t *testing.T) {
+	pinned := []string{string(snsFixture(t, "sns.pem"))}
+	body := snsFixture(t, "notification-v2.json")
+	cases := []struct {
+		name      string
+		tolerance time.Duration
+		now       time.Time
+		err       error
+	}{
+		{"default: no check, a day late", 0, snsFixtureTime.Add(24 * time.Hour), nil},
+		{"default: no check, a day early", 0, snsFixtureTime.Add(-24 * time.Hour), nil},
+		{"off", -1, snsFixtureTime.Add(24 * time.Hour), nil},
+		{"1h: on time", time.Hour, snsFixtureTime.Add(time.Minute), nil},
+		{"1h: at the edge", time.Hour, snsFixtureTime.Add(time.Hour), nil},
+		{"1h: stale", time.Hour, snsFixtureTime.Add(time.Hour + time.Millisecond), ErrTimestamp},
+		{"1h: future", time.Hour, snsFixtureTime.Add(-time.Hour - time.Second), ErrTimestamp},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v := newTestSNS(t, Config{Certificates: pinned, Tolerance: c.tolerance}, nil)
+			if v.HasTimestamp() != (c.tolerance > 0) {
+				t.Errorf("HasTimestamp %v with tolerance %v", v.HasTimestamp(), c.tolerance)
+			}
+			res, err := v.Verify(snsRequest(body, c.now))
+			if c.err != nil {
+				if !errors.Is(err, c.err) {
+					t.Fatalf("got %v, want %v", err, c.err)
+				}
+				return
+			}
+			snsCheck(t, res, err, body, 0)
+		})
+	}
+}
+
+func TestSNSAutoConfirm(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
+	cfg := Config{HTTPClient: s.client, AutoConfirm: true, TopicARNs: []string{"arn:aws:sns:us-east-1:123456789012:MyTopic"}}
+	v := newTestSNS(t, cfg, roots)
+	confirms := func() int { return s.count("sns.us-east-1.amazonaws.com/") }
+
+	for _, f := range []string{"subscription-v1.json", "subscription-v2.json"} {
+		body := snsFixture(t, f)
+		res, err := v.Verify(snsRequest(body, snsNow))
+		snsCheck(t, res, err, body, 0)
+		if res.Respond == nil || res.Respond.Status != http.StatusOK || res.Respond.Body != "subscription confirmed" {
+			t.Fatalf("%s: Respond %+v, want 200 subscription confirmed", f, res.Respond)
+		}
+	}
+	if confirms() != 2 {
+		t.Fatalf("%d confirmations, want 2", confirms())
+	}
+	q := s.queries[0]
+	if !strings.Contains(q, "Action=ConfirmSubscription") || !strings.Contains(q, "Token=2336412f37fb687f") {
+		t.Errorf("confirmation query %q", q)
+	}
+	// Notifications and unsubscribe confirmations are forwarded (visiting
+	// an UnsubscribeConfirmation's SubscribeURL would subscribe again).
+	for _, f := range []string{"notification-v2.json", "unsubscribe-v2.json"} {
+		res, err := v.Verify(snsRequest(snsFixture(t, f), snsNow))
+		if err != nil || res.Respond != nil {
+			t.Errorf("%s: %v %+v, want forwarded", f, err, res)
+		}
+	}
+	// Without auto_confirm the confirmation is forwarded.
+	res, err := newTestSNS(t, Config{HTTPClient: s.client}, roots).Verify(snsRequest(snsFixture(t, "subscription-v2.json"), snsNow))
+	if err != nil || res.Respond != nil {
+		t.Errorf("no auto_confirm: %v %+v, want forwarded", err, res)
+	}
+	if confirms() != 2 {
+		t.Fatalf("%d confirmations, want 2", confirms())
+	}
+	// Nothing is visited before the signature verifies.
+	tampered := snsEdit(t, snsFixture(t, "subscription-v2.json"), "You have chosen", "You chose")
+	if _, err := v.Verify(snsRequest(tampered, snsNow)); !errors.Is(err, ErrSignature) {
+		t.Errorf("tampered: got %v, want ErrSignature", err)
+	}
+	// A SubscribeURL outside the host rules is refused and not visited.
+	for _, u := range []string{"http://sns.us-east-1.amazonaws.com/?", "https://evil.example/?", "https://sns.us-east-1.amazonaws.com:8443/?", "https://u@sns.us-east-1.amazonaws.com/?"} {
+		body := snsEdit(t, snsFixture(t, "subscription-v2.json"), `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/?`, `"SubscribeURL" : "`+u)
+		if _, err := v.Verify(snsRequest(body, snsNow)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: got %v, want ErrMalformed", u, err)
+		}
+	}
+	if confirms() != 2 {
+		t.Fatalf("%d confirmations, want 2", confirms())
+	}
+	// A failed confirmation is ErrUnavailable (SNS retries).
+	s.fail("/", http.StatusInternalServerError)
+	if _, err := v.Verify(snsRequest(snsFixture(t, "subscription-v2.json"), snsNow)); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("failed confirmation: got %v, want ErrUnavailable", err)
+	}
+}
+
+func TestSNSConfig(t *testing.T) {
+	ecCert := func() string {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sns.amazonaws.com"},
+			NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour)}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	}()
+	good := string(snsFixture(t, "sns.pem"))
+	cases := []struct {
+		name string
+		cfg  Config
+	}{
+		{"secret", Config{Secrets: []string{"x"}}},
+		{"public_key", Config{PublicKeys: []PublicKey{{Key: "x"}}}},
+		{"hmac", Config{HMAC: &HMACRecipe{}}},
+		{"url", Config{URL: "https://example.com/"}},
+		{"username", Config{Username: "u"}},
+		{"password", Config{Password: "p"}},
+		{"header", Config{Header: "X-Token"}},
+		{"topic not an arn", Config{TopicARNs: []string{"MyTopic"}}},
+		{"topic not sns", Config{TopicARNs: []string{"arn:aws:sqs:us-east-1:123456789012:q"}}},
+		{"empty topic", Config{TopicARNs: []string{""}}},
+		{"auto_confirm without topics", Config{AutoConfirm: true}},
+		{"certificate not pem", Config{Certificates: []string{"not a certificate"}}},
+		{"certificate empty", Config{Certificates: []string{""}}},
+		{"certificate private key", Config{Certificates: []string{"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}}},
+		{"certificate trailing junk", Config{Certificates: []string{good + "junk"}}},
+		{"certificate bad der", Config{Certificates: []string{"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}}},
+		{"certificate not rsa", Config{Certificates: []string{ecCert}}},
+		{"second certificate bad", Config{Certificates: []string{good, "x"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, err := New("sns", c.cfg)
+			if err == nil {
+				t.Fatalf("accepted: %+v", v)
+			}
+			if strings.Contains(err.Error(), "AAAA") {
+				t.Errorf("error repeats the configuration: %v", err)
+			}
+		})
+	}
+	if _, err := New("sns", Config{Certificates: []string{good, snsPHPCert}, TopicARNs: []string{"arn:aws-cn:sns:cn-north-1:123456789012:T"},
+		AutoConfirm: true, Tolerance: time.Hour}); err != nil {
+		t.Fatalf("full config: %v", err)
+	}
+}
+
+// Error texts carry no signature, URL or other body bytes.
+func TestSNSErrorText(t *testing.T) {
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	for _, f := range []string{"notification-wrongname.json", "notification-expired.json", "notification-selfsigned.json"} {
+		body := snsFixture(t, f)
+		tampered := snsEdit(t, snsFixture(t, "notification-v2.json"), `"Message" : "{`, `"Message" : "{ `)
+		for _, b := range [][]byte{body, tampered} {
+			_, err := v.Verify(snsRequest(b, snsNow))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			m := snsJSON(t, b)
+			for _, k := range []string{"Signature", "SigningCertURL", "Message", "MessageId", "TopicArn"} {
+				if strings.Contains(err.Error(), m[k].(string)) {
+					t.Errorf("error %q contains %s", err, k)
+				}
+			}
+		}
+	}
+}
