@@ -53,7 +53,7 @@ func newMandrill(c Config) (Verifier, error) {
 	if strings.Contains(c.URL, "#") {
 		return nil, fmt.Errorf("provider %s: url must not have a fragment", c.Provider)
 	}
-	if _, _, _, _, err := splitSignedURL(c.URL); err != nil {
+	if _, _, _, _, err := twilioSplitURL(c.URL); err != nil {
 		return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 	}
 	return &mandrill{url: c.URL, keys: keys}, nil
@@ -71,21 +71,21 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Mandrill-Signature is not base64", ErrMalformed)
 	}
-	mt, _, err := contentType(r.Header)
+	mt, _, err := formsigMediaType(r.Header)
 	if err != nil {
 		return nil, err
 	}
-	if mt != formMediaType {
+	if mt != formsigFormType {
 		return nil, fmt.Errorf("%w: body is not application/x-www-form-urlencoded", ErrMalformed)
 	}
-	fields, err := parseForm(string(r.Body))
+	fields, err := formsigParse(string(r.Body))
 	if err != nil {
 		return nil, err
 	}
-	if err := uniqueFormFields(fields); err != nil {
+	if err := formsigUnique(fields); err != nil {
 		return nil, err
 	}
-	params := []byte(sortedFormString(fields))
+	params := []byte(formsigSorted(fields))
 	expected := make([][]byte, len(v.keys))
 	for i, k := range v.keys {
 		expected[i] = MAC(sha1.New, k, []byte(v.url), params)

@@ -70,7 +70,7 @@ func newPostmark(c Config) (Verifier, error) {
 		if c.Header == "" {
 			return nil, fmt.Errorf("provider %s: secret needs header (the header that carries it)", c.Provider)
 		}
-		if !validHeaderName(c.Header) {
+		if !postmarkHeaderName(c.Header) {
 			return nil, fmt.Errorf("provider %s: invalid header name %q", c.Provider, c.Header)
 		}
 		keys, err := RawSecrets(c)
@@ -104,7 +104,7 @@ func (v *postmark) Verify(r *Request) (*Result, error) {
 	}
 	key := -1
 	if v.basic {
-		user, pass, ok := parseBasicAuth(val)
+		user, pass, ok := postmarkBasicAuth(val)
 		if !ok {
 			return nil, fmt.Errorf("%w: invalid basic credentials", ErrCredentials)
 		}
@@ -127,9 +127,9 @@ func (v *postmark) Verify(r *Request) (*Result, error) {
 	return &Result{Signature: sum[:], Key: key}, nil
 }
 
-// parseBasicAuth parses an "Authorization: Basic" value (RFC 7617; the
+// postmarkBasicAuth parses an "Authorization: Basic" value (RFC 7617; the
 // scheme is case-insensitive) like net/http's Request.BasicAuth.
-func parseBasicAuth(v string) (user, pass string, ok bool) {
+func postmarkBasicAuth(v string) (user, pass string, ok bool) {
 	scheme, cred, found := strings.Cut(v, " ")
 	if !found || !strings.EqualFold(scheme, "Basic") {
 		return "", "", false
@@ -141,8 +141,8 @@ func parseBasicAuth(v string) (user, pass string, ok bool) {
 	return strings.Cut(string(b), ":")
 }
 
-// validHeaderName reports whether s is an RFC 9110 token.
-func validHeaderName(s string) bool {
+// postmarkHeaderName reports whether s is an RFC 9110 token.
+func postmarkHeaderName(s string) bool {
 	if s == "" {
 		return false
 	}

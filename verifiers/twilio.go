@@ -65,7 +65,7 @@ func newTwilio(c Config) (Verifier, error) {
 		if strings.ContainsAny(c.URL, "?#") {
 			return nil, fmt.Errorf("provider %s: url must not have a query string or fragment (the request's query string is appended)", c.Provider)
 		}
-		if v.scheme, v.userinfo, v.hostport, v.path, err = splitSignedURL(c.URL); err != nil {
+		if v.scheme, v.userinfo, v.hostport, v.path, err = twilioSplitURL(c.URL); err != nil {
 			return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 		}
 	}
@@ -98,17 +98,17 @@ func (v *twilio) Verify(r *Request) (*Result, error) {
 	}
 	params := ""
 	if bodyHash == nil {
-		mt, _, err := contentType(r.Header)
+		mt, _, err := formsigMediaType(r.Header)
 		if err != nil {
 			return nil, err
 		}
 		switch {
-		case mt == formMediaType:
-			fields, err := parseForm(string(r.Body))
+		case mt == formsigFormType:
+			fields, err := formsigParse(string(r.Body))
 			if err != nil {
 				return nil, err
 			}
-			params = sortedFormString(fields)
+			params = formsigSorted(fields)
 		case len(r.Body) > 0:
 			return nil, fmt.Errorf("%w: body is neither a form nor covered by bodySHA256", ErrMalformed)
 		}
@@ -151,7 +151,7 @@ func (v *twilio) urls(r *Request) ([]string, string, error) {
 	if query != "" {
 		suffix += "?" + query
 	}
-	hosts := defaultPortVariants(scheme, hostport)
+	hosts := twilioPortVariants(scheme, hostport)
 	urls := make([]string, len(hosts))
 	for i, h := range hosts {
 		urls[i] = scheme + "://" + userinfo + h + suffix
@@ -159,10 +159,10 @@ func (v *twilio) urls(r *Request) ([]string, string, error) {
 	return urls, query, nil
 }
 
-// splitSignedURL splits an absolute http(s) URL into its scheme, userinfo
+// twilioSplitURL splits an absolute http(s) URL into its scheme, userinfo
 // (with its "@", empty if none), host[:port] and the rest, all verbatim, so
 // that the signed string is exactly what was configured.
-func splitSignedURL(raw string) (scheme, userinfo, hostport, rest string, err error) {
+func twilioSplitURL(raw string) (scheme, userinfo, hostport, rest string, err error) {
 	u, perr := url.Parse(raw)
 	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return "", "", "", "", fmt.Errorf("url must be an absolute http or https url")
@@ -179,10 +179,10 @@ func splitSignedURL(raw string) (scheme, userinfo, hostport, rest string, err er
 	return scheme, userinfo, authority, rest, nil
 }
 
-// defaultPortVariants returns hostport and, if it has no port or the
+// twilioPortVariants returns hostport and, if it has no port or the
 // scheme's default port, the other form: "h" -> ["h", "h:443"],
 // "h:443" -> ["h:443", "h"], "h:8443" -> ["h:8443"] (for https).
-func defaultPortVariants(scheme, hostport string) []string {
+func twilioPortVariants(scheme, hostport string) []string {
 	def := ""
 	switch strings.ToLower(scheme) {
 	case "https":

@@ -227,9 +227,9 @@ func TestTwilioPortVariants(t *testing.T) {
 		{"ftp", "h.example", []string{"h.example"}},
 	}
 	for _, tt := range tests {
-		got := defaultPortVariants(tt.scheme, tt.hostport)
+		got := twilioPortVariants(tt.scheme, tt.hostport)
 		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
-			t.Errorf("defaultPortVariants(%q, %q) = %q, want %q", tt.scheme, tt.hostport, got, tt.want)
+			t.Errorf("twilioPortVariants(%q, %q) = %q, want %q", tt.scheme, tt.hostport, got, tt.want)
 		}
 	}
 }
