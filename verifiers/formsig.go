@@ -13,30 +13,30 @@ import (
 // Mandrill) and by Mailgun, whose legacy webhooks carry the signature as
 // form fields.
 
-// maxFormFields bounds the number of fields parsed from a form body. Real
+// formsigMaxFields bounds the number of fields parsed from a form body. Real
 // deliveries carry a few dozen at most (Twilio) or one (Mandrill).
-const maxFormFields = 1000
+const formsigMaxFields = 1000
 
-// formField is one decoded name=value pair of a form body, in body order.
-type formField struct {
+// formsigField is one decoded name=value pair of a form body, in body order.
+type formsigField struct {
 	name, value string
 }
 
-// parseForm decodes an application/x-www-form-urlencoded body into its
+// formsigParse decodes an application/x-www-form-urlencoded body into its
 // fields, in order, keeping repeated names. Empty pairs ("a=1&&b=2") are
 // skipped and a pair without "=" has an empty value, as in net/url. Only
-// "&" separates pairs. An invalid escape or more than maxFormFields fields
+// "&" separates pairs. An invalid escape or more than formsigMaxFields fields
 // is ErrMalformed; the error never quotes the body.
-func parseForm(body string) ([]formField, error) {
-	var fields []formField
+func formsigParse(body string) ([]formsigField, error) {
+	var fields []formsigField
 	for body != "" {
 		var pair string
 		pair, body, _ = strings.Cut(body, "&")
 		if pair == "" {
 			continue
 		}
-		if len(fields) == maxFormFields {
-			return nil, fmt.Errorf("%w: more than %d form fields", ErrMalformed, maxFormFields)
+		if len(fields) == formsigMaxFields {
+			return nil, fmt.Errorf("%w: more than %d form fields", ErrMalformed, formsigMaxFields)
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		name, err := url.QueryUnescape(k)
@@ -47,15 +47,15 @@ func parseForm(body string) ([]formField, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: invalid form encoding", ErrMalformed)
 		}
-		fields = append(fields, formField{name, value})
+		fields = append(fields, formsigField{name, value})
 	}
 	return fields, nil
 }
 
-// uniqueFormFields returns ErrMalformed if a name occurs more than once:
+// formsigUnique returns ErrMalformed if a name occurs more than once:
 // for schemes whose reference implementations read the form into a map, a
 // repeated name is ambiguous.
-func uniqueFormFields(fields []formField) error {
+func formsigUnique(fields []formsigField) error {
 	seen := make(map[string]struct{}, len(fields))
 	for _, f := range fields {
 		if _, dup := seen[f.name]; dup {
@@ -66,13 +66,13 @@ func uniqueFormFields(fields []formField) error {
 	return nil
 }
 
-// sortedFormString is the parameter part of the URL-signed schemes: the
+// formsigSorted is the parameter part of the URL-signed schemes: the
 // fields sorted by name (byte order, that is case-sensitive, "Unix-style"),
 // repeated names by value, each appended as name+value with no delimiter.
 // This is twilio-python's compute_signature (sorted names, then the sorted
 // values of each name) and the Mandrill docs' algorithm.
-func sortedFormString(fields []formField) string {
-	sorted := make([]formField, len(fields))
+func formsigSorted(fields []formsigField) string {
+	sorted := make([]formsigField, len(fields))
 	copy(sorted, fields)
 	sort.SliceStable(sorted, func(i, j int) bool {
 		if sorted[i].name != sorted[j].name {
@@ -88,10 +88,10 @@ func sortedFormString(fields []formField) string {
 	return b.String()
 }
 
-// contentType returns the media type (lowercase) and parameters of the
+// formsigMediaType returns the media type (lowercase) and parameters of the
 // request's Content-Type, or "" when there is none. A duplicated or
 // unparsable Content-Type is ErrMalformed.
-func contentType(h http.Header) (string, map[string]string, error) {
+func formsigMediaType(h http.Header) (string, map[string]string, error) {
 	v, err := OptionalHeader(h, "Content-Type")
 	if err != nil || v == "" {
 		return "", nil, err
@@ -103,4 +103,4 @@ func contentType(h http.Header) (string, map[string]string, error) {
 	return mt, params, nil
 }
 
-const formMediaType = "application/x-www-form-urlencoded"
+const formsigFormType = "application/x-www-form-urlencoded"

@@ -66,87 +66,87 @@ func formsigCheck(t *testing.T, v Verifier, r *Request, want error, secrets ...s
 	return nil
 }
 
-func TestParseForm(t *testing.T) {
+func TestFormsigParse(t *testing.T) {
 	tests := []struct {
 		in   string
-		want []formField
+		want []formsigField
 		err  bool
 	}{
 		{in: "", want: nil},
-		{in: "a=1&b=2", want: []formField{{"a", "1"}, {"b", "2"}}},
-		{in: "a=1&&b", want: []formField{{"a", "1"}, {"b", ""}}},
-		{in: "To=%2B18005551212&Body=hi+there", want: []formField{{"To", "+18005551212"}, {"Body", "hi there"}}},
-		{in: "a=1&a=0", want: []formField{{"a", "1"}, {"a", "0"}}},
-		{in: "a=1;b=2", want: []formField{{"a", "1;b=2"}}},
+		{in: "a=1&b=2", want: []formsigField{{"a", "1"}, {"b", "2"}}},
+		{in: "a=1&&b", want: []formsigField{{"a", "1"}, {"b", ""}}},
+		{in: "To=%2B18005551212&Body=hi+there", want: []formsigField{{"To", "+18005551212"}, {"Body", "hi there"}}},
+		{in: "a=1&a=0", want: []formsigField{{"a", "1"}, {"a", "0"}}},
+		{in: "a=1;b=2", want: []formsigField{{"a", "1;b=2"}}},
 		{in: "a=%zz", err: true},
 		{in: "%zz=1", err: true},
-		{in: strings.Repeat("a=1&", maxFormFields) + "b=2", err: true},
+		{in: strings.Repeat("a=1&", formsigMaxFields) + "b=2", err: true},
 	}
 	for _, tt := range tests {
-		got, err := parseForm(tt.in)
+		got, err := formsigParse(tt.in)
 		if tt.err {
 			if !errors.Is(err, ErrMalformed) {
-				t.Errorf("parseForm(%.40q): error %v, want ErrMalformed", tt.in, err)
+				t.Errorf("formsigParse(%.40q): error %v, want ErrMalformed", tt.in, err)
 			}
 			continue
 		}
 		if err != nil {
-			t.Errorf("parseForm(%q): %v", tt.in, err)
+			t.Errorf("formsigParse(%q): %v", tt.in, err)
 			continue
 		}
 		if len(got) != len(tt.want) {
-			t.Errorf("parseForm(%q) = %v, want %v", tt.in, got, tt.want)
+			t.Errorf("formsigParse(%q) = %v, want %v", tt.in, got, tt.want)
 			continue
 		}
 		for i := range got {
 			if got[i] != tt.want[i] {
-				t.Errorf("parseForm(%q) = %v, want %v", tt.in, got, tt.want)
+				t.Errorf("formsigParse(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		}
 	}
-	if _, err := parseForm(strings.Repeat("a=1&", maxFormFields)); err != nil {
-		t.Errorf("parseForm with exactly %d fields: %v", maxFormFields, err)
+	if _, err := formsigParse(strings.Repeat("a=1&", formsigMaxFields)); err != nil {
+		t.Errorf("formsigParse with exactly %d fields: %v", formsigMaxFields, err)
 	}
 }
 
-func TestSortedFormString(t *testing.T) {
+func TestFormsigSorted(t *testing.T) {
 	// Names sort byte-wise (upper case first: "CallSid" < "Caller"), a name
 	// before its extensions ("Reason" < "ReasonConferenceEnded"), repeated
 	// names by value, duplicates kept (twilio-python's compute_signature).
-	in := []formField{
+	in := []formsigField{
 		{"ReasonConferenceEnded", "test"}, {"Caller", "x"}, {"Reason", "b"},
 		{"CallSid", "y"}, {"Reason", "a"}, {"Reason", "a"},
 	}
 	want := "CallSidyCallerxReasonaReasonaReasonbReasonConferenceEndedtest"
-	if got := sortedFormString(in); got != want {
-		t.Errorf("sortedFormString = %q, want %q", got, want)
+	if got := formsigSorted(in); got != want {
+		t.Errorf("formsigSorted = %q, want %q", got, want)
 	}
 	if in[0].name != "ReasonConferenceEnded" {
-		t.Errorf("sortedFormString reordered its argument")
+		t.Errorf("formsigSorted reordered its argument")
 	}
-	if err := uniqueFormFields(in); !errors.Is(err, ErrMalformed) {
-		t.Errorf("uniqueFormFields with a repeated name: %v", err)
+	if err := formsigUnique(in); !errors.Is(err, ErrMalformed) {
+		t.Errorf("formsigUnique with a repeated name: %v", err)
 	}
-	if err := uniqueFormFields(in[:4]); err != nil {
-		t.Errorf("uniqueFormFields: %v", err)
+	if err := formsigUnique(in[:4]); err != nil {
+		t.Errorf("formsigUnique: %v", err)
 	}
 }
 
-func TestContentType(t *testing.T) {
+func TestFormsigMediaType(t *testing.T) {
 	h := http.Header{}
-	if mt, _, err := contentType(h); mt != "" || err != nil {
+	if mt, _, err := formsigMediaType(h); mt != "" || err != nil {
 		t.Errorf("no Content-Type: %q, %v", mt, err)
 	}
 	h.Set("Content-Type", "Application/X-WWW-Form-URLEncoded; charset=utf-8")
-	if mt, p, err := contentType(h); mt != formMediaType || p["charset"] != "utf-8" || err != nil {
+	if mt, p, err := formsigMediaType(h); mt != formsigFormType || p["charset"] != "utf-8" || err != nil {
 		t.Errorf("form Content-Type: %q %v %v", mt, p, err)
 	}
 	h.Add("Content-Type", "application/json")
-	if _, _, err := contentType(h); !errors.Is(err, ErrMalformed) {
+	if _, _, err := formsigMediaType(h); !errors.Is(err, ErrMalformed) {
 		t.Errorf("duplicated Content-Type: %v", err)
 	}
 	h.Set("Content-Type", "multipart/form-data; boundary=")
-	if _, _, err := contentType(h); !errors.Is(err, ErrMalformed) {
+	if _, _, err := formsigMediaType(h); !errors.Is(err, ErrMalformed) {
 		t.Errorf("invalid Content-Type: %v", err)
 	}
 }

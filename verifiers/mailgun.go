@@ -116,14 +116,14 @@ func (v *mailgun) Verify(r *Request) (*Result, error) {
 // mailgunParse reads the signing fields from the body according to its
 // Content-Type. It never modifies r.Body.
 func mailgunParse(r *Request) (mailgunFields, error) {
-	mt, params, err := contentType(r.Header)
+	mt, params, err := formsigMediaType(r.Header)
 	if err != nil {
 		return mailgunFields{}, err
 	}
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		return mailgunJSON(r.Body)
-	case mt == formMediaType:
+	case mt == formsigFormType:
 		return mailgunForm(r.Body)
 	case mt == "multipart/form-data":
 		return mailgunMultipart(r.Body, params["boundary"])
@@ -136,7 +136,7 @@ func mailgunParse(r *Request) (mailgunFields, error) {
 
 func mailgunJSON(body []byte) (mailgunFields, error) {
 	var f mailgunFields
-	top, err := jsonFields(body, "signature", "event-data")
+	top, err := mailgunJSONMembers(body, "signature", "event-data")
 	if err != nil {
 		return f, err
 	}
@@ -144,7 +144,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	if !ok {
 		return f, fmt.Errorf("%w: missing signature object", ErrMalformed)
 	}
-	sig, err := jsonFields(raw, "timestamp", "token", "signature", "parent-signature")
+	sig, err := mailgunJSONMembers(raw, "timestamp", "token", "signature", "parent-signature")
 	if err != nil {
 		return f, err
 	}
@@ -153,23 +153,23 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	// what is signed; ParseUnix rejects anything but digits).
 	if ts, ok := sig["timestamp"]; ok {
 		if len(ts) > 0 && ts[0] == '"' {
-			if f.timestamp, err = jsonString(ts, "timestamp"); err != nil {
+			if f.timestamp, err = mailgunJSONString(ts, "timestamp"); err != nil {
 				return f, err
 			}
 		} else {
 			f.timestamp = string(ts)
 		}
 	}
-	if f.token, err = jsonString(sig["token"], "token"); err != nil {
+	if f.token, err = mailgunJSONString(sig["token"], "token"); err != nil {
 		return f, err
 	}
-	s, err := jsonString(sig["signature"], "signature")
+	s, err := mailgunJSONString(sig["signature"], "signature")
 	if err != nil {
 		return f, err
 	}
 	f.signatures = append(f.signatures, s)
 	if p, ok := sig["parent-signature"]; ok {
-		ps, err := jsonString(p, "parent-signature")
+		ps, err := mailgunJSONString(p, "parent-signature")
 		if err != nil {
 			return f, err
 		}
@@ -180,7 +180,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	// event-data.id is only a label for logs: ignore it if it is not there
 	// or not a short string.
 	if ev, ok := top["event-data"]; ok {
-		if evf, err := jsonFields(ev, "id"); err == nil {
+		if evf, err := mailgunJSONMembers(ev, "id"); err == nil {
 			var id string
 			if json.Unmarshal(evf["id"], &id) == nil && len(id) <= mailgunMaxID {
 				f.eventID = id
@@ -192,7 +192,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 
 func mailgunForm(body []byte) (mailgunFields, error) {
 	var f mailgunFields
-	fields, err := parseForm(string(body))
+	fields, err := formsigParse(string(body))
 	if err != nil {
 		return f, err
 	}
@@ -258,12 +258,12 @@ func mailgunFromMap(got map[string]string) (mailgunFields, error) {
 	}, nil
 }
 
-// jsonFields walks one JSON object and returns the raw values of the named
+// mailgunJSONMembers walks one JSON object and returns the raw values of the named
 // members (exact, case-sensitive names, unlike encoding/json's struct
 // matching). A named member given twice, a value that is not an object, or
 // trailing data is ErrMalformed. Other members are skipped. Errors never
 // quote the input.
-func jsonFields(data []byte, names ...string) (map[string]json.RawMessage, error) {
+func mailgunJSONMembers(data []byte, names ...string) (map[string]json.RawMessage, error) {
 	bad := fmt.Errorf("%w: invalid JSON body", ErrMalformed)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -302,8 +302,8 @@ func jsonFields(data []byte, names ...string) (map[string]json.RawMessage, error
 	return out, nil
 }
 
-// jsonString decodes a required JSON string member.
-func jsonString(raw json.RawMessage, name string) (string, error) {
+// mailgunJSONString decodes a required JSON string member.
+func mailgunJSONString(raw json.RawMessage, name string) (string, error) {
 	if raw == nil {
 		return "", fmt.Errorf("%w: missing %s", ErrMalformed, name)
 	}

@@ -1,0 +1,192 @@
+package verifiers
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Vector: a real Mandrill delivery captured on requestb.in, published as a
+// fixture of the mandrill-rails gem:
+// github:evendis/mandrill-rails spec/fixtures/webhook_examples/click_with_signature.json
+// @893089a77a5f1704956b9d4b0d57d8eb24f04b7a, checked by
+// spec/mandrill/web_hook/processor_spec.rb ("##generate_signature matches
+// expected signature") @3c80a18d71ac92f2f24f9fe5f67bdc29abf9f1c2.
+// testdata/mandrill/click_with_signature.form is "mandrill_events=" followed
+// by the fixture's raw_params.mandrill_events (form-encoded as sent); its
+// 4091 bytes match the fixture's Content-Length header.
+//
+// The cases marked "independent" were computed with Python's standard
+// library, following the Mandrill docs' algorithm:
+//
+//	import base64, hashlib, hmac
+//	def sig(url, params, key):
+//	    s = url
+//	    for k in sorted(params): s += k + params[k]
+//	    return base64.b64encode(hmac.new(key.encode(), s.encode(), hashlib.sha1).digest()).decode()
+//	sig("https://example.com/hooks/mandrill?source=mc",
+//	    {"mandrill_events": '[{"event":"send","_id":"abc"}]'}, "k-independent")  # gfcFT1vcthNMdTEANXX+tlGX24Y=
+//	sig("https://example.com/hooks/mandrill",
+//	    {"mandrill_events": "[]", "Zeta": "1", "alpha": "2"}, "k-independent")   # Pt5hl+k/yoJZ1EQEf9fWmc02EwU=
+const (
+	mandrillKey = "ntynTMaFpM_octE5R1DKAw"
+	mandrillURL = "http://requestb.in/q9a918q9"
+	mandrillSig = "7rUa4lNJitlb178MgGOcHO6T4Bg="
+	mandrillCT  = "application/x-www-form-urlencoded"
+)
+
+func mandrillFixture(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/mandrill/click_with_signature.form")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) != 4091 {
+		t.Fatalf("fixture is %d bytes, want 4091 (the captured Content-Length)", len(b))
+	}
+	return b
+}
+
+func mandrillHeader(sig, ct string) http.Header {
+	h := http.Header{"User-Agent": {"Mandrill-Webhook/1.0"}}
+	if sig != "" {
+		h.Set("X-Mandrill-Signature", sig)
+	}
+	if ct != "" {
+		h.Set("Content-Type", ct)
+	}
+	return h
+}
+
+func newTestMandrill(t *testing.T, c Config) Verifier {
+	t.Helper()
+	v, err := New("mandrill", c)
+	if err != nil {
+		t.Fatalf("New(mandrill): %v", err)
+	}
+	return v
+}
+
+func TestMandrillVectors(t *testing.T) {
+	fixture := mandrillFixture(t)
+	now := time.Unix(1379233940, 0)
+	tests := []struct {
+		name    string
+		url     string
+		secrets []string
+		ct      string
+		body    []byte
+		sig     string
+		wantKey int
+	}{
+		{name: "mandrill-rails captured click", url: mandrillURL, secrets: []string{mandrillKey}, ct: mandrillCT, body: fixture, sig: mandrillSig},
+		{name: "captured click, charset, key rotation", url: mandrillURL, secrets: []string{"new-key", mandrillKey}, ct: mandrillCT + "; charset=utf-8", body: fixture, sig: mandrillSig, wantKey: 1},
+		{name: "independent: url with query string", url: "https://example.com/hooks/mandrill?source=mc", secrets: []string{"k-independent"}, ct: mandrillCT,
+			body: []byte("mandrill_events=" + url.QueryEscape(`[{"event":"send","_id":"abc"}]`)), sig: "gfcFT1vcthNMdTEANXX+tlGX24Y="},
+		{name: "independent: fields sorted byte-wise", url: "https://example.com/hooks/mandrill", secrets: []string{"k-independent"}, ct: mandrillCT,
+			body: []byte("alpha=2&mandrill_events=%5B%5D&Zeta=1"), sig: "Pt5hl+k/yoJZ1EQEf9fWmc02EwU="},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := newTestMandrill(t, Config{URL: tt.url, Secrets: tt.secrets})
+			res := formsigCheck(t, v, formsigRequest(t, "POST", "https://internal:8080/hooks", mandrillHeader(tt.sig, tt.ct), tt.body, now), nil)
+			want, _ := base64.StdEncoding.DecodeString(tt.sig)
+			if !bytes.Equal(res.Signature, want) || res.Key != tt.wantKey || res.ID != "" || res.SignedID != "" ||
+				!res.Timestamp.IsZero() || res.Respond != nil {
+				t.Errorf("result = %+v", res)
+			}
+		})
+	}
+}
+
+func TestMandrillRejects(t *testing.T) {
+	fixture := mandrillFixture(t)
+	now := time.Unix(1379233940, 0)
+	sigBytes, _ := base64.StdEncoding.DecodeString(mandrillSig)
+	tampered := bytes.Replace(fixture, []byte("Oklahoma+City"), []byte("Oklahoma+Town"), 1)
+	if bytes.Equal(tampered, fixture) {
+		t.Fatal("tampering did not change the fixture")
+	}
+	tests := []struct {
+		name    string
+		url     string
+		secrets []string
+		h       http.Header
+		body    []byte
+		want    error
+	}{
+		{name: "tampered body", h: mandrillHeader(mandrillSig, mandrillCT), body: tampered, want: ErrSignature},
+		{name: "truncated body", h: mandrillHeader(mandrillSig, mandrillCT), body: fixture[:len(fixture)-3], want: ErrSignature},
+		{name: "extra field", h: mandrillHeader(mandrillSig, mandrillCT), body: append(bytes.Clone(fixture), "&x=1"...), want: ErrSignature},
+		{name: "wrong key", secrets: []string{"wrong-key"}, h: mandrillHeader(mandrillSig, mandrillCT), body: fixture, want: ErrSignature},
+		{name: "url with trailing slash", url: mandrillURL + "/", h: mandrillHeader(mandrillSig, mandrillCT), body: fixture, want: ErrSignature},
+		{name: "url with https", url: "https://requestb.in/q9a918q9", h: mandrillHeader(mandrillSig, mandrillCT), body: fixture, want: ErrSignature},
+		{name: "url with default port", url: "http://requestb.in:80/q9a918q9", h: mandrillHeader(mandrillSig, mandrillCT), body: fixture, want: ErrSignature},
+		{name: "truncated signature", h: mandrillHeader(base64.StdEncoding.EncodeToString(sigBytes[:19]), mandrillCT), body: fixture, want: ErrSignature},
+		{name: "hex signature", h: mandrillHeader("eeb51ae253498ad95bd7bf0c80639c1cee93e018", mandrillCT), body: fixture, want: ErrSignature},
+		{name: "signature not base64", h: mandrillHeader(mandrillSig+"*", mandrillCT), body: fixture, want: ErrMalformed},
+		{name: "missing signature", h: mandrillHeader("", mandrillCT), body: fixture, want: ErrMalformed},
+		{name: "duplicated signature", h: http.Header{"X-Mandrill-Signature": {mandrillSig, mandrillSig}, "Content-Type": {mandrillCT}}, body: fixture, want: ErrMalformed},
+		{name: "json body", h: mandrillHeader(mandrillSig, "application/json"), body: []byte(`[{"event":"click"}]`), want: ErrMalformed},
+		{name: "missing Content-Type", h: mandrillHeader(mandrillSig, ""), body: fixture, want: ErrMalformed},
+		{name: "duplicated Content-Type", h: http.Header{"X-Mandrill-Signature": {mandrillSig}, "Content-Type": {mandrillCT, mandrillCT}}, body: fixture, want: ErrMalformed},
+		{name: "repeated field", h: mandrillHeader(mandrillSig, mandrillCT), body: append(bytes.Clone(fixture), "&mandrill_events=%5B%5D"...), want: ErrMalformed},
+		{name: "invalid escape", h: mandrillHeader(mandrillSig, mandrillCT), body: append(bytes.Clone(fixture), "%zz"...), want: ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := tt.url
+			if u == "" {
+				u = mandrillURL
+			}
+			secrets := tt.secrets
+			if secrets == nil {
+				secrets = []string{mandrillKey}
+			}
+			v := newTestMandrill(t, Config{URL: u, Secrets: secrets})
+			formsigCheck(t, v, formsigRequest(t, "POST", mandrillURL, tt.h, tt.body, now), tt.want, mandrillKey, mandrillSig, "wrong-key")
+		})
+	}
+}
+
+func TestMandrillConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		c    Config
+	}{
+		{"no url", Config{Secrets: []string{mandrillKey}}},
+		{"no secret", Config{URL: mandrillURL}},
+		{"empty secret", Config{URL: mandrillURL, Secrets: []string{mandrillKey, ""}}},
+		{"relative url", Config{URL: "/hooks/mandrill", Secrets: []string{mandrillKey}}},
+		{"other scheme", Config{URL: "ftp://example.com/hook", Secrets: []string{mandrillKey}}},
+		{"url with fragment", Config{URL: mandrillURL + "#x", Secrets: []string{mandrillKey}}},
+		{"tolerance", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, Tolerance: time.Minute}},
+		{"username", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, Username: "u"}},
+		{"password", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, Password: "p"}},
+		{"header", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, Header: "X-A"}},
+		{"public_key", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, PublicKeys: []PublicKey{{Key: "k"}}}},
+		{"hmac", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, HMAC: &HMACRecipe{}}},
+		{"topic_arn", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, TopicARNs: []string{"a"}}},
+		{"certificate", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, Certificates: []string{"c"}}},
+		{"auto_confirm", Config{URL: mandrillURL, Secrets: []string{mandrillKey}, AutoConfirm: true}},
+	}
+	for _, tt := range tests {
+		v, err := New("mandrill", tt.c)
+		if err == nil || v != nil {
+			t.Errorf("%s: New = %v, %v; want an error", tt.name, v, err)
+			continue
+		}
+		if strings.Contains(err.Error(), mandrillKey) {
+			t.Errorf("%s: error text %q leaks the key", tt.name, err)
+		}
+	}
+	v := newTestMandrill(t, Config{URL: "https://example.com/hook?a=1&b=2", Secrets: []string{mandrillKey}})
+	if ts, ok := v.(Timestamped); !ok || ts.HasTimestamp() {
+		t.Errorf("mandrill must report no timestamp")
+	}
+}

@@ -1,0 +1,232 @@
+package verifiers
+
+import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Twilio: X-Twilio-Signature = base64(HMAC-SHA1(auth token, URL + params)),
+// where URL is the full URL Twilio requested (scheme, host, path and query
+// string) and params the POST form fields sorted by name, each appended as
+// name+value (https://www.twilio.com/docs/usage/webhooks/webhooks-security ;
+// github:twilio/twilio-go client/request_validator.go,
+// github:twilio/twilio-python twilio/request_validator.py).
+//
+//   - Form bodies (application/x-www-form-urlencoded): the decoded fields
+//     are signed. Repeated names follow twilio-python: names sorted, then
+//     the values of a name sorted, duplicates kept.
+//   - JSON and other bodies: Twilio adds bodySHA256=<hex SHA-256 of the
+//     body> to the query string, signs the URL alone, and the body must hash
+//     to that value.
+//   - No body (GET): the URL alone is signed.
+//
+// A non-empty body that is neither a form nor covered by bodySHA256 is
+// refused (ErrMalformed): its bytes would reach the upstream unverified.
+//
+// The URL is Config.URL ("scheme://host/path", as configured in Twilio,
+// without query string) followed by the request's raw query string, or,
+// when Config.URL is empty, the request URL as received (Request.URL). Set
+// url when Caddy sits behind a proxy that changes scheme, host or port.
+//
+// Port: Twilio's back end signs sometimes with and sometimes without the
+// default port (":443"/":80"), so, as its SDKs do, both forms are tried.
+// Unlike the SDKs, a non-default port is never removed: the SDKs' helpers
+// also accept a signature made for the same URL without, say, ":8443"
+// (their "removes port" tests), which amounts to accepting a signature
+// made for another endpoint; this verifier does not.
+//
+// No timestamp. Result.ID is the unsigned I-Twilio-Idempotency-Token header
+// when present; replay protection keys on the signature.
+
+func init() {
+	Register("twilio", newTwilio)
+}
+
+type twilio struct {
+	keys [][]byte
+	// From Config.URL: scheme://, userinfo@ (verbatim), host:port, path.
+	scheme, userinfo, hostport, path string
+}
+
+func newTwilio(c Config) (Verifier, error) {
+	if err := c.Reject("public_key", "hmac", "topic_arn", "certificate",
+		"auto_confirm", "username", "password", "header", "tolerance"); err != nil {
+		return nil, err
+	}
+	keys, err := RawSecrets(c)
+	if err != nil {
+		return nil, err
+	}
+	v := &twilio{keys: keys}
+	if c.URL != "" {
+		if strings.ContainsAny(c.URL, "?#") {
+			return nil, fmt.Errorf("provider %s: url must not have a query string or fragment (the request's query string is appended)", c.Provider)
+		}
+		if v.scheme, v.userinfo, v.hostport, v.path, err = twilioSplitURL(c.URL); err != nil {
+			return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
+		}
+	}
+	return v, nil
+}
+
+// HasTimestamp: Twilio requests carry no timestamp.
+func (v *twilio) HasTimestamp() bool { return false }
+
+func (v *twilio) Verify(r *Request) (*Result, error) {
+	s, err := Header(r.Header, "X-Twilio-Signature")
+	if err != nil {
+		return nil, err
+	}
+	sig, ok := DecodeBase64(s)
+	if !ok {
+		return nil, fmt.Errorf("%w: X-Twilio-Signature is not base64", ErrMalformed)
+	}
+	id, err := OptionalHeader(r.Header, "I-Twilio-Idempotency-Token")
+	if err != nil {
+		return nil, err
+	}
+	urls, query, err := v.urls(r)
+	if err != nil {
+		return nil, err
+	}
+	bodyHash, err := twilioBodySHA256(query)
+	if err != nil {
+		return nil, err
+	}
+	params := ""
+	if bodyHash == nil {
+		mt, _, err := formsigMediaType(r.Header)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case mt == formsigFormType:
+			fields, err := formsigParse(string(r.Body))
+			if err != nil {
+				return nil, err
+			}
+			params = formsigSorted(fields)
+		case len(r.Body) > 0:
+			return nil, fmt.Errorf("%w: body is neither a form nor covered by bodySHA256", ErrMalformed)
+		}
+	}
+	// Every URL form under every key; expected[i*len(urls)+j].
+	expected := make([][]byte, 0, len(v.keys)*len(urls))
+	for _, k := range v.keys {
+		for _, u := range urls {
+			expected = append(expected, MAC(sha1.New, k, []byte(u), []byte(params)))
+		}
+	}
+	i, matched, ok := MatchMAC(expected, [][]byte{sig})
+	if !ok {
+		return nil, fmt.Errorf("%w: X-Twilio-Signature", ErrSignature)
+	}
+	if bodyHash != nil {
+		sum := sha256.Sum256(r.Body)
+		if !Equal(sum[:], bodyHash) {
+			return nil, fmt.Errorf("%w: body does not match bodySHA256", ErrSignature)
+		}
+	}
+	return &Result{ID: id, Signature: matched, Key: i / len(urls)}, nil
+}
+
+// urls returns the URL strings the signature may have been made over (with
+// and without the default port) and the raw query string.
+func (v *twilio) urls(r *Request) ([]string, string, error) {
+	if r.URL == nil {
+		return nil, "", fmt.Errorf("%w: request url unknown", ErrMalformed)
+	}
+	scheme, userinfo, hostport, path := v.scheme, v.userinfo, v.hostport, v.path
+	if scheme == "" {
+		if r.URL.Scheme == "" || r.URL.Host == "" {
+			return nil, "", fmt.Errorf("%w: request url has no scheme or host", ErrMalformed)
+		}
+		scheme, hostport, path = r.URL.Scheme, r.URL.Host, r.URL.EscapedPath()
+	}
+	query := r.URL.RawQuery
+	suffix := path
+	if query != "" {
+		suffix += "?" + query
+	}
+	hosts := twilioPortVariants(scheme, hostport)
+	urls := make([]string, len(hosts))
+	for i, h := range hosts {
+		urls[i] = scheme + "://" + userinfo + h + suffix
+	}
+	return urls, query, nil
+}
+
+// twilioSplitURL splits an absolute http(s) URL into its scheme, userinfo
+// (with its "@", empty if none), host[:port] and the rest, all verbatim, so
+// that the signed string is exactly what was configured.
+func twilioSplitURL(raw string) (scheme, userinfo, hostport, rest string, err error) {
+	u, perr := url.Parse(raw)
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return "", "", "", "", fmt.Errorf("url must be an absolute http or https url")
+	}
+	i := strings.Index(raw, "://")
+	scheme, after := raw[:i], raw[i+3:]
+	authority := after
+	if j := strings.IndexByte(after, '/'); j >= 0 {
+		authority, rest = after[:j], after[j:]
+	}
+	if k := strings.LastIndexByte(authority, '@'); k >= 0 {
+		userinfo, authority = authority[:k+1], authority[k+1:]
+	}
+	return scheme, userinfo, authority, rest, nil
+}
+
+// twilioPortVariants returns hostport and, if it has no port or the
+// scheme's default port, the other form: "h" -> ["h", "h:443"],
+// "h:443" -> ["h:443", "h"], "h:8443" -> ["h:8443"] (for https).
+func twilioPortVariants(scheme, hostport string) []string {
+	def := ""
+	switch strings.ToLower(scheme) {
+	case "https":
+		def = "443"
+	case "http":
+		def = "80"
+	}
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i > strings.LastIndexByte(hostport, ']') {
+		host, port = hostport[:i], hostport[i+1:]
+	}
+	switch {
+	case def == "":
+		return []string{hostport}
+	case port == "":
+		return []string{hostport, hostport + ":" + def}
+	case port == def:
+		return []string{hostport, host}
+	default:
+		return []string{hostport}
+	}
+}
+
+// twilioBodySHA256 finds the bodySHA256 query parameter: nil if absent,
+// its 32 decoded bytes otherwise. Given twice, or not 64 hex digits, it is
+// ErrMalformed. Other parameters are not decoded.
+func twilioBodySHA256(query string) ([]byte, error) {
+	var found []byte
+	for query != "" {
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		k, val, _ := strings.Cut(pair, "=")
+		if name, err := url.QueryUnescape(k); err != nil || name != "bodySHA256" {
+			continue
+		}
+		if found != nil {
+			return nil, fmt.Errorf("%w: duplicated bodySHA256", ErrMalformed)
+		}
+		val, err := url.QueryUnescape(val)
+		b, ok := DecodeHex(val)
+		if err != nil || !ok || len(b) != sha256.Size {
+			return nil, fmt.Errorf("%w: invalid bodySHA256", ErrMalformed)
+		}
+		found = b
+	}
+	return found, nil
+}
