@@ -22,7 +22,7 @@ const MaxMaxEntries = maxShards * maxShardEntries
 
 const (
 	maxShards       = 64
-	minShardEntries = 1024      // fewer shards for small stores, so eviction stays close to global age order
+	minShardEntries = 4096      // fewer shards for small stores: shards fill more evenly
 	maxShardEntries = 1<<24 - 1 // slot index+1 fits in the low 24 bits of a table word
 	minTableLen     = 16        // power of two
 	tagShift        = 24        // table word: tag<<24 | slot index+1
@@ -36,10 +36,13 @@ const (
 
 // MemoryOptions configures NewMemory. The zero value is usable.
 type MemoryOptions struct {
-	// MaxEntries bounds the number of entries (in-flight and accepted).
-	// When the store is full, a new key evicts the oldest entry (by time of
-	// its last Reserve or Commit; per shard, so approximately the oldest
-	// overall). 0 means DefaultMaxEntries.
+	// MaxEntries bounds the number of entries (in-flight and accepted),
+	// expired ones not yet swept included; it is never exceeded. The bound
+	// is split evenly among the shards, and a full shard evicts its oldest
+	// entry (by time of its last Reserve or Commit) for a new key. Keys are
+	// SHA-256 digests, so the shards fill evenly: the fullest start to
+	// evict shortly before the whole store is full (0.34% of the entries
+	// at one million). 0 means DefaultMaxEntries; at most MaxMaxEntries.
 	MaxEntries int
 
 	// SweepInterval is how often a background goroutine removes expired
@@ -69,8 +72,10 @@ type MemoryStats struct {
 // each with its own mutex, an open-addressing hash table and an intrusive
 // doubly linked list in insertion order over a slab of fixed-size slots, so
 // every step is O(1) and the entries hold no pointers for the garbage
-// collector to scan. Every entry expires; a bounded number of entries is
-// kept, the oldest being evicted first when the store is full.
+// collector to scan (about 65 bytes per entry at one million entries). Every
+// entry expires; at most MaxEntries are kept, the oldest being evicted first
+// when the store (strictly: the key's shard) is full. Evictions are counted
+// (Stats) and reported through OnEvict once per sweep, never per request.
 //
 // Memory has a Destruct method (caddy.Destructor) that stops its sweeper,
 // so it can be shared through a caddy.UsagePool across config reloads.

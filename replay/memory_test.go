@@ -100,13 +100,13 @@ func TestMemoryShards(t *testing.T) {
 	for _, tc := range []struct {
 		max, shards, entries int
 	}{
-		{0, 64, DefaultMaxEntries},
-		{-5, 64, DefaultMaxEntries},
+		{0, 16, DefaultMaxEntries},
+		{-5, 16, DefaultMaxEntries},
 		{1, 1, 1},
 		{10, 1, 10},
-		{2047, 1, 2047},
-		{2048, 2, 2048},
-		{10_000, 8, 10_000},
+		{8191, 1, 8191},
+		{8192, 2, 8192},
+		{100_000, 16, 100_000},
 		{1_000_000, 64, 1_000_000},
 		{1_000_003, 64, 1_000_003},
 		{1 << 40, 64, MaxMaxEntries},
@@ -355,7 +355,7 @@ func TestMemoryMatchesModel(t *testing.T) {
 		t.Run(fmt.Sprint(maxEntries), func(t *testing.T) {
 			clock := newFakeClock()
 			m := NewMemory(MemoryOptions{MaxEntries: maxEntries, SweepInterval: -1, Clock: clock.Now})
-			if len(m.shards) != 1 && maxEntries < 2048 {
+			if len(m.shards) != 1 {
 				t.Fatal("model assumes one shard")
 			}
 			md := &model{max: maxEntries, entries: map[string]*list.Element{}, order: list.New()}
@@ -420,7 +420,7 @@ func TestMemoryMatchesModel(t *testing.T) {
 // TestMemoryConcurrent hammers a small sharded store from many goroutines
 // (run it with -race), then checks the invariants and the bound.
 func TestMemoryConcurrent(t *testing.T) {
-	m := NewMemory(MemoryOptions{MaxEntries: 4096, SweepInterval: time.Millisecond})
+	m := NewMemory(MemoryOptions{MaxEntries: 16384, SweepInterval: time.Millisecond})
 	defer m.Destruct()
 	if len(m.shards) < 2 {
 		t.Fatal("want several shards")
@@ -434,7 +434,7 @@ func TestMemoryConcurrent(t *testing.T) {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(g), 7))
 			for range steps {
-				key := Key("c", fmt.Appendf(nil, "%d", rng.IntN(10_000)))
+				key := Key("c", fmt.Appendf(nil, "%d", rng.IntN(40_000)))
 				st, tok, err := m.Reserve(ctx, key, time.Duration(1+rng.IntN(5))*time.Millisecond)
 				if err != nil {
 					t.Error(err)

@@ -137,29 +137,33 @@ func Key(namespace string, material []byte) string {
 // is decoded, any other string is hashed with SHA-256.
 func digest(key string) (d [sha256.Size]byte) {
 	if len(key) == 2*sha256.Size {
-		ok := true
+		var bad byte
 		for i := range d {
-			hi, ok1 := unhex(key[2*i])
-			lo, ok2 := unhex(key[2*i+1])
-			ok = ok && ok1 && ok2
-			d[i] = hi<<4 | lo
+			hi, lo := unhexTable[key[2*i]], unhexTable[key[2*i+1]]
+			bad |= hi | lo
+			d[i] = hi<<4 | lo&0x0f
 		}
-		if ok {
+		if bad&0x80 == 0 {
 			return d
 		}
 	}
 	return sha256.Sum256([]byte(key))
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// unhexTable maps a lowercase hex digit to its value and any other byte to
+// 0xff; a table rather than branches, which random digits mispredict.
+var unhexTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
-}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
 
 func checkTTL(ttl time.Duration) error {
 	if ttl <= 0 {

@@ -491,7 +491,7 @@ func isHashedKey(s string) bool { return len(s) == 64 && isLowerHexString(s) }
 
 func isLowerHexString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if _, ok := unhex(s[i]); !ok {
+		if unhexTable[s[i]] == 0xff {
 			return false
 		}
 	}
