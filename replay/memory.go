@@ -131,9 +131,6 @@ func NewMemory(opts MemoryOptions) *Memory {
 	for n < maxShards && maxEntries/(2*n) >= minShardEntries {
 		n *= 2
 	}
-	for maxEntries/n > maxShardEntries {
-		n *= 2 // only reached near MaxMaxEntries
-	}
 	m := &Memory{
 		shards:     make([]memShard, n),
 		shardMask:  uint64(n - 1),
