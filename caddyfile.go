@@ -35,6 +35,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		replay off
 //		replay {
 //			ttl <duration>
+//			in_flight_ttl <duration>
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
@@ -264,6 +265,19 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Err("ttl must be at least 1s")
 			}
 			rc.TTL = caddy.Duration(dur)
+		case "in_flight_ttl":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing in_flight_ttl: %v", err)
+			}
+			if dur < time.Second {
+				return d.Err("in_flight_ttl must be at least 1s")
+			}
+			rc.InFlightTTL = caddy.Duration(dur)
 		case "max_entries":
 			v, err := oneArg(d)
 			if err != nil {
@@ -285,7 +299,8 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 			if !d.NextArg() {
 				break
 			}
-			modID := "caddy.storage." + d.Val()
+			modName := d.Val()
+			modID := "caddy.storage." + modName
 			unm, err := caddyfile.UnmarshalModule(d, modID)
 			if err != nil {
 				return err
@@ -293,7 +308,7 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 			if _, ok := unm.(caddy.StorageConverter); !ok {
 				return d.Errf("module %s is not a caddy.StorageConverter", modID)
 			}
-			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", d.Val(), nil)
+			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", modName, nil)
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}

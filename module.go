@@ -100,6 +100,7 @@ type Handler struct {
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
 	verifier verifiers.Verifier
+	replay   *replayState
 	maxSize  int64
 	logger   *zap.Logger
 	metrics  *metrics
@@ -129,8 +130,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.verifier = v
-	h.metrics, err = provisionMetrics(ctx)
-	return err
+	if h.metrics, err = provisionMetrics(ctx); err != nil {
+		return err
+	}
+	return h.provisionReplay(ctx)
 }
 
 // verifierConfig resolves placeholders and reads certificate files.
@@ -250,6 +253,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	restoreBody(r, body)
+	if h.replay != nil {
+		return h.forwardOnce(w, r, repl, res, next)
+	}
 	h.outcome(r, "verified", res.ID, nil)
 	return next.ServeHTTP(w, r)
 }
@@ -294,8 +300,12 @@ func restoreBody(r *http.Request, body []byte) {
 	}
 }
 
-// requestURL reconstructs the absolute URL of the request as received.
+// requestURL reconstructs the absolute URL of the request as the client
+// sent it, before any rewrite (uri strip_prefix, handle_path) changed it.
 func requestURL(r *http.Request) *url.URL {
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		r = &orig
+	}
 	u := *r.URL
 	u.Scheme = "http"
 	if r.TLS != nil {

@@ -1,9 +1,39 @@
 package webhookverify
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/webhookverify/caddy-webhook-verify/replay"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+)
+
+// Replay defaults.
+const (
+	// DefaultMaxEntries bounds the in-memory replay cache.
+	DefaultMaxEntries = 100_000
+	// DefaultUntimedTTL is how long an accepted delivery is remembered for
+	// providers whose signature covers no timestamp.
+	DefaultUntimedTTL = 72 * time.Hour
+	// DefaultInFlightTTL is how long a delivery being handled blocks its
+	// copies (409) before a copy may be forwarded again.
+	DefaultInFlightTTL = 2 * time.Minute
+	// storagePrefix is where cluster-mode entries live in Caddy's storage.
+	storagePrefix = "webhook_verify/replay"
+	// retryAfter is the Retry-After (seconds) sent with 409.
+	retryAfter = "5"
 )
 
 // ReplayConfig configures replay protection. A verified delivery is
@@ -17,16 +47,25 @@ type ReplayConfig struct {
 
 	// How long an accepted delivery is remembered. Default: twice the
 	// timestamp tolerance plus one minute for providers whose signature
-	// covers a timestamp, 72h for the others.
+	// covers a timestamp (a copy older than that fails the timestamp check
+	// anyway), 72h for the others.
 	TTL caddy.Duration `json:"ttl,omitempty"`
 
+	// How long a delivery that is being handled blocks its copies (409)
+	// before one may be forwarded again, should the first never finish.
+	// Default 2m.
+	InFlightTTL caddy.Duration `json:"in_flight_ttl,omitempty"`
+
 	// The most entries the in-memory cache keeps; the oldest is evicted
-	// first when it is full. Default 100000.
+	// first when it is full. Default 100000. Changing it starts a new,
+	// empty cache at the next config load.
 	MaxEntries int `json:"max_entries,omitempty"`
 
-	// Separates the keys of this handler from those of other handlers of
-	// the same provider. Default: the provider name. Set it when two
-	// routes of one provider may receive the same delivery id.
+	// Separates the keys of this handler from those of other handlers.
+	// Default: the provider name, so routes of one provider share their
+	// keys. Set it when two routes of one provider may legitimately
+	// receive the same delivery (for example one Svix message fanned out
+	// to two endpoints).
 	Namespace string `json:"namespace,omitempty"`
 
 	// Keeps the cache in Caddy's storage, shared by every instance that
@@ -37,3 +76,215 @@ type ReplayConfig struct {
 	// `storage` of the Caddy config.
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=caddy.storage inline_key=module"`
 }
+
+// memoryPool keeps in-memory replay caches across config reloads.
+var memoryPool = caddy.NewUsagePool()
+
+// replayState is the provisioned replay protection of one handler.
+type replayState struct {
+	store       replay.Store
+	namespace   string
+	ttl         time.Duration
+	inFlightTTL time.Duration
+	poolKey     string           // set when store came from memoryPool
+	owned       caddy.Destructor // a store this handler created and must destroy
+}
+
+// provisionReplay sets up the replay cache, unless it is disabled.
+func (h *Handler) provisionReplay(ctx caddy.Context) error {
+	rc := h.Replay
+	if rc == nil {
+		rc = new(ReplayConfig)
+	}
+	if rc.Disabled {
+		return nil
+	}
+	if rc.MaxEntries < 0 || rc.TTL < 0 || rc.InFlightTTL < 0 {
+		return errors.New("replay: ttl, in_flight_ttl and max_entries must not be negative")
+	}
+	rs := &replayState{
+		namespace:   rc.Namespace,
+		ttl:         time.Duration(rc.TTL),
+		inFlightTTL: time.Duration(rc.InFlightTTL),
+	}
+	if rs.namespace == "" {
+		rs.namespace = verifiers.Canonical(h.Provider)
+	}
+	if rs.inFlightTTL == 0 {
+		rs.inFlightTTL = DefaultInFlightTTL
+	}
+	if rs.ttl == 0 {
+		rs.ttl = DefaultUntimedTTL
+		tol := time.Duration(h.Tolerance)
+		if tol == 0 {
+			tol = verifiers.DefaultTolerance
+		}
+		if ts, ok := h.verifier.(verifiers.Timestamped); ok && ts.HasTimestamp() && tol > 0 {
+			rs.ttl = 2*tol + time.Minute
+		}
+	}
+	logger := h.logger
+
+	if rc.Cluster {
+		storage := ctx.Storage()
+		if rc.StorageRaw != nil {
+			mod, err := ctx.LoadModule(rc, "StorageRaw")
+			if err != nil {
+				return fmt.Errorf("replay: loading storage module: %v", err)
+			}
+			conv, ok := mod.(caddy.StorageConverter)
+			if !ok {
+				return errors.New("replay: storage module is not a caddy.StorageConverter")
+			}
+			if storage, err = conv.CertMagicStorage(); err != nil {
+				return fmt.Errorf("replay: storage: %v", err)
+			}
+		}
+		st := replay.NewStorage(storage, storagePrefix, replay.StorageOptions{
+			OnError: func(err error) {
+				logger.Warn("replay storage", zap.String("namespace", rs.namespace), zap.Error(err))
+			},
+		})
+		rs.store, rs.owned = st, st
+		h.replay = rs
+		return nil
+	}
+
+	max := rc.MaxEntries
+	if max == 0 {
+		max = DefaultMaxEntries
+	}
+	rs.poolKey = "memory/" + rs.namespace + "/" + strconv.Itoa(max)
+	ns := rs.namespace
+	val, _, err := memoryPool.LoadOrNew(rs.poolKey, func() (caddy.Destructor, error) {
+		return replay.NewMemory(replay.MemoryOptions{
+			MaxEntries: max,
+			OnEvict: func(n uint64) {
+				logger.Warn("replay cache full: evicted oldest entries",
+					zap.String("namespace", ns), zap.Uint64("evicted", n), zap.Int("max_entries", max))
+			},
+		}), nil
+	})
+	if err != nil {
+		return err
+	}
+	rs.store = val.(replay.Store)
+	h.replay = rs
+	return nil
+}
+
+// Cleanup releases what this instance acquired.
+func (h *Handler) Cleanup() error {
+	if h.replay == nil {
+		return nil
+	}
+	if h.replay.poolKey != "" {
+		_, err := memoryPool.Delete(h.replay.poolKey)
+		return err
+	}
+	if h.replay.owned != nil {
+		return h.replay.owned.Destruct()
+	}
+	return nil
+}
+
+// replayMaterial is the signed material a replay key is made of.
+func replayMaterial(res *verifiers.Result) []byte {
+	if res.SignedID != "" {
+		return append([]byte("id:"), res.SignedID...)
+	}
+	if len(res.Signature) > 0 {
+		sum := sha256.Sum256(res.Signature)
+		return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
+	}
+	return nil
+}
+
+// forwardOnce passes a verified request to next unless it is a duplicate,
+// and records the outcome: commit on a 2xx answer, release otherwise.
+func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler) error {
+	material := replayMaterial(res)
+	if material == nil {
+		return h.reject(w, r, repl, res.ID, errors.New("verifier gave no replay material"))
+	}
+	key := replay.Key(h.replay.namespace, material)
+	// The outcome must be recorded even when the client goes away.
+	ctx := context.WithoutCancel(r.Context())
+	state, tok, err := h.replay.store.Reserve(ctx, key, h.replay.inFlightTTL)
+	if err != nil {
+		h.outcome(r, "replay_unavailable", res.ID, err)
+		repl.Set("http.webhook_verify.error", "replay cache unavailable")
+		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("replay cache unavailable"))
+	}
+	switch state {
+	case replay.Accepted:
+		h.outcome(r, "duplicate", res.ID, nil)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, err := io.WriteString(w, "duplicate delivery: already accepted\n")
+		return err
+	case replay.InFlight:
+		h.outcome(r, "in_flight", res.ID, nil)
+		w.Header().Set("Retry-After", retryAfter)
+		repl.Set("http.webhook_verify.error", "delivery in flight")
+		return caddyhttp.Error(http.StatusConflict, errors.New("duplicate delivery still in flight"))
+	case replay.New:
+	default:
+		return h.reject(w, r, repl, res.ID, fmt.Errorf("replay: unexpected state %v", state))
+	}
+
+	sw := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+	settled := false
+	defer func() {
+		// A panic in a later handler: let the next copy through.
+		if !settled {
+			_ = h.replay.store.Release(ctx, key, tok)
+		}
+	}()
+	h.outcome(r, "verified", res.ID, nil)
+	err = next.ServeHTTP(sw, r)
+	if sw.status >= 200 && sw.status < 300 {
+		if cerr := h.replay.store.Commit(ctx, key, tok, h.replay.ttl); cerr != nil {
+			h.logger.Error("replay: recording an accepted delivery failed; a copy may be forwarded again",
+				zap.String("provider", h.Provider), zap.String("delivery_id", truncate(res.ID, 128)), zap.Error(cerr))
+		}
+	} else if rerr := h.replay.store.Release(ctx, key, tok); rerr != nil {
+		h.logger.Warn("replay: releasing a delivery failed; its copies get 409 until the reservation expires",
+			zap.String("provider", h.Provider), zap.Error(rerr))
+	}
+	settled = true
+	return err
+}
+
+// statusWriter records the final status code written.
+type statusWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 && code >= 200 {
+		s.status = code
+	}
+	s.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriterWrapper.Write(b)
+}
+
+func (s *statusWriter) ReadFrom(r io.Reader) (int64, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriterWrapper.ReadFrom(r)
+}
+
+// Interface guards
+var (
+	_ caddy.CleanerUpper  = (*Handler)(nil)
+	_ http.ResponseWriter = (*statusWriter)(nil)
+)
