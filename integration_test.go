@@ -96,15 +96,8 @@ func signStripe(secret string, ts int64, body []byte) string {
 	return fmt.Sprintf("t=%d,v1=%s", ts, hex.EncodeToString(m.Sum(nil)))
 }
 
-const integrationConfig = `{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-	https_port 9443
-	grace_period 1ns
-}
-
-http://localhost:9080 {
+const integrationConfig = `
+http://localhost:%[4]d {
 	handle /svix {
 		webhook_verify svix {
 			secret %[2]s
@@ -137,7 +130,7 @@ func post(t *testing.T, tc *caddytest.Tester, path string, headers map[string]st
 
 func postH(t *testing.T, tc *caddytest.Tester, path string, headers map[string]string, body []byte) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest("POST", "http://localhost:9080"+path, bytes.NewReader(body))
+	req, err := http.NewRequest("POST", baseURL()+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,8 +152,8 @@ func TestIntegration(t *testing.T) {
 	srv := httptest.NewServer(up)
 	defer srv.Close()
 
-	tc := caddytest.NewTester(t)
-	tc.InitServer(fmt.Sprintf(integrationConfig, srv.Listener.Addr().String(), swSecret, ghSecret), "caddyfile")
+	tc := newTester(t)
+	tc.InitServer(globalOptions()+fmt.Sprintf(integrationConfig, srv.Listener.Addr().String(), swSecret, ghSecret, testHTTPPort), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
