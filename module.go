@@ -76,6 +76,7 @@ type Handler struct {
 	URL string `json:"url,omitempty"`
 
 	// Allowed SNS topic ARNs (`sns`); empty allows any topic.
+	// Placeholders are resolved.
 	TopicARNs []string `json:"topic_arns,omitempty"`
 
 	// Paths of pinned PEM certificates (`sns`), used instead of fetching
@@ -153,7 +154,6 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		Provider:    h.Provider,
 		Tolerance:   time.Duration(h.Tolerance),
 		HMAC:        h.HMAC,
-		TopicARNs:   h.TopicARNs,
 		AutoConfirm: h.AutoConfirm,
 		Header:      h.Header,
 	}
@@ -170,6 +170,13 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 			return cfg, err
 		}
 		cfg.PublicKeys = append(cfg.PublicKeys, verifiers.PublicKey{KeyID: k.KeyID, Key: v})
+	}
+	for i, a := range h.TopicARNs {
+		v, err := resolve("topic_arn", i, a)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TopicARNs = append(cfg.TopicARNs, v)
 	}
 	for i, p := range h.Certificates {
 		pem, err := os.ReadFile(repl.ReplaceAll(p, ""))
