@@ -347,8 +347,10 @@ func reason(err error) (string, int) {
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
 	why, status := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
-	if errors.Is(err, verifiers.ErrCredentials) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="webhook"`)
+	if c, ok := h.verifier.(verifiers.Challenger); ok && errors.Is(err, verifiers.ErrCredentials) {
+		if ch := c.Challenge(); ch != "" {
+			w.Header().Set("WWW-Authenticate", ch)
+		}
 	}
 	h.outcome(r, why, id, err)
 	return caddyhttp.Error(status, err)

@@ -24,6 +24,8 @@ type fakeVerifier struct {
 	seen []byte
 }
 
+func (f *fakeVerifier) Challenge() string { return `Basic realm="webhook"` }
+
 func (f *fakeVerifier) Verify(r *verifiers.Request) (*verifiers.Result, error) {
 	f.seen = append([]byte(nil), r.Body...)
 	switch r.Header.Get("X-Fake") {

@@ -93,6 +93,15 @@ func newPostmark(c Config) (Verifier, error) {
 // HasTimestamp: there is no timestamp.
 func (v *postmark) HasTimestamp() bool { return false }
 
+// Challenge is the WWW-Authenticate challenge of Basic mode; header mode
+// has none.
+func (v *postmark) Challenge() string {
+	if v.basic {
+		return `Basic realm="webhook"`
+	}
+	return ""
+}
+
 func (v *postmark) Verify(r *Request) (*Result, error) {
 	vals := r.Header.Values(v.header)
 	if len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == "") {
@@ -157,3 +166,5 @@ func postmarkHeaderName(s string) bool {
 	}
 	return true
 }
+
+var _ Challenger = (*postmark)(nil)

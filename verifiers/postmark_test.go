@@ -174,3 +174,29 @@ func TestPostmarkConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestPostmarkChallenge(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"basic mode challenges", Config{Provider: "postmark", Username: "u", Password: "p"}, `Basic realm="webhook"`},
+		{"header mode does not", Config{Provider: "postmark", Header: "X-Token", Secrets: []string{"t"}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New("postmark", tt.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, ok := v.(Challenger)
+			if !ok {
+				t.Fatal("postmark does not implement Challenger")
+			}
+			if got := c.Challenge(); got != tt.want {
+				t.Errorf("Challenge() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -98,6 +98,13 @@ type Timestamped interface {
 	HasTimestamp() bool
 }
 
+// Challenger is implemented by verifiers whose ErrCredentials failures
+// carry an HTTP authentication challenge: the handler sends Challenge() as
+// WWW-Authenticate with the 401, unless it is empty.
+type Challenger interface {
+	Challenge() string
+}
+
 // PublicKey is a configured public key, optionally bound to a key id.
 type PublicKey struct {
 	// KeyID restricts the key to signatures naming this key id; empty
