@@ -1060,18 +1060,13 @@ const (
 	e2eStripeGoV1Rolled = "7548122dce5e2b728b67327c07959ace6ce459f5ca13822932dac476fc4e0005"
 )
 
-// TestIntegrationReplayMultiSignature shows a known gap (see the e2e
-// report): when a delivery carries several signatures that verify (Stripe
-// and Paddle while a secret is rolled and both secrets are configured,
-// MailChannels with several labels), the replay key is the hash of the
-// signature that matched, so a captured copy with the first matching
-// signature removed (or made not to verify) verifies with another one,
-// gets another replay key and is forwarded a second time. It fails today,
-// so it only runs with WV_E2E_KNOWN_BUGS=1.
+// TestIntegrationReplayMultiSignature: when a delivery carries several
+// signatures that verify (Stripe and Paddle while a secret is rolled and
+// both secrets are configured, MailChannels with several labels), a
+// captured copy with the first matching signature removed (or made not to
+// verify) still verifies with another one. The replay key must not depend
+// on which signature matched, or that copy would be forwarded again.
 func TestIntegrationReplayMultiSignature(t *testing.T) {
-	if os.Getenv("WV_E2E_KNOWN_BUGS") == "" {
-		t.Skip("known replay gap with several valid signatures; set WV_E2E_KNOWN_BUGS=1 to run")
-	}
 	up := &upstream{}
 	srv := httptest.NewServer(up)
 	defer srv.Close()

@@ -247,9 +247,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	repl.Set("http.webhook_verify.id", res.ID)
 	repl.Set("http.webhook_verify.key", strconv.Itoa(res.Key))
+	ts := ""
 	if !res.Timestamp.IsZero() {
-		repl.Set("http.webhook_verify.timestamp", strconv.FormatInt(res.Timestamp.Unix(), 10))
+		ts = strconv.FormatInt(res.Timestamp.Unix(), 10)
 	}
+	repl.Set("http.webhook_verify.timestamp", ts)
 
 	if res.Respond != nil {
 		h.outcome(r, "handled", res.ID, nil)

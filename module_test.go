@@ -144,6 +144,21 @@ func TestServeHTTPPlaceholders(t *testing.T) {
 	}
 }
 
+func TestServeHTTPPlaceholdersAlwaysSet(t *testing.T) {
+	h, _ := newTestHandler(1 << 20)
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x"))
+	req.Header.Set("X-Fake", "respond") // a result without id or timestamp
+	_, _, repl, err := serve(h, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"http.webhook_verify.id", "http.webhook_verify.timestamp"} {
+		if _, ok := repl.Get(k); !ok {
+			t.Errorf("%s is not set, so it would reach the upstream as literal text", k)
+		}
+	}
+}
+
 func TestServeHTTPBodyIdentical(t *testing.T) {
 	// Bytes a JSON re-encoder would change: spacing, escapes, key order,
 	// a trailing CRLF, invalid UTF-8.

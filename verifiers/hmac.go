@@ -471,11 +471,13 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 		}
 		expected[i] = m.Sum(nil)
 	}
-	key, sig, ok := MatchMAC(expected, sigs)
+	key, _, ok := MatchMAC(expected, sigs)
 	if !ok {
 		return nil, fmt.Errorf("%w: no signature in header %s matches", ErrSignature, v.sigHeader)
 	}
-	res := &Result{ID: id, Signature: sig, Timestamp: ts, Key: key}
+	// The replay material is the MAC under the first secret, the same for
+	// every copy of the delivery whichever of its signatures matched.
+	res := &Result{ID: id, Signature: expected[0], Timestamp: ts, Key: key}
 	if v.signsID {
 		res.SignedID = id
 	}

@@ -3,9 +3,12 @@ package verifiers
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -31,6 +34,17 @@ func recipeTestReq(body string, now time.Time, kv ...string) *Request {
 		Body:    []byte(body),
 		Now:     now,
 	}
+}
+
+// hmacSHA256 is the HMAC-SHA256 of the concatenated parts, from the
+// standard library: the replay material a list-form HMAC verifier reports
+// is the MAC under the first configured secret.
+func hmacSHA256(secret string, parts ...string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	for _, p := range parts {
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
 }
 
 func recipeTestHex(t *testing.T, s string) []byte {
@@ -245,7 +259,7 @@ func TestRecipeValid(t *testing.T) {
 		{
 			name: "github rotation: second secret matches", recipe: recipeGitHub, secrets: []string{"new secret", rcGhSecret},
 			req:  recipeTestReq(rcGhBody, time.Now(), "x-hub-signature-256", "sha256="+rcGhSig256),
-			want: Result{Signature: recipeTestHex(t, rcGhSig256), Key: 1},
+			want: Result{Signature: hmacSHA256("new secret", rcGhBody), Key: 1},
 		},
 		{
 			name:    "checked but unsigned timestamp: HasTimestamp is false",
@@ -270,7 +284,7 @@ func TestRecipeValid(t *testing.T) {
 			secrets: []string{"whsec_other", rcStripeSecret},
 			req: recipeTestReq(rcStripeBody, stripeNow, "Stripe-Signature",
 				"v1="+strings.Repeat("de", 32)+", v1=zz ,t=1533204620,,v9=x,v1="+rcStripeV1+",v0="+rcStripeV0),
-			want:  Result{Signature: recipeTestHex(t, rcStripeV1), Timestamp: time.Unix(rcStripeTS, 0), Key: 1},
+			want:  Result{Signature: hmacSHA256("whsec_other", fmt.Sprint(rcStripeTS), ".", rcStripeBody), Timestamp: time.Unix(rcStripeTS, 0), Key: 1},
 			hasTS: true,
 		},
 		{

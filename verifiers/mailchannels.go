@@ -399,7 +399,11 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Signature: c.sig, Timestamp: ts}
+	// The replay material is the body's digest, which every usable
+	// signature covers (through content-digest): a copy that drops or
+	// breaks one of several signatures is still the same delivery.
+	bodySum := sha256.Sum256(r.Body)
+	res := &Result{Signature: bodySum[:], Timestamp: ts}
 
 	if v.fetch == nil {
 		applicable := false

@@ -1,6 +1,7 @@
 package verifiers
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -399,8 +400,10 @@ func TestMailChannelsVerify(t *testing.T) {
 			if res.Key != tc.wantKey || res.Timestamp.Unix() != tc.wantTs || res.ID != "" || res.SignedID != "" || res.Respond != nil {
 				t.Fatalf("result %+v; want key %d timestamp %d", res, tc.wantKey, tc.wantTs)
 			}
-			if base64.StdEncoding.EncodeToString(res.Signature) != tc.wantSig {
-				t.Fatalf("Signature %x is not the verified signature", res.Signature)
+			// Replay material: the body's SHA-256, which every usable
+			// signature covers, whichever label matched.
+			if sum := sha256.Sum256([]byte(tc.body)); !bytes.Equal(res.Signature, sum[:]) {
+				t.Fatalf("Signature %x is not the body digest", res.Signature)
 			}
 		})
 	}
@@ -538,7 +541,7 @@ func TestMailChannelsFetch(t *testing.T) {
 		v, _ := New("mailchannels", Config{HTTPClient: ks.client})
 		for i := 0; i < 3; i++ {
 			res, err := v.Verify(mcFetchRequest("mckey", at.Add(time.Duration(i)*time.Second)))
-			if err != nil || res.Key != 0 || base64.StdEncoding.EncodeToString(res.Signature) != mcSig1B64 || res.Timestamp.Unix() != mcCreated1 {
+			if err != nil || res.Key != 0 || len(res.Signature) != sha256.Size || res.Timestamp.Unix() != mcCreated1 {
 				t.Fatalf("verify %d: %+v, %v", i, res, err)
 			}
 		}

@@ -51,7 +51,7 @@ func TestShopifyValid(t *testing.T) {
 			Result{Signature: sig}},
 		{"rotation: old secret second", []string{"new_secret_key", shopifySecret},
 			recipeTestReq(shopifyBody, now, "X-Shopify-Hmac-Sha256", shopifySig, "X-Shopify-Webhook-Id", shopifyID),
-			Result{ID: shopifyID, Signature: sig, Key: 1}},
+			Result{ID: shopifyID, Signature: hmacSHA256("new_secret_key", shopifyBody), Key: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

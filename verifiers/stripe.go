@@ -104,11 +104,13 @@ func (v *stripeVerifier) Verify(r *Request) (*Result, error) {
 	for i, s := range v.secrets {
 		expected[i] = MAC(sha256.New, s, []byte(ts), []byte("."), r.Body)
 	}
-	key, sig, ok := MatchMAC(expected, sigs)
+	key, _, ok := MatchMAC(expected, sigs)
 	if !ok {
 		return nil, fmt.Errorf("%w: no v1 signature matches", ErrSignature)
 	}
-	return &Result{Signature: sig, Timestamp: t, Key: key}, nil
+	// The replay material is the MAC under the first secret, the same for
+	// every copy of the delivery whichever of its v1 entries matched.
+	return &Result{Signature: expected[0], Timestamp: t, Key: key}, nil
 }
 
 var _ Timestamped = (*stripeVerifier)(nil)

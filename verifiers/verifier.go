@@ -65,8 +65,13 @@ type Result struct {
 	// SignedID is a delivery id covered by the signature (Standard Webhooks'
 	// webhook-id, Mailgun's token, SNS's MessageId). Empty if there is none.
 	SignedID string
-	// Signature is the verified signature (raw bytes); it is the replay key
-	// material when SignedID is empty.
+	// Signature is the replay key material when SignedID is empty. It must
+	// be the same for every copy of one delivery, whichever of several
+	// signatures in the request matched: HMAC schemes with signature lists
+	// give the expected MAC under the first configured secret, schemes with
+	// one signature give the verified signature (canonical form), and
+	// schemes with several asymmetric signatures a digest of what they all
+	// cover.
 	Signature []byte
 	// Timestamp is the signed (or, where the provider has no signed one, the
 	// checked) timestamp of the delivery; zero if the scheme has none.
