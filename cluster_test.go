@@ -106,7 +106,8 @@ func TestCluster(t *testing.T) {
 			// fs.ErrNotExist (loadStorageData: `data == nil ||
 			// errors.Is(err, redis.Nil)`), so the 503 here comes from the
 			// failed lock, not from the failed load. A Redis that refuses
-			// reads but accepts writes would not be noticed.
+			// reads but accepts writes is caught by the store reading its
+			// reservation back (TestClusterRedisReadsRefused).
 			var wg sync.WaitGroup
 			for _, c := range []*caddyInstance{a, b} {
 				wg.Add(1)
@@ -175,6 +176,36 @@ func TestCluster(t *testing.T) {
 			}
 		})
 	})
+}
+
+// TestClusterRedisReadsRefused runs Caddy against a real Redis whose user
+// may write but not read (an ACL without GET). caddy-storage-redis v1.8.1
+// reports such a failed read as "not found"; the replay store must notice
+// that its reservation cannot be read back and refuse with 503 rather than
+// forward every copy.
+func TestClusterRedisReadsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds ./cmd/caddy and runs Caddy processes; skipped with -short")
+	}
+	rd := startRedis(t, freePorts(t, 1)[0])
+	if _, err := redisDo(rd.addr, "ACL", "SETUSER", "wv", "on", ">wv-pass", "~*", "&*", "+@all", "-get"); err != nil {
+		t.Fatalf("redis ACL SETUSER: %v", err)
+	}
+	bin := buildCaddy(t)
+	up := &upstream{}
+	srv := httptest.NewServer(up)
+	t.Cleanup(srv.Close)
+	storage := fmt.Sprintf("redis {\n\taddress %s\n\tusername wv\n\tpassword wv-pass\n\tkey_prefix wvacl\n\ttimeout 2\n}", rd.addr)
+	c := startCaddy(t, bin, "acl", "", "storage "+storage, srv.Listener.Addr().String())
+	id := uniqueID("noget")
+	for i := 0; i < 2; i++ {
+		if st, body, _ := c.send(t, id, nil); st != http.StatusServiceUnavailable {
+			t.Errorf("copy %d with reads refused: status %d %q, want 503", i+1, st, body)
+		}
+	}
+	if n := forwarded(up, id); n != 0 {
+		t.Fatalf("upstream saw %d copies while the store could not read, want 0", n)
+	}
 }
 
 // clusterScenarios sends copies of deliveries to both instances and checks

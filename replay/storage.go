@@ -187,6 +187,14 @@ func (s *Storage) Reserve(ctx context.Context, key string, inflightTTL time.Dura
 	if err := s.store(ctx, hk, storedEntry{State: stateInFlight, Expires: now.Add(inflightTTL), Token: tok}); err != nil {
 		return 0, 0, err
 	}
+	// Read the reservation back. A storage that reports a failed read as
+	// "not found" (caddy-storage-redis v1.8.1 does) would otherwise make
+	// every copy look new and turn replay protection off without a sound.
+	if back, ok, err := s.load(ctx, hk); err != nil {
+		return 0, 0, err
+	} else if !ok || back.Token != tok {
+		return 0, 0, fmt.Errorf("%w: storage did not return the reservation just written", ErrUnavailable)
+	}
 	return New, tok, nil
 }
 

@@ -508,3 +508,22 @@ func TestStorageLayout(t *testing.T) {
 		})
 	}
 }
+
+// lossyStorage reports every read as "not found", as caddy-storage-redis
+// v1.8.1 does when its GET fails (loadStorageData returns fs.ErrNotExist
+// for nil data), while writes and locks still work.
+type lossyStorage struct{ *certmagic.FileStorage }
+
+func (l lossyStorage) Load(context.Context, string) ([]byte, error) { return nil, fs.ErrNotExist }
+
+func TestStorageReadsLostFailClosed(t *testing.T) {
+	s := NewStorage(lossyStorage{&certmagic.FileStorage{Path: t.TempDir()}}, "replay", StorageOptions{PurgeInterval: -1})
+	defer s.Destruct()
+	key := Key("ns", []byte("id:evt_1"))
+	for i := 0; i < 2; i++ {
+		st, tok, err := s.Reserve(context.Background(), key, time.Minute)
+		if !errors.Is(err, ErrUnavailable) || st != 0 || tok != 0 {
+			t.Fatalf("copy %d: Reserve = %v, %v, %v; want ErrUnavailable (a storage that loses reads must not let every copy through)", i+1, st, tok, err)
+		}
+	}
+}
