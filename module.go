@@ -283,12 +283,19 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	// MaxBytesReader also tells the server to close the connection once
 	// the limit is hit, so an oversized body is not drained.
 	rd := http.MaxBytesReader(w, r.Body, h.maxSize)
-	var buf bytes.Buffer
-	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+	defer r.Body.Close()
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		// Known length (at most maxSize, checked above): one allocation of
+		// exactly that size. The net/http server ends the body there.
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(rd, body)
+	} else {
+		var buf bytes.Buffer
+		_, err = buf.ReadFrom(rd)
+		body = buf.Bytes()
 	}
-	_, err := buf.ReadFrom(rd)
-	_ = r.Body.Close()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -296,7 +303,7 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		}
 		return nil, fmt.Errorf("%w: reading body: %v", verifiers.ErrMalformed, err)
 	}
-	return buf.Bytes(), nil
+	return body, nil
 }
 
 // restoreBody hands the next handler the exact bytes that were verified.

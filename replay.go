@@ -243,6 +243,10 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	}()
 	h.outcome(r, "verified", res.ID, nil)
 	err = next.ServeHTTP(sw, r)
+	if sw.status == 0 && err == nil {
+		// Nothing written and no error: net/http answers 200.
+		sw.status = http.StatusOK
+	}
 	if sw.status >= 200 && sw.status < 300 {
 		if cerr := h.replay.store.Commit(ctx, key, tok, h.replay.ttl); cerr != nil {
 			h.logger.Error("replay: recording an accepted delivery failed; a copy may be forwarded again",

@@ -69,6 +69,8 @@ func TestForwardOnce(t *testing.T) {
 			func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(204); return nil }, 204, true, "reserve commit:7"},
 		{"new, upstream writes body without header commits", replay.New, nil,
 			func(w http.ResponseWriter, _ *http.Request) error { _, err := w.Write([]byte("ok")); return err }, 200, true, "reserve commit:7"},
+		{"new, next writes nothing and returns nil commits (net/http sends 200)", replay.New, nil,
+			func(http.ResponseWriter, *http.Request) error { return nil }, 200, true, "reserve commit:7"},
 		{"new, upstream 500 releases", replay.New, nil,
 			func(w http.ResponseWriter, _ *http.Request) error { w.WriteHeader(500); return nil }, 500, true, "reserve release:7"},
 		{"new, 103 then 500 releases", replay.New, nil,

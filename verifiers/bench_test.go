@@ -153,7 +153,7 @@ func benchRequest(body []byte, now time.Time, kv ...string) *Request {
 
 func benchGitHub(b *testing.B, size int) (Verifier, *Request) {
 	body := benchJSON(b, size)
-	sig := hex.EncodeToString(hmacSHA256([]byte(ghDocsSecret), body))
+	sig := hex.EncodeToString(benchMAC([]byte(ghDocsSecret), body))
 	r := ghRequest(string(body), "X-GitHub-Delivery", ghDelivery, "X-Hub-Signature-256", "sha256="+sig)
 	return benchNew(b, "github", Config{Secrets: []string{ghDocsSecret}}), r
 }
@@ -161,7 +161,7 @@ func benchGitHub(b *testing.B, size int) (Verifier, *Request) {
 func benchStripe(b *testing.B, size int) (Verifier, *Request) {
 	body := benchJSON(b, size)
 	t := strconv.Itoa(stripeGoT)
-	sig := hex.EncodeToString(hmacSHA256([]byte(stripeGoSecret), []byte(t+"."), body))
+	sig := hex.EncodeToString(benchMAC([]byte(stripeGoSecret), []byte(t+"."), body))
 	r := stripeRequest(string(body), time.Unix(stripeGoT, 0), "t="+t+",v1="+sig)
 	return benchNew(b, "stripe", Config{Secrets: []string{stripeGoSecret}}), r
 }
@@ -173,7 +173,7 @@ func swSign(b *testing.B, body []byte) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return base64.StdEncoding.EncodeToString(hmacSHA256(key, []byte(swID+"."+swTS+"."), body))
+	return base64.StdEncoding.EncodeToString(benchMAC(key, []byte(swID+"."+swTS+"."), body))
 }
 
 func benchSWv1(b *testing.B, size int) (Verifier, *Request) {
@@ -198,7 +198,7 @@ func benchSWv1a(b *testing.B, size int) (Verifier, *Request) {
 
 func benchSlack(b *testing.B, size int) (Verifier, *Request) {
 	body := benchJSON(b, size)
-	sig := hex.EncodeToString(hmacSHA256([]byte(slackDocsSecret), []byte("v0:"+slackDocsTS+":"), body))
+	sig := hex.EncodeToString(benchMAC([]byte(slackDocsSecret), []byte("v0:"+slackDocsTS+":"), body))
 	r := slackRequest(string(body), time.Unix(1531420618, 0),
 		"X-Slack-Request-Timestamp", slackDocsTS, "X-Slack-Signature", "v0="+sig)
 	return benchNew(b, "slack", Config{Secrets: []string{slackDocsSecret}}), r
@@ -206,7 +206,7 @@ func benchSlack(b *testing.B, size int) (Verifier, *Request) {
 
 func benchRecipeGitHub(b *testing.B, size int) (Verifier, *Request) {
 	body := benchJSON(b, size)
-	sig := hex.EncodeToString(hmacSHA256([]byte(rcGhSecret), body))
+	sig := hex.EncodeToString(benchMAC([]byte(rcGhSecret), body))
 	r := recipeTestReq(string(body), time.Now(), "X-GitHub-Delivery", rcGhDelivery, "X-Hub-Signature-256", "sha256="+sig)
 	rc := recipeGitHub
 	return benchNew(b, "hmac", Config{Secrets: []string{rcGhSecret}, HMAC: &rc}), r
@@ -220,7 +220,7 @@ func benchRecipeStandard(b *testing.B, size int) (Verifier, *Request) {
 	return benchNew(b, "hmac", Config{Secrets: []string{rcSwSecret}, HMAC: &rc}), r
 }
 
-func hmacSHA256(key []byte, parts ...[]byte) []byte {
+func benchMAC(key []byte, parts ...[]byte) []byte {
 	m := hmac.New(sha256.New, key)
 	for _, p := range parts {
 		m.Write(p)
