@@ -11,7 +11,8 @@ import (
 // metrics holds the collectors of the handler. They are created once per
 // process and registered on each config's registry at provision time.
 type metrics struct {
-	requests *prometheus.CounterVec
+	requests  *prometheus.CounterVec
+	evictions *prometheus.CounterVec
 }
 
 var (
@@ -27,6 +28,12 @@ func newMetrics() *metrics {
 			Name:      "requests_total",
 			Help:      "Webhook requests by provider and result (verified, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, unavailable, too_large, replay_unavailable, internal).",
 		}, []string{"provider", "result"}),
+		evictions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "caddy",
+			Subsystem: "webhook_verify",
+			Name:      "replay_evictions_total",
+			Help:      "Unexpired entries evicted from a full in-memory replay cache, by replay namespace.",
+		}, []string{"namespace"}),
 	}
 }
 
@@ -38,7 +45,7 @@ func provisionMetrics(ctx caddy.Context) (*metrics, error) {
 	if reg == nil {
 		return sharedMet, nil
 	}
-	for _, c := range []prometheus.Collector{sharedMet.requests} {
+	for _, c := range []prometheus.Collector{sharedMet.requests, sharedMet.evictions} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -156,12 +156,16 @@ func (h *Handler) provisionReplay(ctx caddy.Context) error {
 	}
 	rs.poolKey = "memory/" + rs.namespace + "/" + strconv.Itoa(max)
 	ns := rs.namespace
+	met := h.metrics
 	val, _, err := memoryPool.LoadOrNew(rs.poolKey, func() (caddy.Destructor, error) {
 		return replay.NewMemory(replay.MemoryOptions{
 			MaxEntries: max,
 			OnEvict: func(n uint64) {
 				logger.Warn("replay cache full: evicted oldest entries",
 					zap.String("namespace", ns), zap.Uint64("evicted", n), zap.Int("max_entries", max))
+				if met != nil {
+					met.evictions.WithLabelValues(ns).Add(float64(n))
+				}
 			},
 		}), nil
 	})
