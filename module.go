@@ -253,20 +253,37 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	repl.Set("http.webhook_verify.timestamp", ts)
 
-	if res.Respond != nil {
-		h.outcome(r, "handled", res.ID, nil)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(res.Respond.Status)
-		_, err := io.WriteString(w, res.Respond.Body)
-		return err
-	}
-
 	restoreBody(r, body)
+	if res.Act != nil {
+		// The verifier answers this request itself: it takes the place of
+		// the next handler, behind the same replay protection.
+		next = h.actHandler(repl, res)
+	}
 	if h.replay != nil {
 		return h.forwardOnce(w, r, repl, res, next)
 	}
-	h.outcome(r, "verified", res.ID, nil)
+	if res.Act == nil {
+		h.outcome(r, "verified", res.ID, nil)
+	}
 	return next.ServeHTTP(w, r)
+}
+
+// actHandler runs a verifier's Act and writes its response.
+func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyhttp.Handler {
+	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
+		resp, err := res.Act(r.Context())
+		if err == nil && resp == nil {
+			err = errors.New("verifier action returned no response")
+		}
+		if err != nil {
+			return h.reject(w, r, repl, res.ID, err)
+		}
+		h.outcome(r, "handled", res.ID, nil)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(resp.Status)
+		_, err = io.WriteString(w, resp.Body)
+		return err
+	})
 }
 
 // errTooLarge marks a body over max_size.

@@ -14,7 +14,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
 
+	"github.com/webhookverify/caddy-webhook-verify/replay"
 	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
 
@@ -22,6 +24,7 @@ import (
 // the error named by the header otherwise. It records the body it saw.
 type fakeVerifier struct {
 	seen []byte
+	acts int // times an Act ran
 }
 
 func (f *fakeVerifier) Challenge() string { return `Basic realm="webhook"` }
@@ -31,8 +34,15 @@ func (f *fakeVerifier) Verify(r *verifiers.Request) (*verifiers.Result, error) {
 	switch r.Header.Get("X-Fake") {
 	case "ok":
 		return &verifiers.Result{ID: "evt_1", Key: 1, Timestamp: time.Unix(1700000000, 0), Signature: []byte("sig")}, nil
-	case "respond":
-		return &verifiers.Result{Respond: &verifiers.Response{Status: 200, Body: "confirmed"}}, nil
+	case "respond", "respond-fail":
+		fail := r.Header.Get("X-Fake") == "respond-fail"
+		return &verifiers.Result{SignedID: "sub_1", Act: func(context.Context) (*verifiers.Response, error) {
+			f.acts++
+			if fail {
+				return nil, fmt.Errorf("%w: confirmation failed", verifiers.ErrUnavailable)
+			}
+			return &verifiers.Response{Status: 200, Body: "confirmed"}, nil
+		}}, nil
 	case "malformed":
 		return nil, fmt.Errorf("%w: missing header X-Sig", verifiers.ErrMalformed)
 	case "timestamp":
@@ -233,15 +243,48 @@ func TestServeHTTPTooLarge(t *testing.T) {
 	}
 }
 
-func TestServeHTTPRespond(t *testing.T) {
-	h, _ := newTestHandler(1 << 20)
+func TestServeHTTPAct(t *testing.T) {
+	h, fv := newTestHandler(1 << 20)
 	req := httptest.NewRequest("POST", "/hook", strings.NewReader("x"))
 	req.Header.Set("X-Fake", "respond")
 	w, next, _, err := serve(h, req)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if next.called != 0 || w.Code != 200 || w.Body.String() != "confirmed" {
-		t.Errorf("next called %d, status %d, body %q", next.called, w.Code, w.Body.String())
+	if next.called != 0 || fv.acts != 1 || w.Code != 200 || w.Body.String() != "confirmed" {
+		t.Errorf("next called %d, acts %d, status %d, body %q", next.called, fv.acts, w.Code, w.Body.String())
+	}
+}
+
+// TestServeHTTPActBehindReplay: an action (SNS auto-confirm) runs once per
+// delivery; a copy after it succeeded is a duplicate, and a copy after it
+// failed runs it again.
+func TestServeHTTPActBehindReplay(t *testing.T) {
+	h, fv := newTestHandler(1 << 20)
+	h.logger = zap.NewNop()
+	mem := replay.NewMemory(replay.MemoryOptions{SweepInterval: -1})
+	defer mem.Destruct()
+	h.replay = &replayState{store: mem, namespace: "fake", ttl: time.Hour, inFlightTTL: time.Minute}
+	send := func(mode string) (int, string) {
+		req := httptest.NewRequest("POST", "/hook", strings.NewReader("x"))
+		req.Header.Set("X-Fake", mode)
+		w, next, _, err := serve(h, req)
+		if next.called != 0 {
+			t.Fatal("an action request reached the next handler")
+		}
+		var he caddyhttp.HandlerError
+		if errors.As(err, &he) {
+			return he.StatusCode, ""
+		}
+		return w.Code, w.Body.String()
+	}
+	if st, _ := send("respond-fail"); st != 503 || fv.acts != 1 {
+		t.Fatalf("failed action: status %d acts %d, want 503 after 1", st, fv.acts)
+	}
+	if st, body := send("respond"); st != 200 || body != "confirmed" || fv.acts != 2 {
+		t.Fatalf("retry: status %d %q acts %d, want the action run again", st, body, fv.acts)
+	}
+	if st, body := send("respond"); st != 200 || !strings.Contains(body, "duplicate") || fv.acts != 2 {
+		t.Fatalf("copy: status %d %q acts %d, want a duplicate without a new action", st, body, fv.acts)
 	}
 }

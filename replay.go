@@ -245,7 +245,9 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 			_ = h.replay.store.Release(ctx, key, tok)
 		}
 	}()
-	h.outcome(r, "verified", res.ID, nil)
+	if res.Act == nil {
+		h.outcome(r, "verified", res.ID, nil)
+	}
 	err = next.ServeHTTP(sw, r)
 	if sw.status == 0 && err == nil {
 		// Nothing written and no error: net/http answers 200.

@@ -89,7 +89,7 @@ func BenchmarkVerify(b *testing.B) {
 					if err != nil {
 						b.Fatalf("Verify: %v", err)
 					}
-					if res == nil || res.Key != 0 || len(res.Signature) == 0 || res.Respond != nil {
+					if res == nil || res.Key != 0 || len(res.Signature) == 0 || res.Act != nil {
 						b.Fatalf("unexpected result %+v", res)
 					}
 					b.SetBytes(int64(sz.n))

@@ -98,7 +98,7 @@ func recipeTestResult(t *testing.T, got *Result, want Result) {
 		t.Fatal("nil result")
 	}
 	if got.ID != want.ID || got.SignedID != want.SignedID || got.Key != want.Key ||
-		!got.Timestamp.Equal(want.Timestamp) || !bytes.Equal(got.Signature, want.Signature) || got.Respond != nil {
+		!got.Timestamp.Equal(want.Timestamp) || !bytes.Equal(got.Signature, want.Signature) || got.Act != nil {
 		t.Fatalf("result = %+v, want %+v", *got, want)
 	}
 }

@@ -397,7 +397,7 @@ func TestMailChannelsVerify(t *testing.T) {
 			if err != nil {
 				t.Fatalf("unexpected error %v", err)
 			}
-			if res.Key != tc.wantKey || res.Timestamp.Unix() != tc.wantTs || res.ID != "" || res.SignedID != "" || res.Respond != nil {
+			if res.Key != tc.wantKey || res.Timestamp.Unix() != tc.wantTs || res.ID != "" || res.SignedID != "" || res.Act != nil {
 				t.Fatalf("result %+v; want key %d timestamp %d", res, tc.wantKey, tc.wantTs)
 			}
 			// Replay material: the body's SHA-256, which every usable

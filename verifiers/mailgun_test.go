@@ -161,7 +161,7 @@ func TestMailgunVectors(t *testing.T) {
 			h := http.Header{"Content-Type": {tt.ct}}
 			res := formsigCheck(t, v, formsigRequest(t, "POST", "https://example.com/hooks/mailgun", h, tt.body, mailgunNow), nil)
 			if res.ID != tt.wantID || res.SignedID != mailgunToken || !bytes.Equal(res.Signature, tt.wantSig) ||
-				!res.Timestamp.Equal(wantTS) || res.Key != tt.wantKey || res.Respond != nil {
+				!res.Timestamp.Equal(wantTS) || res.Key != tt.wantKey || res.Act != nil {
 				t.Errorf("result = %+v, want ID %q SignedID %q Signature %x Timestamp %v Key %d",
 					res, tt.wantID, mailgunToken, tt.wantSig, wantTS, tt.wantKey)
 			}

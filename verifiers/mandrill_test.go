@@ -97,7 +97,7 @@ func TestMandrillVectors(t *testing.T) {
 			res := formsigCheck(t, v, formsigRequest(t, "POST", "https://internal:8080/hooks", mandrillHeader(tt.sig, tt.ct), tt.body, now), nil)
 			want, _ := base64.StdEncoding.DecodeString(tt.sig)
 			if !bytes.Equal(res.Signature, want) || res.Key != tt.wantKey || res.ID != "" || res.SignedID != "" ||
-				!res.Timestamp.IsZero() || res.Respond != nil {
+				!res.Timestamp.IsZero() || res.Act != nil {
 				t.Errorf("result = %+v", res)
 			}
 		})

@@ -170,7 +170,7 @@ func TestSendGridVerify(t *testing.T) {
 				t.Fatalf("unexpected error %v", err)
 			}
 			want := sgUnix(tc.header.Get(sendgridTimestampHeader))
-			if res.Key != tc.wantKey || !res.Timestamp.Equal(want) || res.ID != "" || res.SignedID != "" || res.Respond != nil {
+			if res.Key != tc.wantKey || !res.Timestamp.Equal(want) || res.ID != "" || res.SignedID != "" || res.Act != nil {
 				t.Fatalf("result %+v; want key %d timestamp %v", res, tc.wantKey, want)
 			}
 			if got := strings.ToUpper(hex.EncodeToString(res.Signature)); got != tc.canon {

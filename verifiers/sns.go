@@ -297,10 +297,15 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 		Key:       key,
 	}
 	if confirm {
-		if _, err := v.fetch(ctx, subscribeURL.String(), "subscription confirmation"); err != nil {
-			return nil, err
+		// Run by the handler after the replay check, so a replayed
+		// confirmation does not confirm again.
+		target := subscribeURL.String()
+		res.Act = func(ctx context.Context) (*Response, error) {
+			if _, err := v.fetch(ctx, target, "subscription confirmation"); err != nil {
+				return nil, err
+			}
+			return &Response{Status: http.StatusOK, Body: "subscription confirmed"}, nil
 		}
-		res.Respond = &Response{Status: http.StatusOK, Body: "subscription confirmed"}
 	}
 	return res, nil
 }

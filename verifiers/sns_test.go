@@ -411,7 +411,7 @@ func TestSNSPHPVectorsPinned(t *testing.T) {
 			res, err := v.Verify(snsRequest(body, time.Now(), "x-amz-sns-message-type", "Notification",
 				"x-amz-sns-message-id", vec["MessageId"], "x-amz-sns-topic-arn", vec["TopicArn"]))
 			snsCheck(t, res, err, body, 0)
-			if res.Respond != nil {
+			if res.Act != nil {
 				t.Error("notification answered instead of forwarded")
 			}
 		})
@@ -537,7 +537,7 @@ func TestSNSFixturesFetched(t *testing.T) {
 				return
 			}
 			snsCheck(t, res, err, body, 0)
-			if res.Respond != nil {
+			if res.Act != nil {
 				t.Error("answered instead of forwarded")
 			}
 		})
@@ -968,12 +968,22 @@ func TestSNSAutoConfirm(t *testing.T) {
 	v := newTestSNS(t, cfg, roots)
 	confirms := func() int { return s.count("sns.us-east-1.amazonaws.com/") }
 
-	for _, f := range []string{"subscription-v1.json", "subscription-v2.json"} {
+	for i, f := range []string{"subscription-v1.json", "subscription-v2.json"} {
 		body := snsFixture(t, f)
 		res, err := v.Verify(snsRequest(body, snsNow))
 		snsCheck(t, res, err, body, 0)
-		if res.Respond == nil || res.Respond.Status != http.StatusOK || res.Respond.Body != "subscription confirmed" {
-			t.Fatalf("%s: Respond %+v, want 200 subscription confirmed", f, res.Respond)
+		if res.Act == nil {
+			t.Fatalf("%s: no action, want a confirmation", f)
+		}
+		if confirms() != i {
+			t.Fatalf("%s: confirmed during Verify; it must wait for the handler's replay check", f)
+		}
+		resp, err := res.Act(context.Background())
+		if err != nil || resp == nil || resp.Status != http.StatusOK || resp.Body != "subscription confirmed" {
+			t.Fatalf("%s: Act = %+v, %v; want 200 subscription confirmed", f, resp, err)
+		}
+		if confirms() != i+1 {
+			t.Fatalf("%s: %d confirmations, want %d", f, confirms(), i+1)
 		}
 	}
 	if confirms() != 2 {
@@ -987,13 +997,13 @@ func TestSNSAutoConfirm(t *testing.T) {
 	// an UnsubscribeConfirmation's SubscribeURL would subscribe again).
 	for _, f := range []string{"notification-v2.json", "unsubscribe-v2.json"} {
 		res, err := v.Verify(snsRequest(snsFixture(t, f), snsNow))
-		if err != nil || res.Respond != nil {
+		if err != nil || res.Act != nil {
 			t.Errorf("%s: %v %+v, want forwarded", f, err, res)
 		}
 	}
 	// Without auto_confirm the confirmation is forwarded.
 	res, err := newTestSNS(t, Config{HTTPClient: s.client}, roots).Verify(snsRequest(snsFixture(t, "subscription-v2.json"), snsNow))
-	if err != nil || res.Respond != nil {
+	if err != nil || res.Act != nil {
 		t.Errorf("no auto_confirm: %v %+v, want forwarded", err, res)
 	}
 	if confirms() != 2 {
@@ -1016,8 +1026,12 @@ func TestSNSAutoConfirm(t *testing.T) {
 	}
 	// A failed confirmation is ErrUnavailable (SNS retries).
 	s.fail("/", http.StatusInternalServerError)
-	if _, err := v.Verify(snsRequest(snsFixture(t, "subscription-v2.json"), snsNow)); !errors.Is(err, ErrUnavailable) {
-		t.Errorf("failed confirmation: got %v, want ErrUnavailable", err)
+	res, err = v.Verify(snsRequest(snsFixture(t, "subscription-v2.json"), snsNow))
+	if err != nil || res.Act == nil {
+		t.Fatalf("verify: %v %+v, want an action", err, res)
+	}
+	if resp, err := res.Act(context.Background()); !errors.Is(err, ErrUnavailable) || resp != nil {
+		t.Errorf("failed confirmation: got %+v, %v, want ErrUnavailable", resp, err)
 	}
 }
 

@@ -233,8 +233,8 @@ func TestStandardWebhooksVerify(t *testing.T) {
 			if got := base64.StdEncoding.EncodeToString(res.Signature); got != tc.wantSig {
 				t.Errorf("Signature = %s, want %s", got, tc.wantSig)
 			}
-			if res.Respond != nil {
-				t.Errorf("Respond = %+v, want nil", res.Respond)
+			if res.Act != nil {
+				t.Error("Act is set, want nil")
 			}
 		})
 	}

@@ -135,7 +135,7 @@ func TestTwilioVectors(t *testing.T) {
 			res := formsigCheck(t, v, formsigRequest(t, method, tt.reqURL, h, tt.body, now), nil)
 			want, _ := base64.StdEncoding.DecodeString(tt.sig)
 			if !bytes.Equal(res.Signature, want) || res.Key != tt.wantKey || res.ID != "idem-1" ||
-				res.SignedID != "" || !res.Timestamp.IsZero() || res.Respond != nil {
+				res.SignedID != "" || !res.Timestamp.IsZero() || res.Act != nil {
 				t.Errorf("result = %+v", res)
 			}
 		})

@@ -79,10 +79,13 @@ type Result struct {
 	// Key is the position (0-based) of the configured secret or public key
 	// that matched.
 	Key int
-	// Respond, when non-nil, means the verifier has handled the request
-	// itself (for example an SNS subscription it confirmed): the handler
-	// answers with this status and does not forward.
-	Respond *Response
+	// Act, when non-nil, means the request is answered here instead of
+	// being forwarded (for example an SNS subscription confirmed by the
+	// handler). The handler calls it after the replay check, only for a new
+	// delivery, and writes the Response it returns; an error is handled
+	// like a verification error (it wraps a sentinel). A 2xx Response
+	// counts as accepted for replay protection.
+	Act func(ctx context.Context) (*Response, error)
 }
 
 // Response is an answer the handler writes instead of forwarding.
