@@ -131,10 +131,20 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.verifier = v
+	switch verifiers.Canonical(h.Provider) {
+	case "sns":
+		if len(cfg.TopicARNs) == 0 {
+			h.logger.Warn("sns without topic_arn: any AWS account can subscribe this endpoint to its own topic and have its messages verified")
+		}
+	case "mailchannels":
+		if len(cfg.PublicKeys) == 0 {
+			h.logger.Info("mailchannels without public_key: signing keys are fetched from MailChannels by key id; pin them with public_key to avoid the fetch")
+		}
+	}
 	if h.metrics, err = provisionMetrics(ctx); err != nil {
 		return err
 	}
-	return h.provisionReplay(ctx)
+	return h.provisionReplay(ctx, cfg)
 }
 
 // verifierConfig resolves placeholders and reads certificate files.
@@ -286,6 +296,10 @@ func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyh
 	})
 }
 
+// maxPrealloc is the most memory a request gets for its body before the
+// bytes have arrived.
+const maxPrealloc = 64 << 10
+
 // errTooLarge marks a body over max_size.
 var errTooLarge = errors.New("body too large")
 
@@ -303,13 +317,15 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	defer r.Body.Close()
 	var body []byte
 	var err error
-	if r.ContentLength >= 0 {
-		// Known length (at most maxSize, checked above): one allocation of
-		// exactly that size. The net/http server ends the body there.
-		body = make([]byte, r.ContentLength)
+	if n := r.ContentLength; n >= 0 && n <= maxPrealloc {
+		// A small known length (at most maxSize, checked above): one
+		// allocation of exactly that size. net/http ends the body there.
+		body = make([]byte, n)
 		_, err = io.ReadFull(rd, body)
 	} else {
-		var buf bytes.Buffer
+		// Unknown or large: grow as bytes arrive, so a client that only
+		// declares a large body cannot make Caddy hold that much memory.
+		buf := bytes.NewBuffer(make([]byte, 0, maxPrealloc))
 		_, err = buf.ReadFrom(rd)
 		body = buf.Bytes()
 	}

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -286,5 +288,26 @@ func TestServeHTTPActBehindReplay(t *testing.T) {
 	}
 	if st, body := send("respond"); st != 200 || !strings.Contains(body, "duplicate") || fv.acts != 2 {
 		t.Fatalf("copy: status %d %q acts %d, want a duplicate without a new action", st, body, fv.acts)
+	}
+}
+
+// TestReadBodyDoesNotTrustContentLength: a client that declares a large
+// body and sends nothing must not make the handler allocate that much.
+func TestReadBodyDoesNotTrustContentLength(t *testing.T) {
+	const declared = 8 << 20
+	h, fv := newTestHandler(16 << 20)
+	req := httptest.NewRequest("POST", "/hook", io.MultiReader(strings.NewReader("{"), iotest.ErrReader(io.ErrUnexpectedEOF)))
+	req.ContentLength = declared
+	req.Header.Set("X-Fake", "ok")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, next, _, err := serve(h, req)
+	runtime.ReadMemStats(&after)
+	var he caddyhttp.HandlerError
+	if !errors.As(err, &he) || he.StatusCode != http.StatusBadRequest || next.called != 0 || fv.seen != nil {
+		t.Fatalf("truncated body: err %v, next called %d; want 400 and nothing verified or forwarded", err, next.called)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > declared/4 {
+		t.Errorf("allocated %d bytes for a body that never arrived (declared %d)", got, declared)
 	}
 }

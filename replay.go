@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sort"
 	"strconv"
 	"time"
 
@@ -61,11 +62,14 @@ type ReplayConfig struct {
 	// empty cache at the next config load.
 	MaxEntries int `json:"max_entries,omitempty"`
 
-	// Separates the keys of this handler from those of other handlers.
-	// Default: the provider name, so routes of one provider share their
-	// keys. Set it when two routes of one provider may legitimately
-	// receive the same delivery (for example one Svix message fanned out
-	// to two endpoints).
+	// Separates the keys of this handler from those of other handlers;
+	// handlers with the same namespace share their replay state. Default:
+	// the provider name and a fingerprint of the verification config
+	// (secrets, keys, recipe, URL, topics), so two routes for different
+	// senders never drop each other's deliveries, while identical routes
+	// (and the same route across reloads) share state. Changing the
+	// secrets (a rotation) changes the default namespace and forgets the
+	// accepted deliveries: set a namespace to keep them across rotations.
 	Namespace string `json:"namespace,omitempty"`
 
 	// Keeps the cache in Caddy's storage, shared by every instance that
@@ -83,7 +87,8 @@ var memoryPool = caddy.NewUsagePool()
 // replayState is the provisioned replay protection of one handler.
 type replayState struct {
 	store       replay.Store
-	namespace   string
+	namespace   string // keys are derived from it
+	label       string // names the namespace in logs and metrics
 	ttl         time.Duration
 	inFlightTTL time.Duration
 	poolKey     string           // set when store came from memoryPool
@@ -91,7 +96,7 @@ type replayState struct {
 }
 
 // provisionReplay sets up the replay cache, unless it is disabled.
-func (h *Handler) provisionReplay(ctx caddy.Context) error {
+func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error {
 	rc := h.Replay
 	if rc == nil {
 		rc = new(ReplayConfig)
@@ -107,8 +112,10 @@ func (h *Handler) provisionReplay(ctx caddy.Context) error {
 		ttl:         time.Duration(rc.TTL),
 		inFlightTTL: time.Duration(rc.InFlightTTL),
 	}
+	rs.label = rs.namespace
 	if rs.namespace == "" {
-		rs.namespace = verifiers.Canonical(h.Provider)
+		rs.label = verifiers.Canonical(h.Provider)
+		rs.namespace = rs.label + "/" + configFingerprint(cfg)
 	}
 	if rs.inFlightTTL == 0 {
 		rs.inFlightTTL = DefaultInFlightTTL
@@ -142,7 +149,7 @@ func (h *Handler) provisionReplay(ctx caddy.Context) error {
 		}
 		st := replay.NewStorage(storage, storagePrefix, replay.StorageOptions{
 			OnError: func(err error) {
-				logger.Warn("replay storage", zap.String("namespace", rs.namespace), zap.Error(err))
+				logger.Warn("replay storage", zap.String("namespace", rs.label), zap.Error(err))
 			},
 		})
 		rs.store, rs.owned = st, st
@@ -155,7 +162,7 @@ func (h *Handler) provisionReplay(ctx caddy.Context) error {
 		max = DefaultMaxEntries
 	}
 	rs.poolKey = "memory/" + rs.namespace + "/" + strconv.Itoa(max)
-	ns := rs.namespace
+	ns := rs.label
 	met := h.metrics
 	val, _, err := memoryPool.LoadOrNew(rs.poolKey, func() (caddy.Destructor, error) {
 		return replay.NewMemory(replay.MemoryOptions{
@@ -190,6 +197,40 @@ func (h *Handler) Cleanup() error {
 		return h.replay.owned.Destruct()
 	}
 	return nil
+}
+
+// configFingerprint identifies a verification config without revealing
+// it: a SHA-256 over its canonical provider and its secrets, keys and
+// options, sorted where order does not matter. It never leaves memory in
+// clear: storage keys hash it again with the delivery material.
+func configFingerprint(cfg verifiers.Config) string {
+	var parts []string
+	add := func(kind string, vals ...string) {
+		for _, v := range vals {
+			parts = append(parts, kind+"\x00"+v)
+		}
+	}
+	add("secret", cfg.Secrets...)
+	for _, k := range cfg.PublicKeys {
+		add("public_key", k.KeyID+"\x00"+k.Key)
+	}
+	add("topic_arn", cfg.TopicARNs...)
+	add("certificate", cfg.Certificates...)
+	if cfg.HMAC != nil {
+		recipe, _ := json.Marshal(cfg.HMAC)
+		add("hmac", string(recipe))
+	}
+	add("url", cfg.URL)
+	add("header", cfg.Header)
+	add("username", cfg.Username)
+	add("password", cfg.Password)
+	sort.Strings(parts)
+	h := sha256.New()
+	fmt.Fprintf(h, "webhook_verify replay namespace v1\x00%s\x00", verifiers.Canonical(cfg.Provider))
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // replayMaterial is the signed material a replay key is made of.

@@ -2,6 +2,7 @@ package webhookverify
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -238,5 +239,57 @@ func TestReplaySurvivesReload(t *testing.T) {
 	defer again.Cleanup()
 	if st, _, _ := again.replay.store.Reserve(ctx, key, time.Minute); st != replay.New {
 		t.Fatalf("a fresh store after the last user: state %v, want new", st)
+	}
+}
+
+// TestDefaultNamespace: without a namespace, the same config shares replay
+// state (across reloads), and routes for different senders do not, so one
+// sender's delivery id cannot make another's look like a duplicate.
+func TestDefaultNamespace(t *testing.T) {
+	provision := func(secrets ...string) *Handler {
+		t.Helper()
+		ctx, _ := caddy.NewContext(caddy.Context{Context: context.Background()})
+		h := &Handler{Provider: "svix", Secrets: secrets}
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { h.Cleanup() })
+		return h
+	}
+	secretA := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sender A secret"))
+	secretB := "whsec_" + base64.StdEncoding.EncodeToString([]byte("sender B secret"))
+	a, aAgain, b := provision(secretA), provision(secretA), provision(secretB)
+	rotated := provision(secretB, secretA)
+
+	if a.replay.namespace != aAgain.replay.namespace {
+		t.Error("the same config got two namespaces: state would not survive a reload")
+	}
+	if a.replay.namespace == b.replay.namespace || a.replay.namespace == rotated.replay.namespace {
+		t.Error("different secrets share a namespace")
+	}
+	for _, h := range []*Handler{a, b} {
+		if strings.Contains(h.replay.namespace, "sender") || !strings.HasPrefix(h.replay.namespace, "standard_webhooks/") {
+			t.Errorf("namespace %q: want the provider and a fingerprint, never the secret", h.replay.namespace)
+		}
+		if h.replay.label != "standard_webhooks" {
+			t.Errorf("label %q: logs and metrics must name the provider, not the fingerprint", h.replay.label)
+		}
+	}
+
+	// One message id reaching both senders' routes: both are forwarded.
+	ctx := context.Background()
+	for _, h := range []*Handler{a, b} {
+		key := replay.Key(h.replay.namespace, []byte("id:msg_shared"))
+		st, tok, err := h.replay.store.Reserve(ctx, key, time.Minute)
+		if err != nil || st != replay.New {
+			t.Fatalf("namespace %s: state %v err %v, want new", h.replay.namespace, st, err)
+		}
+		if err := h.replay.store.Commit(ctx, key, tok, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// And the reloaded twin of a knows it.
+	if st, _, _ := aAgain.replay.store.Reserve(ctx, replay.Key(aAgain.replay.namespace, []byte("id:msg_shared")), time.Minute); st != replay.Accepted {
+		t.Errorf("reloaded route: state %v, want accepted", st)
 	}
 }
