@@ -90,8 +90,10 @@ type Result struct {
 
 // Response is an answer the handler writes instead of forwarding.
 type Response struct {
+	// Status is the HTTP status code.
 	Status int
-	Body   string
+	// Body is a short plain-text body.
+	Body string
 }
 
 // Verifier checks one request.
@@ -146,8 +148,9 @@ type Config struct {
 	Certificates []string
 	// AutoConfirm makes the SNS verifier confirm subscriptions itself.
 	AutoConfirm bool
-	// Username and Password are Basic auth credentials (postmark).
+	// Username is the Basic auth user name (postmark).
 	Username string
+	// Password is the Basic auth password (postmark).
 	Password string
 	// Header names a header that carries a shared secret verbatim (postmark).
 	Header string
