@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -468,6 +469,7 @@ type mcKeyServer struct {
 	mu     sync.Mutex
 	ids    []string
 	gate   chan struct{} // if non-nil, requests wait for it to close
+	status atomic.Int32  // if non-zero, every lookup is answered with it
 }
 
 func newMCKeyServer(t *testing.T) *mcKeyServer {
@@ -480,6 +482,10 @@ func newMCKeyServer(t *testing.T) *mcKeyServer {
 		}
 		if ks.gate != nil {
 			<-ks.gate
+		}
+		if st := ks.status.Load(); st != 0 {
+			http.Error(w, "unavailable", int(st))
+			return
 		}
 		id := r.URL.Query().Get("id")
 		ks.mu.Lock()
@@ -691,7 +697,7 @@ func TestMailChannelsFetch(t *testing.T) {
 		}
 	})
 
-	t.Run("canceled request is not cached", func(t *testing.T) {
+	t.Run("a request that hangs up does not cancel the fetch", func(t *testing.T) {
 		ks := newMCKeyServer(t)
 		ks.gate = make(chan struct{})
 		v, _ := New("mailchannels", Config{HTTPClient: ks.client})
@@ -703,8 +709,13 @@ func TestMailChannelsFetch(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 		close(ks.gate)
+		// The fetch went on without the request: the next one is served
+		// by it (or by the cache it filled), not by a second fetch.
 		if _, err := v.Verify(mcFetchRequest("mckey", at)); err != nil {
 			t.Fatalf("after cancel: %v", err)
+		}
+		if n := ks.hits.Load(); n != 1 {
+			t.Fatalf("%d fetches; want 1", n)
 		}
 	})
 
@@ -737,5 +748,346 @@ func TestMailChannelsCacheBounds(t *testing.T) {
 	}
 	if _, ok := f.misses["m0"]; ok {
 		t.Fatal("oldest miss kept")
+	}
+}
+
+// mcEvent is one request of a simulated timeline: a forged one (fixture 1
+// with a made-up keyid, so it passes the digest and timestamp checks and
+// reaches the key lookup) or the real delivery (fixture 1, keyid mckey).
+type mcEvent struct {
+	at     time.Duration
+	forged bool
+}
+
+// mcEvery returns n events (forged or not) from start, one per step.
+func mcEvery(forged bool, start, step time.Duration, n int) []mcEvent {
+	ev := make([]mcEvent, n)
+	for i := range ev {
+		ev[i] = mcEvent{at: start + time.Duration(i)*step, forged: forged}
+	}
+	return ev
+}
+
+// mcRun plays events (in time order; at equal times forged first) on v
+// from t0. It returns the offsets at which the real delivery verified and
+// at which it was refused, and fails on any other outcome.
+func mcRun(t *testing.T, v Verifier, t0 time.Time, events ...[]mcEvent) (ok, refused []time.Duration) {
+	t.Helper()
+	var all []mcEvent
+	for _, e := range events {
+		all = append(all, e...)
+	}
+	sort.SliceStable(all, func(i, j int) bool {
+		return all[i].at < all[j].at || all[i].at == all[j].at && all[i].forged && !all[j].forged
+	})
+	for i, e := range all {
+		now := t0.Add(e.at)
+		if e.forged {
+			// A fresh made-up keyid each time: never in a cache.
+			_, err := v.Verify(mcFetchRequest(fmt.Sprintf("forged-%d", i), now))
+			if !errors.Is(err, ErrSignature) && !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("forged request at +%v: %v", e.at, err)
+			}
+			continue
+		}
+		res, err := v.Verify(mcFetchRequest("mckey", now))
+		switch {
+		case err == nil && res.Timestamp.Unix() == mcCreated1:
+			ok = append(ok, e.at)
+		case errors.Is(err, ErrUnavailable):
+			refused = append(refused, e.at)
+		default:
+			t.Fatalf("delivery at +%v: %+v, %v", e.at, res, err)
+		}
+	}
+	return ok, refused
+}
+
+// A cold start (no key fetched yet) under a steady stream of forged
+// requests with made-up keyids. The stream of the security review (5 at
+// once, then one every 6 s, each just before a real delivery) used to keep
+// the real keyid out for good; the real delivery now gets through, and
+// once its key is in, the stream no longer matters. A stream that keeps
+// the bucket empty (one request per token, timed just before each
+// delivery) still keeps it out: the documented remaining exposure, bounded
+// in outbound lookups.
+func TestMailChannelsColdStartFlood(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	sec := time.Second
+	cases := []struct {
+		name      string
+		forged    [][]mcEvent
+		real      []mcEvent
+		firstOK   time.Duration // -1: never
+		maxLookup int32
+	}{
+		{
+			name:    "review: a burst of 5, then one forged request every 6 s",
+			forged:  [][]mcEvent{mcEvery(true, 0, 0, 5), mcEvery(true, 0, 6*sec, 10)},
+			real:    mcEvery(false, sec, 6*sec, 10),
+			firstOK: sec, maxLookup: 5 + 10 + 1,
+		},
+		{
+			name:    "bucket drained, then one forged request every 1.5 s",
+			forged:  [][]mcEvent{mcEvery(true, 0, 0, mcFetchBurst), mcEvery(true, sec/10, 3*sec/2, 40)},
+			real:    mcEvery(false, sec/2, 10*sec, 6),
+			firstOK: 10*sec + sec/2, maxLookup: mcFetchBurst + 40 + 1,
+		},
+		{
+			name:    "exposure: bucket kept empty, one forged request per token",
+			forged:  [][]mcEvent{mcEvery(true, 0, 0, mcFetchBurst), mcEvery(true, mcFetchInterval, mcFetchInterval, 60)},
+			real:    mcEvery(false, mcFetchInterval, 5*mcFetchInterval, 12),
+			firstOK: -1, maxLookup: mcFetchBurst + 60,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ks := newMCKeyServer(t)
+			v, _ := New("mailchannels", Config{HTTPClient: ks.client, Tolerance: -1})
+			ok, refused := mcRun(t, v, t0, append(tc.forged, tc.real)...)
+			if tc.firstOK < 0 {
+				if len(ok) != 0 || len(refused) != len(tc.real) {
+					t.Fatalf("verified at %v, refused at %v; want every delivery refused", ok, refused)
+				}
+			} else {
+				// The first delivery at or after firstOK verifies, and every
+				// later one too.
+				if len(ok) == 0 || ok[0] != tc.firstOK || len(ok)+len(refused) != len(tc.real) {
+					t.Fatalf("verified at %v, refused at %v; want verified from +%v on", ok, refused, tc.firstOK)
+				}
+				for _, r := range refused {
+					if r > tc.firstOK {
+						t.Fatalf("refused at +%v after the key was in", r)
+					}
+				}
+			}
+			if n := ks.hits.Load(); n > tc.maxLookup {
+				t.Fatalf("%d outbound lookups; want at most %d", n, tc.maxLookup)
+			}
+		})
+	}
+}
+
+// Once a key is in, forged traffic cannot take it away: a config reload
+// (a new verifier) shares it, and when it expires it is refreshed without
+// waiting for the budget that the forged requests keep empty.
+func TestMailChannelsKeySurvivesFlood(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	drain := mcEvery(true, 0, 0, 3*mcFetchBurst) // empties the bucket, then is refused
+	cases := []struct {
+		name   string
+		first  func(v Verifier) error // gets mckey into the cache
+		later  time.Duration          // when the delivery comes, under a fresh flood
+		reload bool                   // the delivery goes to a new verifier
+		hits   int32                  // lookups of mckey in all
+	}{
+		{name: "reload, key verified before", first: mcDeliver(t0), reload: true, hits: 1},
+		{name: "reload, key only fetched by a forged request", first: mcForgeMCKey(t0), reload: true, hits: 1},
+		{name: "key expired, refreshed past the empty bucket", first: mcDeliver(t0), later: mcKeyTTL + time.Hour, hits: 2},
+		{name: "key expired, fetched only by a forged request, refreshed too", first: mcForgeMCKey(t0), later: mcKeyTTL + time.Hour, hits: 2},
+		{name: "reload and expiry", first: mcDeliver(t0), later: 3 * mcKeyTTL, reload: true, hits: 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ks := newMCKeyServer(t)
+			cfg := Config{HTTPClient: ks.client, Tolerance: -1}
+			v, _ := New("mailchannels", cfg)
+			if err := tc.first(v); err != nil {
+				t.Fatal(err)
+			}
+			if tc.reload {
+				v2, _ := New("mailchannels", cfg)
+				if v2.(*mailchannelsVerifier).fetch != v.(*mailchannelsVerifier).fetch {
+					t.Fatal("a new verifier does not share the fetcher")
+				}
+				v = v2
+			}
+			at := t0.Add(tc.later)
+			mcRun(t, v, at, drain)
+			if _, err := v.Verify(mcFetchRequest("random-now", at)); !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("bucket not empty: %v", err)
+			}
+			ok, refused := mcRun(t, v, at, mcEvery(false, 0, time.Second, 3))
+			if len(ok) != 3 {
+				t.Fatalf("verified at %v, refused at %v", ok, refused)
+			}
+			ks.mu.Lock()
+			defer ks.mu.Unlock()
+			n := int32(0)
+			for _, id := range ks.ids {
+				if id == "mckey" {
+					n++
+				}
+			}
+			if n != tc.hits {
+				t.Fatalf("%d lookups of mckey; want %d", n, tc.hits)
+			}
+		})
+	}
+}
+
+func mcDeliver(at time.Time) func(Verifier) error {
+	return func(v Verifier) error {
+		_, err := v.Verify(mcFetchRequest("mckey", at))
+		return err
+	}
+}
+
+// mcForgeMCKey sends a forged request with the real keyid: the key is
+// fetched, the signature fails, nothing is trusted.
+func mcForgeMCKey(at time.Time) func(Verifier) error {
+	return func(v Verifier) error {
+		r := mcFetchRequest("mckey", at)
+		r.Header.Set("Signature", "sig_1=:"+base64.StdEncoding.EncodeToString(make([]byte, 64))+":")
+		if _, err := v.Verify(r); !errors.Is(err, ErrSignature) {
+			return fmt.Errorf("forged request with the real keyid: %v", err)
+		}
+		if k := v.(*mailchannelsVerifier).fetch.keys["mckey"]; k == nil || k.trusted {
+			return fmt.Errorf("key entry %+v; want cached, untrusted", k)
+		}
+		return nil
+	}
+}
+
+// When a key's refresh fails: a key that has verified a signature stays in
+// use for mcStaleTTL (MailChannels unreachable); one that never did is not
+// used; a keyid MailChannels no longer knows is dropped at once.
+func TestMailChannelsRefreshFailure(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	cases := []struct {
+		name   string
+		first  func(v Verifier) error
+		status int32         // the endpoint's answer from then on
+		later  time.Duration // when the next delivery comes
+		want   error         // nil: verified
+		cached bool          // mckey still cached afterwards
+		hits   int32         // lookups in all
+	}{
+		{name: "trusted, endpoint down: stale key used", first: mcDeliver(t0), status: 503, later: mcKeyTTL + time.Hour, cached: true, hits: 2},
+		{name: "trusted, endpoint down: stale key used to the end of the grace", first: mcDeliver(t0), status: 503, later: mcKeyTTL + mcStaleTTL - mcFailureTTL, cached: true, hits: 2},
+		{name: "trusted, endpoint down: not past the grace", first: mcDeliver(t0), status: 503, later: mcKeyTTL + mcStaleTTL, want: ErrUnavailable, cached: true, hits: 2},
+		{name: "untrusted, endpoint down: not used", first: mcForgeMCKey(t0), status: 503, later: mcKeyTTL + time.Hour, want: ErrUnavailable, cached: true, hits: 2},
+		{name: "trusted, keyid withdrawn: dropped", first: mcDeliver(t0), status: 404, later: mcKeyTTL + time.Hour, want: ErrSignature, hits: 2},
+		{name: "fresh key: no lookup at all", first: mcDeliver(t0), status: 503, later: mcKeyTTL - mcFailureTTL, cached: true, hits: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ks := newMCKeyServer(t)
+			v, _ := New("mailchannels", Config{HTTPClient: ks.client, Tolerance: -1})
+			if err := tc.first(v); err != nil {
+				t.Fatal(err)
+			}
+			ks.status.Store(tc.status)
+			at := t0.Add(tc.later)
+			res, err := v.Verify(mcFetchRequest("mckey", at))
+			if tc.want == nil && (err != nil || res.Timestamp.Unix() != mcCreated1) || tc.want != nil && !errors.Is(err, tc.want) {
+				t.Fatalf("got %+v, %v; want %v", res, err, tc.want)
+			}
+			// A second delivery within mcFailureTTL gets the same answer
+			// without a new lookup.
+			res2, err2 := v.Verify(mcFetchRequest("mckey", at.Add(mcFailureTTL-time.Second)))
+			if (err == nil) != (err2 == nil) || err2 != nil && !errors.Is(err2, tc.want) {
+				t.Fatalf("second delivery: %+v, %v; want as the first (%v)", res2, err2, err)
+			}
+			_, cached := v.(*mailchannelsVerifier).fetch.keys["mckey"]
+			if n := ks.hits.Load(); n != tc.hits || cached != tc.cached {
+				t.Fatalf("%d lookups, cached %v; want %d, %v", n, cached, tc.hits, tc.cached)
+			}
+		})
+	}
+
+	t.Run("a refreshed key that changed is no longer trusted", func(t *testing.T) {
+		f := newMCKeyFetcher(nil, "")
+		k1, k2 := ed25519.PublicKey(mcB64(mcK1Raw)), ed25519.PublicKey(mcB64(mcK2Raw))
+		f.storeKey("mckey", k1, t0)
+		f.trust("mckey", k2) // not the cached key: no effect
+		if f.keys["mckey"].trusted {
+			t.Fatal("trusted for another key")
+		}
+		f.trust("mckey", k1)
+		f.storeKey("mckey", k1, t0.Add(mcKeyTTL))
+		if !f.keys["mckey"].trusted {
+			t.Fatal("same key refreshed: trust lost")
+		}
+		f.storeKey("mckey", k2, t0.Add(2*mcKeyTTL))
+		if f.keys["mckey"].trusted {
+			t.Fatal("changed key still trusted")
+		}
+	})
+}
+
+func TestMailChannelsFetchableKeyID(t *testing.T) {
+	cases := []struct {
+		id string
+		ok bool
+	}{
+		// The keyid of every SDK test: github:mailchannels/mailchannels-email-api-sdk-js
+		// test/modules/webhooks/verify.test.ts @13c6a0559d8bfddaff91e52f052c1fafd1a6e086,
+		// github:Yizack/mailchannels test/modules/webhooks/verify.test.ts
+		// @7a2711f704dd545af8677315d1e96403783497a1, github:ttulttul/mailchannels-python-sdk
+		// tests/test_webhooks.py @415aae76a671ad3c1f9cb348056df5b0506e1c28.
+		{"mckey", true},
+		{"mckey-2", true},
+		{"550e8400-e29b-41d4-a716-446655440000", true},
+		{"wBLWrCnK0Z965pf-cgxhNg8bo5s=", true}, // shape of a MailChannels request_id
+		{"a+b/c=", true},
+		{"kid:2025_01.x~y", true},
+		{strings.Repeat("k", mcMaxFetchKeyID), true},
+		{strings.Repeat("k", mcMaxFetchKeyID+1), false},
+		{"", false},
+		{"mc key", false},
+		{"mc%20key", false},
+		{"a?b", false},
+		{"a&id=b", false},
+		{"a#b", false},
+		{`a"b`, false},
+		{`a\b`, false},
+		{"a\tb", false},
+		{"ключ", false},
+	}
+	for _, tc := range cases {
+		if got := mcFetchableKeyID(tc.id); got != tc.ok {
+			t.Errorf("mcFetchableKeyID(%q) = %v; want %v", tc.id, got, tc.ok)
+		}
+	}
+
+	// End to end: an implausible keyid is refused without a lookup and
+	// without spending the budget.
+	ks := newMCKeyServer(t)
+	v, _ := New("mailchannels", Config{HTTPClient: ks.client, Tolerance: -1})
+	at := time.Unix(1700000000, 0)
+	for i := 0; i < 2*mcFetchBurst; i++ {
+		r := mcFetchRequest("x", at)
+		r.Header.Set("Signature-Input", fmt.Sprintf(`sig_1=("content-digest");created=1625098010;alg="ed25519";keyid="bad key %d"`, i))
+		if _, err := v.Verify(r); !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "not fetchable") {
+			t.Fatalf("got %v", err)
+		}
+	}
+	if _, err := v.Verify(mcFetchRequest("mckey", at)); err != nil || ks.hits.Load() != 1 {
+		t.Fatalf("real delivery after them: %v, %d lookups", err, ks.hits.Load())
+	}
+}
+
+func TestMailChannelsSharedFetchers(t *testing.T) {
+	a, _ := New("mailchannels", Config{})
+	b, _ := New("mailchannels", Config{Tolerance: time.Minute})
+	fa, fb := a.(*mailchannelsVerifier).fetch, b.(*mailchannelsVerifier).fetch
+	if fa != fb || fa.client != mcDefaultClient {
+		t.Fatal("verifiers without a client do not share the default fetcher")
+	}
+	c1, c2 := &http.Client{}, &http.Client{}
+	x, _ := New("mailchannels", Config{HTTPClient: c1})
+	y, _ := New("mailchannels", Config{HTTPClient: c2})
+	if x.(*mailchannelsVerifier).fetch == y.(*mailchannelsVerifier).fetch {
+		t.Fatal("different clients share a fetcher")
+	}
+	for i := 0; i < 2*mcMaxFetchers; i++ {
+		mcSharedFetcher(&http.Client{}, mcKeyEndpoint)
+	}
+	mcFetchers.Lock()
+	n := len(mcFetchers.m)
+	mcFetchers.Unlock()
+	if n > mcMaxFetchers {
+		t.Fatalf("%d shared fetchers kept", n)
 	}
 }

@@ -33,8 +33,10 @@ import (
 // matched. It is read from JSON bodies only (the docs show it there).
 //
 // Multipart bodies (inbound routes with attachments) are read part by part
-// from a copy of the body, at most mailgunMaxParts parts, each wanted field
-// at most mailgunMaxField bytes; reading stops once the three fields are in.
+// to the end, at most mailgunMaxParts parts (more is ErrMalformed), each
+// wanted field at most mailgunMaxField bytes. Any repeat of timestamp,
+// token or signature, wherever it comes, is ErrMalformed, as in form and
+// JSON bodies: frameworks disagree on which copy they keep.
 
 func init() {
 	Register("mailgun", newMailgun)
@@ -225,10 +227,10 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 	}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	got := map[string]string{}
-	for parts := 0; len(got) < 3; parts++ {
-		if parts == mailgunMaxParts {
-			return mailgunFields{}, fmt.Errorf("%w: more than %d multipart parts", ErrMalformed, mailgunMaxParts)
-		}
+	// Every part is looked at, up to the limit, even once the three fields
+	// are in: a later part of the same name would be what a framework that
+	// keeps the last value hands the upstream.
+	for parts := 0; ; parts++ {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
 			break
@@ -236,12 +238,20 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 		if err != nil {
 			return mailgunFields{}, fmt.Errorf("%w: invalid multipart body", ErrMalformed)
 		}
+		if parts == mailgunMaxParts {
+			return mailgunFields{}, fmt.Errorf("%w: more than %d multipart parts", ErrMalformed, mailgunMaxParts)
+		}
 		name := p.FormName()
-		if p.FileName() != "" || (name != "timestamp" && name != "token" && name != "signature") {
+		if name != "timestamp" && name != "token" && name != "signature" {
 			continue
 		}
 		if _, dup := got[name]; dup {
 			return mailgunFields{}, fmt.Errorf("%w: duplicated form field %s", ErrMalformed, name)
+		}
+		if p.FileName() != "" {
+			// A file part under a signing field's name: frameworks that
+			// merge files into the parameters (Rails) would see it.
+			return mailgunFields{}, fmt.Errorf("%w: form field %s sent as a file", ErrMalformed, name)
 		}
 		b, err := io.ReadAll(io.LimitReader(p, mailgunMaxField+1))
 		if err != nil {

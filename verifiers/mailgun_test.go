@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -77,6 +78,38 @@ func mailgunMultipartBody(t *testing.T, fields ...string) ([]byte, string) {
 	return buf.Bytes(), w.FormDataContentType()
 }
 
+// mailgunMultipartParts builds a multipart body of the given fields
+// (a name starting with "@" is sent as a file part of that name) followed
+// by filler parts named "filler".
+func mailgunMultipartParts(t *testing.T, filler int, fields ...string) ([]byte, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for i := 0; i+1 < len(fields); i += 2 {
+		var err error
+		if name, ok := strings.CutPrefix(fields[i], "@"); ok {
+			var fw io.Writer
+			if fw, err = w.CreateFormFile(name, "f.txt"); err == nil {
+				_, err = io.WriteString(fw, fields[i+1])
+			}
+		} else {
+			err = w.WriteField(fields[i], fields[i+1])
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < filler; i++ {
+		if err := w.WriteField("filler", "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), w.FormDataContentType()
+}
+
 func newTestMailgun(t *testing.T, c Config) Verifier {
 	t.Helper()
 	v, err := New("mailgun", c)
@@ -92,6 +125,8 @@ func TestMailgunVectors(t *testing.T) {
 	wantTS := time.Unix(1403645220, 0)
 	multi, multiCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)
 	upper, upperCT := mailgunMultipartBody(t, "signature", strings.ToUpper(mailgunSig), "token", mailgunToken, "timestamp", mailgunTimestamp)
+	// Exactly mailgunMaxParts parts, the fields first: all are read.
+	full, fullCT := mailgunMultipartParts(t, mailgunMaxParts-3, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)
 
 	tests := []struct {
 		name    string
@@ -154,6 +189,11 @@ func TestMailgunVectors(t *testing.T) {
 			ct: upperCT, body: upper,
 			wantID: mailgunToken, wantSig: sigBytes,
 		},
+		{
+			name: "multipart, fields first, parts up to the limit", secrets: []string{mailgunKey},
+			ct: fullCT, body: full,
+			wantID: mailgunToken, wantSig: sigBytes,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,6 +225,16 @@ func TestMailgunRejects(t *testing.T) {
 	_ = mw.WriteField("token", mailgunToken)
 	_ = mw.WriteField("signature", mailgunSig)
 	_ = mw.Close()
+
+	// Repeats after all three fields are in: frameworks that keep the last
+	// value (PHP $_POST, Rails params) would read the second copy.
+	lateTok, lateTokCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig, "token", "attacker-token")
+	lateSig, lateSigCT := mailgunMultipartBody(t, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig, "signature", mailgunSig)
+	lateTS, lateTSCT := mailgunMultipartBody(t, "signature", mailgunSig, "token", mailgunToken, "timestamp", mailgunTimestamp, "timestamp", "1403645221")
+	fileTok, fileTokCT := mailgunMultipartParts(t, 0, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig, "@token", "attacker-token")
+	fileOnly, fileOnlyCT := mailgunMultipartParts(t, 0, "timestamp", mailgunTimestamp, "@token", mailgunToken, "signature", mailgunSig)
+	// The three fields first, then filler up to one part over the limit.
+	tooMany, tooManyCT := mailgunMultipartParts(t, mailgunMaxParts-2, "timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)
 
 	var long bytes.Buffer
 	lw := multipart.NewWriter(&long)
@@ -251,6 +301,12 @@ func TestMailgunRejects(t *testing.T) {
 			body: mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunBadToken, "signature", mailgunSig), want: ErrSignature},
 		{name: "multipart: wrong secret", secrets: []string{"key-wrong"}, ct: []string{multiCT}, body: multi, want: ErrSignature},
 		{name: "multipart: duplicated token", ct: []string{dupMultiCT}, body: dupMulti, want: ErrMalformed},
+		{name: "multipart: token repeated after all three fields", ct: []string{lateTokCT}, body: lateTok, want: ErrMalformed},
+		{name: "multipart: signature repeated after all three fields", ct: []string{lateSigCT}, body: lateSig, want: ErrMalformed},
+		{name: "multipart: timestamp repeated after all three fields", ct: []string{lateTSCT}, body: lateTS, want: ErrMalformed},
+		{name: "multipart: token repeated as a file part", ct: []string{fileTokCT}, body: fileTok, want: ErrMalformed},
+		{name: "multipart: token only as a file part", ct: []string{fileOnlyCT}, body: fileOnly, want: ErrMalformed},
+		{name: "multipart: fields first, parts over the limit after them", ct: []string{tooManyCT}, body: tooMany, want: ErrMalformed},
 		{name: "multipart: missing signature", ct: []string{noSigMultiCT}, body: noSigMulti, want: ErrMalformed},
 		{name: "multipart: no boundary", ct: []string{"multipart/form-data"}, body: multi, want: ErrMalformed},
 		{name: "multipart: wrong boundary", ct: []string{"multipart/form-data; boundary=nope"}, body: multi, want: ErrMalformed},

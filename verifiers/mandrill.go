@@ -3,6 +3,7 @@ package verifiers
 import (
 	"crypto/sha1"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -20,6 +21,13 @@ import (
 // variants: Mandrill signs what was entered). Every webhook has its own key;
 // configure the old and the new key while resetting one.
 //
+// The request's own URL is not what is signed, so its query string is held
+// to the configured URL's: the raw query must be byte for byte the same
+// (usually both empty), or ErrSignature; otherwise a signed delivery could
+// carry any query to the upstream. The path is not compared (a proxy in
+// front may rewrite it); the route that holds this handler decides which
+// paths get here.
+//
 // The body is a form with one field, mandrill_events (a JSON array). A
 // repeated field name is ErrMalformed: the reference implementations read
 // the form into a map (PHP $_POST, Rails params), so which value was signed
@@ -34,8 +42,9 @@ func init() {
 }
 
 type mandrill struct {
-	url  string
-	keys [][]byte
+	url   string
+	query string // the configured URL's raw query
+	keys  [][]byte
 }
 
 func newMandrill(c Config) (Verifier, error) {
@@ -56,7 +65,11 @@ func newMandrill(c Config) (Verifier, error) {
 	if _, _, _, _, err := twilioSplitURL(c.URL); err != nil {
 		return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 	}
-	return &mandrill{url: c.URL, keys: keys}, nil
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("provider %s: url must be an absolute http or https url", c.Provider)
+	}
+	return &mandrill{url: c.URL, query: u.RawQuery, keys: keys}, nil
 }
 
 // HasTimestamp: Mandrill requests carry no timestamp.
@@ -93,6 +106,12 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	key, matched, ok := MatchMAC(expected, [][]byte{sig})
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Mandrill-Signature", ErrSignature)
+	}
+	if r.URL == nil {
+		return nil, fmt.Errorf("%w: request url unknown", ErrMalformed)
+	}
+	if r.URL.RawQuery != v.query {
+		return nil, fmt.Errorf("%w: the request's query string is not the configured url's (Mandrill does not sign the request's query)", ErrSignature)
 	}
 	return &Result{Signature: matched, Key: key}, nil
 }

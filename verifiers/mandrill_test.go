@@ -38,7 +38,12 @@ const (
 	mandrillURL = "http://requestb.in/q9a918q9"
 	mandrillSig = "7rUa4lNJitlb178MgGOcHO6T4Bg="
 	mandrillCT  = "application/x-www-form-urlencoded"
+
+	mandrillQueryURL = "https://example.com/hooks/mandrill?source=mc"
+	mandrillQuerySig = "gfcFT1vcthNMdTEANXX+tlGX24Y=" // independent, see above
 )
+
+var mandrillQueryBody = []byte("mandrill_events=" + url.QueryEscape(`[{"event":"send","_id":"abc"}]`))
 
 func mandrillFixture(t *testing.T) []byte {
 	t.Helper()
@@ -78,23 +83,24 @@ func TestMandrillVectors(t *testing.T) {
 	tests := []struct {
 		name    string
 		url     string
+		reqURL  string // as received, behind a proxy; the path is not compared
 		secrets []string
 		ct      string
 		body    []byte
 		sig     string
 		wantKey int
 	}{
-		{name: "mandrill-rails captured click", url: mandrillURL, secrets: []string{mandrillKey}, ct: mandrillCT, body: fixture, sig: mandrillSig},
-		{name: "captured click, charset, key rotation", url: mandrillURL, secrets: []string{"new-key", mandrillKey}, ct: mandrillCT + "; charset=utf-8", body: fixture, sig: mandrillSig, wantKey: 1},
-		{name: "independent: url with query string", url: "https://example.com/hooks/mandrill?source=mc", secrets: []string{"k-independent"}, ct: mandrillCT,
-			body: []byte("mandrill_events=" + url.QueryEscape(`[{"event":"send","_id":"abc"}]`)), sig: "gfcFT1vcthNMdTEANXX+tlGX24Y="},
-		{name: "independent: fields sorted byte-wise", url: "https://example.com/hooks/mandrill", secrets: []string{"k-independent"}, ct: mandrillCT,
+		{name: "mandrill-rails captured click", url: mandrillURL, reqURL: "https://internal:8080/hooks", secrets: []string{mandrillKey}, ct: mandrillCT, body: fixture, sig: mandrillSig},
+		{name: "captured click, charset, key rotation", url: mandrillURL, reqURL: "https://internal:8080/hooks", secrets: []string{"new-key", mandrillKey}, ct: mandrillCT + "; charset=utf-8", body: fixture, sig: mandrillSig, wantKey: 1},
+		{name: "independent: url with query string", url: mandrillQueryURL, reqURL: "https://internal:8080/hooks?source=mc", secrets: []string{"k-independent"}, ct: mandrillCT,
+			body: mandrillQueryBody, sig: mandrillQuerySig},
+		{name: "independent: fields sorted byte-wise", url: "https://example.com/hooks/mandrill", reqURL: "https://internal:8080/hooks", secrets: []string{"k-independent"}, ct: mandrillCT,
 			body: []byte("alpha=2&mandrill_events=%5B%5D&Zeta=1"), sig: "Pt5hl+k/yoJZ1EQEf9fWmc02EwU="},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := newTestMandrill(t, Config{URL: tt.url, Secrets: tt.secrets})
-			res := formsigCheck(t, v, formsigRequest(t, "POST", "https://internal:8080/hooks", mandrillHeader(tt.sig, tt.ct), tt.body, now), nil)
+			res := formsigCheck(t, v, formsigRequest(t, "POST", tt.reqURL, mandrillHeader(tt.sig, tt.ct), tt.body, now), nil)
 			want, _ := base64.StdEncoding.DecodeString(tt.sig)
 			if !bytes.Equal(res.Signature, want) || res.Key != tt.wantKey || res.ID != "" || res.SignedID != "" ||
 				!res.Timestamp.IsZero() || res.Act != nil {
@@ -150,6 +156,64 @@ func TestMandrillRejects(t *testing.T) {
 			}
 			v := newTestMandrill(t, Config{URL: u, Secrets: secrets})
 			formsigCheck(t, v, formsigRequest(t, "POST", mandrillURL, tt.h, tt.body, now), tt.want, mandrillKey, mandrillSig, "wrong-key")
+		})
+	}
+}
+
+// The signature covers the configured url, not the request's, so the
+// request's raw query must be the configured one: otherwise a captured
+// delivery could be replayed to the upstream with any query string. The
+// path is not compared (proxies rewrite it).
+func TestMandrillQueryBinding(t *testing.T) {
+	fixture := mandrillFixture(t)
+	now := time.Unix(1379233940, 0)
+	tests := []struct {
+		name   string
+		url    string // configured
+		reqURL string // as received; "" for an unknown url
+		sig    string
+		body   []byte
+		want   error
+		msg    string // in the error text
+	}{
+		{name: "no query either side, path differs", url: mandrillURL, reqURL: "http://requestb.in/some/other/path", want: nil},
+		{name: "no query either side, behind a proxy", url: mandrillURL, reqURL: "https://internal:8080/hooks", want: nil},
+		{name: "empty query (bare ?) counts as none", url: mandrillURL, reqURL: "http://requestb.in/q9a918q9?", want: nil},
+		{name: "configured query, same query", url: mandrillQueryURL, reqURL: "https://internal:8080/hooks?source=mc", sig: mandrillQuerySig, body: mandrillQueryBody, want: nil},
+
+		{name: "query added to a url without one (review repro)", url: mandrillURL, reqURL: "http://requestb.in/some/other/path?account=admin&delete=all", want: ErrSignature, msg: "query string"},
+		{name: "query added, same path", url: mandrillURL, reqURL: mandrillURL + "?x=1", want: ErrSignature, msg: "query string"},
+		{name: "configured query missing", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
+		{name: "configured query with a parameter added", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill?source=mc&admin=1", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
+		{name: "configured query, parameter repeated", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill?source=mc&source=x", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
+		{name: "configured query, other value", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill?source=xx", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
+		{name: "configured query, other encoding of the same value", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill?source=%6Dc", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
+		{name: "bad signature and a query: the signature is reported", url: mandrillURL, reqURL: mandrillURL + "?x=1", sig: "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", want: ErrSignature, msg: "X-Mandrill-Signature"},
+		{name: "request url unknown", url: mandrillURL, reqURL: "", want: ErrMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sig, body, secret := mandrillSig, fixture, mandrillKey
+			if tt.sig != "" {
+				sig = tt.sig
+			}
+			if tt.body != nil {
+				body, secret = tt.body, "k-independent"
+			}
+			v := newTestMandrill(t, Config{URL: tt.url, Secrets: []string{secret}})
+			req := formsigRequest(t, "POST", tt.reqURL, mandrillHeader(sig, mandrillCT), body, now)
+			res := formsigCheck(t, v, req, tt.want, secret, sig)
+			if tt.want == nil {
+				want, _ := base64.StdEncoding.DecodeString(sig)
+				if res.Key != 0 || !bytes.Equal(res.Signature, want) {
+					t.Errorf("result = %+v", res)
+				}
+			}
+			if tt.msg != "" {
+				if _, err := v.Verify(req); !strings.Contains(err.Error(), tt.msg) {
+					t.Errorf("error %q does not name %q", err, tt.msg)
+				}
+			}
 		})
 	}
 }
