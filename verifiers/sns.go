@@ -42,9 +42,10 @@ import (
 //   - Certificates: pinned signing certificates (PEM text, one entry per
 //     configured certificate, each may hold several certificates). When set,
 //     nothing is fetched: the signature must verify with one of them
-//     (Result.Key = position of the entry), and SigningCertURL must still
-//     pass the host rules. Pinned certificates are trusted as given: no
-//     chain, name or validity check.
+//     (Result.Key = position of the entry), and the message must still
+//     pass the rules below (SigningCertURL shape and region included).
+//     Pinned certificates are trusted as given: no chain, name or validity
+//     check.
 //   - AutoConfirm: confirm SubscriptionConfirmation messages by fetching
 //     their SubscribeURL (after the signature verified) and answer SNS
 //     directly with 200 instead of forwarding. Requires TopicARNs.
@@ -55,41 +56,73 @@ import (
 //   - HTTPClient: used for certificate fetches and confirmations; nil means
 //     a client with a 10 s timeout. Redirects are never followed.
 //
-// Without pinned certificates, the certificate is fetched from
-// SigningCertURL (https, host sns.<region>.amazonaws.com[.cn], path *.pem,
-// no query, userinfo or port other than 443; anything else is ErrMalformed
-// and never fetched), at most 64 KiB, cached per URL, and must chain to the
-// system roots at the time of verification, name sns.amazonaws.com (or the
-// region's SNS host, or sns-<region>.amazonaws.com[.cn] as in the China and
-// GovCloud regions) in its DNS names, allow digital signatures, and hold an
-// RSA key. SNS serves the leaf certificate alone (github:robbiet480/go.sns
-// issue #8: chain checks without the intermediate fail), so a missing
-// intermediate is fetched from the certificate's issuer URL (AIA) when that
-// is on amazontrust.com. Fetch failures are ErrUnavailable; a certificate
-// that fails the checks is ErrSignature and is not cached.
+// Before anything is fetched (and with pinned certificates too), the
+// message must look like one SNS could have sent, or it is ErrMalformed:
+//   - every top-level JSON key is plain ASCII and no key appears twice,
+//     compared without case. encoding/json matches struct fields with
+//     Unicode simple case folding, where U+017F (long s) folds to "s" and
+//     U+212A (Kelvin sign) to "k", so a key like "Meſſage" would reach a Go
+//     application's Message field while the signature covers another one.
+//   - the decoded Signature has an RSA signature size: 128 to 512 bytes, a
+//     multiple of 8 (SNS signs with 2048-bit keys: 256 bytes in every
+//     published message).
+//   - SigningCertURL is https://sns.<region>.amazonaws.com[.cn] (port 443
+//     at most, no userinfo, query or fragment) with the path
+//     /SimpleNotificationService-<letters and digits>.pem, as in every
+//     published message (AWS uses 32 hex digits), and <region> and the
+//     partition (.cn for aws-cn) are those of the TopicArn
+//     (arn:aws|aws-cn|aws-us-gov:sns:<region>:<account>:<topic>): SNS signs
+//     in the topic's region (the AWS SDK for Java's SnsMessageManager is
+//     pinned to one region and refuses certificate hosts of another).
+//
+// Without pinned certificates, the certificate is then fetched from
+// SigningCertURL, at most 64 KiB, cached per URL, and must chain to the
+// system roots at the time of verification, name SNS in its DNS names
+// (see snsCertNamed), allow digital signatures, and hold an RSA key. SNS
+// serves the leaf certificate alone (github:robbiet480/go.sns issue #8:
+// chain checks without the intermediate fail), so a missing intermediate is
+// fetched from the certificate's issuer URL (AIA) when that is on
+// amazontrust.com. A 404 for SigningCertURL is ErrSignature (no such
+// signing certificate), other fetch failures are ErrUnavailable, and a
+// certificate that fails the checks is ErrSignature. Since SigningCertURL is
+// not signed, fetches are bounded: concurrent requests for one URL share
+// one fetch, a failure is remembered per URL for 5 minutes (at most 256
+// URLs), and at most 4 fetches run at once per verifier; a request that
+// finds no free slot within 2 s is ErrUnavailable.
 
 func init() {
 	Register("sns", newSNS, "ses")
 }
 
 const (
-	snsFetchTimeout = 10 * time.Second
-	snsMaxFetch     = 64 << 10 // certificate and confirmation response size cap
-	snsCacheSize    = 32       // cached certificate URLs
-	snsMaxFields    = 64       // top-level JSON fields
-	snsMaxURL       = 2048
-	snsMaxSignature = 2048 // base64 characters (an RSA-8192 signature is 1368)
-	snsMaxCerts     = 8    // certificates in one PEM bundle
-	snsMaxAIA       = 2    // issuer URLs tried per certificate
+	snsFetchTimeout  = 10 * time.Second
+	snsMaxFetch      = 64 << 10 // certificate and confirmation response size cap
+	snsCacheSize     = 32       // cached certificate URLs
+	snsFailCacheSize = 256      // remembered failed certificate URLs
+	snsFailTTL       = 5 * time.Minute
+	snsMaxFlights    = 4               // concurrent certificate fetches per verifier
+	snsSlotWait      = 2 * time.Second // wait for a free fetch slot
+	snsMaxFields     = 64              // top-level JSON fields
+	snsMaxURL        = 2048
+	snsMaxSignature  = 700 // base64 characters (a 512-byte signature is 684)
+	snsMinSigBytes   = 128 // RSA-1024
+	snsMaxSigBytes   = 512 // RSA-4096
+	snsMaxCerts      = 8   // certificates in one PEM bundle
+	snsMaxAIA        = 2   // issuer URLs tried per certificate
 )
 
 // snsHost is the AWS validators' rule for SigningCertURL hosts
 // (aws-php-sns-message-validator, aws-js-sns-message-validator).
 var snsHost = regexp.MustCompile(`^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$`)
 
-// snsCertPath is the path rule for SigningCertURL: plain segments, ending
-// in .pem (SNS uses /SimpleNotificationService-<hex>.pem).
-var snsCertPath = regexp.MustCompile(`^(/[A-Za-z0-9_\-][A-Za-z0-9._\-]*)+$`)
+// snsCertPath is the path rule for SigningCertURL. Every published
+// SigningCertURL is /SimpleNotificationService-<32 hex digits>.pem (AWS docs
+// examples, the fixtures of aws-php-sns-message-validator and
+// aws-sdk-java-v2 sns-message-manager); letters and digits are allowed.
+var snsCertPath = regexp.MustCompile(`^/SimpleNotificationService-[A-Za-z0-9]{1,128}\.pem$`)
+
+// snsTopicARN splits an SNS topic ARN into partition and region.
+var snsTopicARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9\-]{3,}):[0-9]{12}:[^:]+$`)
 
 // snsFields lists the string fields of the envelope, by lowercased name.
 var snsFields = map[string]string{}
@@ -149,14 +182,26 @@ type snsVerifier struct {
 	// roots verifies fetched certificates; nil means the system roots.
 	// Tests inject their own.
 	roots *x509.CertPool
-	cache snsCache
+	// cache holds accepted certificate chains, failed the errors of
+	// failed certificate fetches (with their time), by SigningCertURL.
+	cache  snsCache[*snsChain]
+	failed snsCache[snsFailure]
+	// flights are the certificate fetches under way, by SigningCertURL;
+	// slots bounds how many run at once, slotWait how long one waits for
+	// a slot.
+	flightMu sync.Mutex
+	flights  map[string]*snsFlight
+	slots    chan struct{}
+	slotWait time.Duration
 }
 
 func newSNS(c Config) (Verifier, error) {
 	if err := c.Reject("secret", "public_key", "hmac", "url", "username", "password", "header"); err != nil {
 		return nil, err
 	}
-	v := &snsVerifier{cfg: c, tolerance: c.Tolerance > 0, autoConfirm: c.AutoConfirm}
+	v := &snsVerifier{cfg: c, tolerance: c.Tolerance > 0, autoConfirm: c.AutoConfirm,
+		cache: snsCache[*snsChain]{max: snsCacheSize}, failed: snsCache[snsFailure]{max: snsFailCacheSize},
+		flights: map[string]*snsFlight{}, slots: make(chan struct{}, snsMaxFlights), slotWait: snsSlotWait}
 	if len(c.TopicARNs) > 0 {
 		v.topics = make(map[string]bool, len(c.TopicARNs))
 		for i, a := range c.TopicARNs {
@@ -228,6 +273,9 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: Signature is not base64", ErrMalformed)
 	}
+	if n := len(sig); n < snsMinSigBytes || n > snsMaxSigBytes || n%8 != 0 {
+		return nil, fmt.Errorf("%w: Signature length is not an rsa signature size", ErrMalformed)
+	}
 	ts, err := time.Parse(time.RFC3339Nano, m["Timestamp"])
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid Timestamp", ErrMalformed)
@@ -235,6 +283,13 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 	certURL, err := snsURL(m["SigningCertURL"], true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: SigningCertURL %v", ErrMalformed, err)
+	}
+	want, ok := snsTopicHost(m["TopicArn"])
+	if !ok {
+		return nil, fmt.Errorf("%w: TopicArn is not an sns topic arn", ErrMalformed)
+	}
+	if certURL.Hostname() != want {
+		return nil, fmt.Errorf("%w: SigningCertURL is not in the region of TopicArn", ErrMalformed)
 	}
 	var subscribeURL *url.URL
 	confirm := v.autoConfirm && m["Type"] == "SubscriptionConfirmation"
@@ -301,7 +356,7 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 		// confirmation does not confirm again.
 		target := subscribeURL.String()
 		res.Act = func(ctx context.Context) (*Response, error) {
-			if _, err := v.fetch(ctx, target, "subscription confirmation"); err != nil {
+			if _, err := v.fetch(ctx, target, "subscription confirmation", ErrUnavailable); err != nil {
 				return nil, err
 			}
 			return &Response{Status: http.StatusOK, Body: "subscription confirmed"}, nil
@@ -311,10 +366,12 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 }
 
 // snsParse decodes the envelope: a JSON object whose known fields are
-// strings (null counts as absent), with no field twice (compared without
-// case, so a differently spelled duplicate cannot smuggle a second value
-// past an application that matches names loosely) and nothing after it. It
-// checks the Type and the fields that Type requires and forbids.
+// strings (null counts as absent), whose keys are plain ASCII (Go's
+// encoding/json folds "ſ" to "s" and "K" to "k" when it matches struct
+// fields), with no field twice (compared without case, so a differently
+// spelled duplicate cannot smuggle a second value past an application that
+// matches names loosely) and nothing after it. It checks the Type and the
+// fields that Type requires and forbids.
 func snsParse(body []byte) (map[string]string, error) {
 	if len(body) == 0 {
 		return nil, fmt.Errorf("%w: empty body", ErrMalformed)
@@ -337,6 +394,11 @@ func snsParse(body []byte) (map[string]string, error) {
 			return nil, fmt.Errorf("%w: invalid json", ErrMalformed)
 		}
 		k, _ := t.(string)
+		for i := 0; i < len(k); i++ {
+			if k[i] >= utf8.RuneSelf {
+				return nil, fmt.Errorf("%w: field name is not ascii", ErrMalformed)
+			}
+		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
 			return nil, fmt.Errorf("%w: invalid json", ErrMalformed)
@@ -427,42 +489,134 @@ func snsURL(raw string, cert bool) (*url.URL, error) {
 		return nil, errors.New("is not an sns host")
 	case cert && (u.RawQuery != "" || u.ForceQuery || u.RawPath != ""):
 		return nil, errors.New("has a query")
-	case cert && (!snsCertPath.MatchString(u.Path) || !strings.HasSuffix(u.Path, ".pem")):
-		return nil, errors.New("is not a .pem path")
+	case cert && !snsCertPath.MatchString(u.Path):
+		return nil, errors.New("is not an sns certificate path")
 	}
 	return u, nil
 }
 
-// certKey returns the public key of the certificate at u, fetched (and
-// cached) and checked at now.
+// snsTopicHost returns the SNS host of the topic's region,
+// sns.<region>.amazonaws.com (.com.cn in the aws-cn partition), or false if
+// topicARN is not an SNS topic ARN of a partition SNS signs in.
+func snsTopicHost(topicARN string) (string, bool) {
+	m := snsTopicARN.FindStringSubmatch(topicARN)
+	if m == nil {
+		return "", false
+	}
+	host := "sns." + m[2] + ".amazonaws.com"
+	if m[1] == "aws-cn" {
+		host += ".cn"
+	}
+	return host, true
+}
+
+// certKey returns the public key of the certificate at u, checked at now:
+// from the cache, or fetched. A failure is remembered for snsFailTTL;
+// concurrent requests for one URL share one fetch, which runs detached
+// from the request so that a request that goes away neither stops it nor
+// makes it fail for the others.
 func (v *snsVerifier) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.PublicKey, error) {
 	id := u.String()
 	host := strings.ToLower(u.Hostname())
-	ch := v.cache.get(id)
-	if ch == nil {
-		b, err := v.fetch(ctx, id, "signing certificate")
-		if err != nil {
+	if ch, ok := v.cache.get(id); ok {
+		return ch.check(v.roots, host, now)
+	}
+	if f, ok := v.failed.get(id); ok && !now.Before(f.at) && now.Sub(f.at) < snsFailTTL {
+		return nil, f.err
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("%w: signing certificate fetch cancelled", ErrUnavailable)
+	}
+	f := v.flight(id, func() (*snsChain, error) { return v.load(context.WithoutCancel(ctx), id, host, now) })
+	select {
+	case <-f.done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: signing certificate fetch cancelled", ErrUnavailable)
+	}
+	if f.err != nil {
+		return nil, f.err
+	}
+	return f.ch.check(v.roots, host, now)
+}
+
+// snsFlight is one certificate fetch; ch and err are set before done is
+// closed.
+type snsFlight struct {
+	done chan struct{}
+	ch   *snsChain
+	err  error
+}
+
+// snsFailure is a failed certificate fetch or check, at the time of the
+// request that caused it.
+type snsFailure struct {
+	err error
+	at  time.Time
+}
+
+// flight joins the fetch of id under way or starts one running load.
+func (v *snsVerifier) flight(id string, load func() (*snsChain, error)) *snsFlight {
+	v.flightMu.Lock()
+	defer v.flightMu.Unlock()
+	if f, ok := v.flights[id]; ok {
+		return f
+	}
+	f := &snsFlight{done: make(chan struct{})}
+	v.flights[id] = f
+	go func() {
+		f.ch, f.err = load() // fills the caches first: a later request finds the result there
+		v.flightMu.Lock()
+		delete(v.flights, id)
+		v.flightMu.Unlock()
+		close(f.done)
+	}()
+	return f
+}
+
+// load waits for a fetch slot, fetches and checks the certificate chain at
+// id, and caches the chain or the failure. Finding no slot is not cached.
+func (v *snsVerifier) load(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
+	wait := time.NewTimer(v.slotWait)
+	defer wait.Stop()
+	select {
+	case v.slots <- struct{}{}:
+		defer func() { <-v.slots }()
+	case <-wait.C:
+		return nil, fmt.Errorf("%w: too many signing certificate fetches", ErrUnavailable)
+	}
+	ch, err := v.fetchChain(ctx, id, host, now)
+	if err != nil {
+		v.failed.put(id, snsFailure{err: err, at: now})
+		return nil, err
+	}
+	v.cache.put(id, ch)
+	return ch, nil
+}
+
+// fetchChain fetches the certificate at id and, when it does not chain to
+// the roots by itself, its issuers; and checks it at now.
+func (v *snsVerifier) fetchChain(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
+	b, err := v.fetch(ctx, id, "signing certificate", ErrSignature)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := snsParseCerts(b, true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signing certificate unreadable", ErrUnavailable)
+	}
+	ch := &snsChain{leaf: certs[0], inter: x509.NewCertPool()}
+	for _, c := range certs[1:] {
+		ch.inter.AddCert(c)
+	}
+	if _, err := ch.leaf.Verify(ch.options(v.roots, now)); errors.As(err, new(x509.UnknownAuthorityError)) {
+		if err := v.fetchIssuers(ctx, ch); err != nil {
 			return nil, err
 		}
-		certs, err := snsParseCerts(b, true)
-		if err != nil {
-			return nil, fmt.Errorf("%w: signing certificate unreadable", ErrUnavailable)
-		}
-		ch = &snsChain{leaf: certs[0], inter: x509.NewCertPool()}
-		for _, c := range certs[1:] {
-			ch.inter.AddCert(c)
-		}
-		if _, err := ch.leaf.Verify(ch.options(v.roots, now)); errors.As(err, new(x509.UnknownAuthorityError)) {
-			if err := v.fetchIssuers(ctx, ch); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := ch.check(v.roots, host, now); err != nil {
-			return nil, err // not cached: a later request fetches again
-		}
-		v.cache.put(id, ch)
 	}
-	return ch.check(v.roots, host, now)
+	if _, err := ch.check(v.roots, host, now); err != nil {
+		return nil, err
+	}
+	return ch, nil
 }
 
 // fetchIssuers adds the intermediates named by the leaf's issuer URLs
@@ -477,7 +631,7 @@ func (v *snsVerifier) fetchIssuers(ctx context.Context, ch *snsChain) error {
 			continue
 		}
 		tried++
-		b, err := v.fetch(ctx, raw, "issuer certificate")
+		b, err := v.fetch(ctx, raw, "issuer certificate", ErrUnavailable)
 		if err != nil {
 			return err
 		}
@@ -507,9 +661,9 @@ func snsIssuerURL(raw string) bool {
 }
 
 // fetch GETs u with a timeout and returns at most snsMaxFetch bytes of a
-// 200 response. Errors are ErrUnavailable and do not repeat the URL (it
-// comes from the body).
-func (v *snsVerifier) fetch(ctx context.Context, u, what string) ([]byte, error) {
+// 200 response. A 404 is the sentinel missing, other errors are
+// ErrUnavailable; they do not repeat the URL (it comes from the body).
+func (v *snsVerifier) fetch(ctx context.Context, u, what string, missing error) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, snsFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -521,6 +675,9 @@ func (v *snsVerifier) fetch(ctx context.Context, u, what string) ([]byte, error)
 		return nil, fmt.Errorf("%w: %s fetch failed", ErrUnavailable, what)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: %s not found", missing, what)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%w: %s fetch returned status %d", ErrUnavailable, what, resp.StatusCode)
 	}
@@ -616,16 +773,23 @@ func (ch *snsChain) check(roots *x509.CertPool, host string, now time.Time) (*rs
 }
 
 // snsCertNamed reports whether the certificate names SNS: exactly (no
-// wildcard) sns.amazonaws.com[.cn], the SigningCertURL host, or
-// sns-<region>.amazonaws.com[.cn] (the names the AWS SDK for Java expects,
-// the last for China and GovCloud), in its DNS names or, if it has none,
-// its common name.
+// wildcard) sns.amazonaws.com[.cn], the SigningCertURL host,
+// sns-<region>.amazonaws.com[.cn] (China and GovCloud),
+// sns-signing.<region>.amazonaws.com (opt-in regions such as ap-east-1 or
+// me-south-1) or, in GovCloud, sns-us-gov-west-1.amazonaws.com (which also
+// signs for us-gov-east-1): the names the AWS SDKs for Java expect
+// (aws-sdk-java SnsMessageManager.resolveCertCommonName, aws-sdk-java-v2
+// sns-message-manager SnsHostProvider.signingCertCommonName). They are
+// looked for in the DNS names or, if there are none, the common name.
 func snsCertNamed(c *x509.Certificate, host string) bool {
 	rest, ok := strings.CutPrefix(host, "sns.") // <region>.amazonaws.com[.cn]
 	if !ok {
 		return false
 	}
-	want := []string{"sns.amazonaws.com", "sns.amazonaws.com.cn", host, "sns-" + rest}
+	want := []string{"sns.amazonaws.com", "sns.amazonaws.com.cn", host, "sns-" + rest, "sns-signing." + rest}
+	if strings.HasPrefix(rest, "us-gov-") {
+		want = append(want, "sns-us-gov-west-1.amazonaws.com")
+	}
 	names := c.DNSNames
 	if len(names) == 0 {
 		names = []string{c.Subject.CommonName}
@@ -640,33 +804,35 @@ func snsCertNamed(c *x509.Certificate, host string) bool {
 	return false
 }
 
-// snsCache holds checked certificate chains by URL, first in first out.
-type snsCache struct {
+// snsCache is a map of at most max entries, first in first out.
+type snsCache[V any] struct {
 	mu    sync.Mutex
-	m     map[string]*snsChain
+	max   int
+	m     map[string]V
 	order []string
 }
 
-func (c *snsCache) get(k string) *snsChain {
+func (c *snsCache[V]) get(k string) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.m[k]
+	e, ok := c.m[k]
+	return e, ok
 }
 
-func (c *snsCache) put(k string, ch *snsChain) {
+func (c *snsCache[V]) put(k string, e V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = make(map[string]*snsChain)
+		c.m = make(map[string]V)
 	}
 	if _, ok := c.m[k]; ok {
-		c.m[k] = ch
+		c.m[k] = e
 		return
 	}
-	if len(c.order) == snsCacheSize {
+	if len(c.order) >= c.max {
 		delete(c.m, c.order[0])
 		c.order = append(c.order[:0], c.order[1:]...)
 	}
-	c.m[k] = ch
+	c.m[k] = e
 	c.order = append(c.order, k)
 }

@@ -1,6 +1,7 @@
 package verifiers
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -18,10 +19,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Vectors.
@@ -38,9 +42,15 @@ import (
 //    http://crt.sca1b.amazontrust.com/sca1b.crt; also in Mozilla's
 //    intermediate bundle) and Amazon Root CA 1 (Mozilla root store,
 //    https://www.amazontrust.com/repository/AmazonRootCA1.pem), below.
-// 2. No signed SubscriptionConfirmation, UnsubscribeConfirmation or
-//    non-ASCII sample is published, so testdata/sns holds fixtures made
-//    independently of this code by testdata/sns/gen.sh: certificates with
+// 2. Official: the signed messages of github:aws/aws-sdk-java-v2
+//    services-custom/sns-message-manager test resources (two
+//    notifications with SignatureVersion 1, one with 2, a
+//    SubscriptionConfirmation and an UnsubscribeConfirmation) and their
+//    signing certificate, copied verbatim to testdata/sns/awsjava (sources,
+//    commits and the independent openssl check in SOURCE.md there).
+// 3. No signed non-ASCII sample is published, and vectors 1 and 2 cannot
+//    exercise the certificate checks, so testdata/sns also holds fixtures
+//    made independently of this code by testdata/sns/gen.sh: certificates with
 //    the openssl CLI (`openssl req -x509 ...`, `openssl x509 -req ...` for a
 //    test root, an intermediate and leaves for sns.amazonaws.com, a wrong
 //    name, no digitalSignature usage, a one-day validity and a self-signed
@@ -250,21 +260,32 @@ type snsServer struct {
 	tls, plain *httptest.Server
 	client     *http.Client
 	mu         sync.Mutex
-	files      map[string][]byte // path -> body
-	status     map[string]int    // path -> status, when not 200
-	hits       map[string]int    // host+path -> count
-	queries    []string          // raw queries of "/" requests
+	files      map[string][]byte        // path -> body
+	status     map[string]int           // path -> status, when not 200
+	hits       map[string]int           // host+path -> count
+	queries    []string                 // raw queries of "/" requests
+	hold       map[string]chan struct{} // path -> answered once closed
 }
 
 func newSNSServer(t *testing.T) *snsServer {
-	s := &snsServer{files: map[string][]byte{}, status: map[string]int{}, hits: map[string]int{}}
+	s := &snsServer{files: map[string][]byte{}, status: map[string]int{}, hits: map[string]int{}, hold: map[string]chan struct{}{}}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		s.hits[r.Host+r.URL.Path]++
+		hold := s.hold[r.URL.Path]
+		s.mu.Unlock()
+		if hold != nil {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		if st, ok := s.status[r.URL.Path]; ok {
 			if st == http.StatusFound {
-				http.Redirect(w, r, "https://sns.us-east-1.amazonaws.com/redirected.pem", st)
+				http.Redirect(w, r, "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-redirected.pem", st)
 				return
 			}
 			w.WriteHeader(st)
@@ -309,6 +330,30 @@ func (s *snsServer) fail(path string, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status[path] = status
+}
+
+// holdPath makes requests for path wait until the returned function is
+// called, or the test ends (before the server is closed, which waits for
+// them).
+func (s *snsServer) holdPath(t *testing.T, path string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.hold[path] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// waitHits waits until hostPath was requested n times.
+func (s *snsServer) waitHits(t *testing.T, hostPath string, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); s.count(hostPath) < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s requested %d times, want %d", hostPath, s.count(hostPath), n)
+		}
+	}
 }
 
 func (s *snsServer) total() int {
@@ -428,27 +473,46 @@ func TestSNSPHPVectorsTampered(t *testing.T) {
 		f(m)
 		return snsBody(t, m)
 	}
+	resig := func(i int, f func(sig []byte) []byte) []byte {
+		return edit(i, func(m map[string]string) {
+			sig, err := base64.StdEncoding.DecodeString(m["Signature"])
+			if err != nil || len(sig) != 256 {
+				t.Fatalf("vector %d: signature of %d bytes, %v", i, len(sig), err)
+			}
+			m["Signature"] = base64.StdEncoding.EncodeToString(f(sig))
+		})
+	}
 	cases := []struct {
 		name string
 		body []byte
+		err  error
 	}{
-		{"message", edit(0, func(m map[string]string) { m["Message"] = "Hello world!" })},
-		{"message id", edit(1, func(m map[string]string) { m["MessageId"] = "17dea24b-55c2-540b-8362-f916557af766" })},
-		{"timestamp", edit(0, func(m map[string]string) { m["Timestamp"] = "2022-07-28T21:23:58.318Z" })},
-		{"topic", edit(1, func(m map[string]string) { m["TopicArn"] += "x" })},
-		{"subject added", edit(0, func(m map[string]string) { m["Subject"] = "Hello world" })},
-		{"subject removed", edit(2, func(m map[string]string) { delete(m, "Subject") })},
-		{"empty subject added", edit(1, func(m map[string]string) { m["Subject"] = "" })},
-		{"v2 labelled v1", edit(1, func(m map[string]string) { m["SignatureVersion"] = "1" })},
-		{"v1 labelled v2", edit(0, func(m map[string]string) { m["SignatureVersion"] = "2" })},
-		{"swapped signature", edit(0, func(m map[string]string) { m["Signature"] = snsPHPVectors[2]["Signature"] })},
-		{"truncated signature", edit(0, func(m map[string]string) { m["Signature"] = m["Signature"][:len(m["Signature"])-4] })},
+		{"message", edit(0, func(m map[string]string) { m["Message"] = "Hello world!" }), nil},
+		{"message id", edit(1, func(m map[string]string) { m["MessageId"] = "17dea24b-55c2-540b-8362-f916557af766" }), nil},
+		{"timestamp", edit(0, func(m map[string]string) { m["Timestamp"] = "2022-07-28T21:23:58.318Z" }), nil},
+		{"topic", edit(1, func(m map[string]string) { m["TopicArn"] += "x" }), nil},
+		{"subject added", edit(0, func(m map[string]string) { m["Subject"] = "Hello world" }), nil},
+		{"subject removed", edit(2, func(m map[string]string) { delete(m, "Subject") }), nil},
+		{"empty subject added", edit(1, func(m map[string]string) { m["Subject"] = "" }), nil},
+		{"v2 labelled v1", edit(1, func(m map[string]string) { m["SignatureVersion"] = "1" }), nil},
+		{"v1 labelled v2", edit(0, func(m map[string]string) { m["SignatureVersion"] = "2" }), nil},
+		{"swapped signature", edit(0, func(m map[string]string) { m["Signature"] = snsPHPVectors[2]["Signature"] }), nil},
+		{"one bit flipped", resig(0, func(sig []byte) []byte { sig[100] ^= 1; return sig }), nil},
+		{"truncated to an rsa size", resig(0, func(sig []byte) []byte { return sig[:248] }), nil},
+		{"zeros appended to an rsa size", resig(1, func(sig []byte) []byte { return append(sig, make([]byte, 8)...) }), nil},
+		// Lengths no RSA key gives are refused before any key is used.
+		{"truncated by 3 bytes", edit(0, func(m map[string]string) { m["Signature"] = m["Signature"][:len(m["Signature"])-4] }), ErrMalformed},
+		{"one byte appended", resig(0, func(sig []byte) []byte { return append(sig, 0) }), ErrMalformed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			want := c.err
+			if want == nil {
+				want = ErrSignature
+			}
 			_, err := v.Verify(snsRequest(c.body, time.Now()))
-			if !errors.Is(err, ErrSignature) {
-				t.Fatalf("got %v, want ErrSignature", err)
+			if !errors.Is(err, want) {
+				t.Fatalf("got %v, want %v", err, want)
 			}
 		})
 	}
@@ -500,7 +564,7 @@ func TestSNSPHPVectorsFetched(t *testing.T) {
 	if _, err := u.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), at)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("issuer unavailable: got %v, want ErrUnavailable", err)
 	}
-	if u.cache.get(snsPHPCertURL) != nil {
+	if _, ok := u.cache.get(snsPHPCertURL); ok {
 		t.Error("chain cached after a failed issuer fetch")
 	}
 }
@@ -542,13 +606,16 @@ func TestSNSFixturesFetched(t *testing.T) {
 			}
 		})
 	}
-	// A rejected certificate is not cached, an accepted one is.
+	// An accepted certificate is cached; so is, for a while, the
+	// rejection of one (TestSNSFailuresRemembered).
 	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem"); n != 1 {
 		t.Errorf("good certificate fetched %d times, want 1", n)
 	}
-	v.Verify(snsRequest(snsFixture(t, "notification-wrongname.json"), snsNow))
-	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-wrongname.pem"); n != 2 {
-		t.Errorf("rejected certificate fetched %d times, want 2", n)
+	if _, err := v.Verify(snsRequest(snsFixture(t, "notification-wrongname.json"), snsNow)); !errors.Is(err, ErrSignature) {
+		t.Errorf("rejected certificate again: got %v, want ErrSignature", err)
+	}
+	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-wrongname.pem"); n != 1 {
+		t.Errorf("rejected certificate fetched %d times, want 1", n)
 	}
 	// The signature must come from the certificate's key: the same message
 	// signed by another (valid) certificate's key.
@@ -684,6 +751,9 @@ func TestSNSMalformed(t *testing.T) {
 		{"duplicated field other case", snsEdit(t, n, `"Type" :`, `"message" : "other", "Type" :`), nil},
 		{"duplicated unknown field", snsEdit(t, n, `"Type" :`, `"x" : 1, "X" : 2, "Type" :`), nil},
 		{"lambda spelling", snsEdit(t, n, `"SigningCertURL"`, `"SigningCertUrl"`), nil},
+		{"non-ascii unknown field", snsEdit(t, n, `"Type" :`, `"Ünknown" : 1, "Type" :`), nil},
+		{"non-ascii field escaped", snsEdit(t, n, `"Type" :`, `"\u00dcnknown" : 1, "Type" :`), nil},
+		{"long s duplicate", snsEdit(t, n, `"Type" :`, `"Me\u017f\u017fage" : "other", "Type" :`), nil},
 		{"number field", snsEdit(t, n, `"MessageId" : "da41e39f-ea4d-435a-b922-c6aae3915ebe"`, `"MessageId" : 12`), nil},
 		{"object field", snsEdit(t, n, `"Message" : "`, `"Message" : {}, "M" : "`), nil},
 		{"null required", snsEdit(t, n, `"SignatureVersion" : "2"`, `"SignatureVersion" : null`), nil},
@@ -695,6 +765,8 @@ func TestSNSMalformed(t *testing.T) {
 		{"unknown signature version", snsEdit(t, n, `"SignatureVersion" : "2"`, `"SignatureVersion" : "3"`), nil},
 		{"signature not base64", snsEdit(t, n, `"Signature" : "`, `"Signature" : "*`), nil},
 		{"signature too long", snsEdit(t, n, `"Signature" : "`, `"Signature" : "`+strings.Repeat("A", 4000)), nil},
+		{"signature not an rsa size", snsEdit(t, n, `"Signature" : "`, `"Signature" : "AAAA`), nil},
+		{"cert url in another region", snsEdit(t, n, `sns.us-east-1.amazonaws.com/Simple`, `sns.eu-west-1.amazonaws.com/Simple`), nil},
 		{"invalid timestamp", snsEdit(t, n, `2030-01-01T00:00:00.000Z`, `1893456000`), nil},
 		{"notification with token", snsEdit(t, n, `"Type" :`, `"Token" : "abc", "Type" :`), nil},
 		{"notification with subscribe url", snsEdit(t, n, `"Type" :`, `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/", "Type" :`), nil},
@@ -726,49 +798,70 @@ func TestSNSMalformed(t *testing.T) {
 	}
 }
 
-// SigningCertURL outside the AWS host rules is ErrMalformed and never fetched.
+// SigningCertURL outside the AWS rules (host, path, region of the topic)
+// is ErrMalformed and never fetched.
 func TestSNSCertURLRules(t *testing.T) {
 	s := newSNSServer(t)
 	s.serveFixtures(t)
-	s.serve("/x.pem", snsFixture(t, "sns.pem"))
-	s.serve("/bar", snsFixture(t, "sns.pem"))
+	for _, p := range []string{"/x.pem", "/bar", "/a/SimpleNotificationService-sns.pem", "/SimpleNotificationService-sns.pem/"} {
+		s.serve(p, snsFixture(t, "sns.pem"))
+	}
 	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
 	const good = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem"
+	const path = "/SimpleNotificationService-sns.pem"
 	base := snsFixture(t, "notification-v2.json")
 	bad := []string{
-		"http://sns.us-east-1.amazonaws.com/x.pem",
+		// Host rules.
+		"http://sns.us-east-1.amazonaws.com" + path,
 		"https://foo.amazonaws.com/bar.pem", // aws-php-sns-message-validator tests
-		"https://sns.us-east-1.amazonaws.com/bar",
-		"https://sns.foo.amazonaws.com.evil.com/x.pem",
-		"https://evil.com/sns.us-east-1.amazonaws.com/x.pem",
-		"https://evilsns.us-east-1.amazonaws.com/x.pem",
-		"https://sns.us-east-1.amazonaws.com.cn.evil.com/x.pem",
-		"https://user@sns.us-east-1.amazonaws.com/x.pem",
-		"https://sns.us-east-1.amazonaws.com@evil.com/x.pem",
-		"https://sns.us-east-1.amazonaws.com:8443/x.pem",
-		"https://sns.us-east-1.amazonaws.com:/x.pem",
-		"https://sns.us-east-1.amazonaws.com./x.pem",
-		"https://SNS.us-east-1.amazonaws.com/x.pem",
-		"https://sns.us-east-1.amazonaws.com/x.pem?x=1",
-		"https://sns.us-east-1.amazonaws.com/x.pem?",
-		"https://sns.us-east-1.amazonaws.com/x.pem#x",
-		"https://sns.us-east-1.amazonaws.com/../x.pem",
-		"https://sns.us-east-1.amazonaws.com/a/./x.pem",
-		"https://sns.us-east-1.amazonaws.com/%78.pem",
-		"https://sns.us-east-1.amazonaws.com/x%2Epem",
-		"https://sns.us-east-1.amazonaws.com/x.pem/",
-		"https://sns.us-east-1.amazonaws.com//x.pem",
-		`https://sns.us-east-1.amazonaws.com\@evil.com/x.pem`,
-		"https://sns.us-east-1.amazonaws.com/x .pem",
-		"https://sns.s3.amazonaws.com/x.pem",           // S3 bucket "sns" (region part too short)
-		"https://sns.s3-us-west-2.amazonaws.com/x.pem", // S3 bucket "sns", legacy regional host
-		"https://sns.S3-external-1.amazonaws.com/x.pem",
-		"https://[::1]/x.pem",
-		"https://127.0.0.1/x.pem",
-		"//sns.us-east-1.amazonaws.com/x.pem",
-		"sns.us-east-1.amazonaws.com/x.pem",
-		"https:sns.us-east-1.amazonaws.com/x.pem",
+		"https://sns.foo.amazonaws.com.evil.com" + path,
+		"https://evil.com/sns.us-east-1.amazonaws.com" + path,
+		"https://evilsns.us-east-1.amazonaws.com" + path,
+		"https://sns.us-east-1.amazonaws.com.cn.evil.com" + path,
+		"https://user@sns.us-east-1.amazonaws.com" + path,
+		"https://sns.us-east-1.amazonaws.com@evil.com" + path,
+		"https://sns.us-east-1.amazonaws.com:8443" + path,
+		"https://sns.us-east-1.amazonaws.com:" + path,
+		"https://sns.us-east-1.amazonaws.com." + path,
+		"https://SNS.us-east-1.amazonaws.com" + path,
+		"https://sns.US-EAST-1.amazonaws.com" + path,
+		`https://sns.us-east-1.amazonaws.com\@evil.com` + path,
+		"https://sns.s3.amazonaws.com" + path,           // S3 bucket "sns" (region part too short)
+		"https://sns.s3-us-west-2.amazonaws.com" + path, // S3 bucket "sns", legacy regional host
+		"https://sns.S3-external-1.amazonaws.com" + path,
+		"https://[::1]" + path,
+		"https://127.0.0.1" + path,
+		"//sns.us-east-1.amazonaws.com" + path,
+		"sns.us-east-1.amazonaws.com" + path,
+		"https:sns.us-east-1.amazonaws.com" + path,
 		"",
+		// Query, fragment, escapes.
+		good + "?x=1",
+		good + "?",
+		good + "#x",
+		"https://sns.us-east-1.amazonaws.com/%53impleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns%2Epem",
+		// Path rules: /SimpleNotificationService-<letters and digits>.pem only.
+		"https://sns.us-east-1.amazonaws.com/x.pem",
+		"https://sns.us-east-1.amazonaws.com/bar",
+		"https://sns.us-east-1.amazonaws.com/a/SimpleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/../SimpleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/./SimpleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com//SimpleNotificationService-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem/",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-s_n.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-s.n.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.pem.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns.PEM",
+		"https://sns.us-east-1.amazonaws.com/simplenotificationservice-sns.pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-" + strings.Repeat("a", 129) + ".pem",
+		"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-sns .pem",
+		// Region or partition other than the TopicArn's (us-east-1, aws).
+		"https://sns.us-east-2.amazonaws.com" + path,
+		"https://sns.us-gov-west-1.amazonaws.com" + path,
+		"https://sns.cn-north-1.amazonaws.com.cn" + path,
+		"https://sns.us-east-1.amazonaws.com.cn" + path,
 	}
 	for _, u := range bad {
 		t.Run(u, func(t *testing.T) {
@@ -786,17 +879,73 @@ func TestSNSCertURLRules(t *testing.T) {
 		t.Fatalf("%d fetches for urls outside the rules", n)
 	}
 	// Inside the rules (SigningCertURL is not signed, so the message still verifies).
-	for _, u := range []string{
-		good,
-		"https://sns.us-east-1.amazonaws.com:443/SimpleNotificationService-sns.pem",
-		"https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-sns.pem",
-		"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-sns.pem",
-		"https://sns.us-east-1.amazonaws.com/a/b_c-d.1/SimpleNotificationService-sns.pem",
-	} {
-		s.serve("/a/b_c-d.1/SimpleNotificationService-sns.pem", snsFixture(t, "sns.pem"))
+	for _, u := range []string{good, "https://sns.us-east-1.amazonaws.com:443" + path} {
 		if _, err := v.Verify(snsRequest(snsEdit(t, base, good, u), snsNow)); err != nil {
 			t.Errorf("%s: %v", u, err)
 		}
+	}
+}
+
+// The region rule against every SigningCertURL/TopicArn pair found in
+// published messages, and near misses. snsTopicHost gives the host the
+// certificate must come from.
+func TestSNSCertURLRegion(t *testing.T) {
+	cases := []struct {
+		url, topic string
+		ok         bool
+	}{
+		// AWS SNS developer guide examples (github:awsdocs/amazon-sns-developer-guide
+		// doc_source/sns-message-and-json-formats.md @155a049914242e57bdfcbfc4916ff66bf0dca51c).
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:us-west-2:123456789012:MyTopic", true},
+		// github:aws/aws-php-sns-message-validator tests/FunctionalValidationsTest.php (snsPHPVectors).
+		{snsPHPCertURL, snsPHPVectors[0]["TopicArn"], true},
+		// github:aws/aws-sdk-java-v2 sns-message-manager test resources (testdata/sns/awsjava).
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem", "arn:aws:sns:us-west-2:131990247566:dongie-standard-topic", true},
+		// Lambda SNS event fixture, docs.rs aws_lambda_events src/fixtures/example-sns-event-pascal-case.json.
+		{"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-d6d679a1d18e95c2f9ffcf11f4f9e198.pem", "arn:aws:sns:us-east-1:246796806071:snsNetTest", true},
+		// A China-region CloudWatch alarm delivered by SNS, published in a public
+		// note (found with the code search corpus, file id 49443469270; the
+		// index does not name the repository).
+		{"https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-3250158c6506d40f628c21ed8dad1787.pem", "arn:aws-cn:sns:cn-north-1:377051238643:baojing", true},
+		// GovCloud and a FIFO topic (no published message: the rule applied).
+		{"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem", "arn:aws-us-gov:sns:us-gov-west-1:123456789012:T", true},
+		{"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0123456789abcdef0123456789abcdef.pem", "arn:aws:sns:us-east-1:123456789012:T.fifo", true},
+		// Other region, other partition, malformed ARNs.
+		{"https://sns.us-east-1.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:us-west-2:123456789012:MyTopic", false},
+		{"https://sns.cn-north-1.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws-cn:sns:cn-north-1:123456789012:MyTopic", false},
+		{"https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:cn-north-1:123456789012:MyTopic", false},
+		{"https://sns.us-gov-west-1.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws-us-gov:sns:us-gov-east-1:123456789012:T", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sqs:us-west-2:123456789012:MyTopic", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws-iso:sns:us-west-2:123456789012:MyTopic", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:us-west-2:12345678901:MyTopic", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:us-west-2:123456789012:", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:us-west-2:123456789012:MyTopic:sub", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns:US-WEST-2:123456789012:MyTopic", false},
+		{"https://sns.us-west-2.amazonaws.com/SimpleNotificationService-f3ecfb7224c7233fe7bb5f59f96de52f.pem", "arn:aws:sns::123456789012:MyTopic", false},
+	}
+	for _, c := range cases {
+		u, err := snsURL(c.url, true)
+		if err != nil {
+			t.Fatalf("%s: %v", c.url, err)
+		}
+		host, ok := snsTopicHost(c.topic)
+		if got := ok && host == u.Hostname(); got != c.ok {
+			t.Errorf("%s with %s: accepted %v, want %v", c.url, c.topic, got, c.ok)
+		}
+	}
+	// Through Verify: a TopicArn that is no SNS topic ARN is malformed (the
+	// signature covers it, so it cannot verify anyway), before any fetch.
+	s := newSNSServer(t)
+	s.serveFixtures(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	for _, arn := range []string{"MyTopic", "arn:aws:sns:us-east-1:123456789012", "arn:aws:sqs:us-east-1:123456789012:MyTopic", "arn:aws-cn:sns:us-east-1:123456789012:MyTopic"} {
+		body := snsEdit(t, snsFixture(t, "notification-v2.json"), "arn:aws:sns:us-east-1:123456789012:MyTopic", arn)
+		if _, err := v.Verify(snsRequest(body, snsNow)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("TopicArn %s: got %v, want ErrMalformed", arn, err)
+		}
+	}
+	if n := s.total(); n != 0 {
+		t.Errorf("%d fetches", n)
 	}
 }
 
@@ -813,6 +962,15 @@ func TestSNSCertNames(t *testing.T) {
 		{mk("x", "sns.us-west-2.amazonaws.com"), "sns.us-west-2.amazonaws.com", true},
 		{mk("x", "sns-cn-north-1.amazonaws.com.cn"), "sns.cn-north-1.amazonaws.com.cn", true},
 		{mk("x", "sns-us-gov-west-1.amazonaws.com"), "sns.us-gov-west-1.amazonaws.com", true},
+		// aws-sdk-java-v2 sns-message-manager SnsHostProvider: opt-in
+		// regions sign as sns-signing.<region>, us-gov-east-1 as
+		// sns-us-gov-west-1.
+		{mk("sns-signing.ap-east-1.amazonaws.com"), "sns.ap-east-1.amazonaws.com", true},
+		{mk("x", "sns-signing.me-south-1.amazonaws.com"), "sns.me-south-1.amazonaws.com", true},
+		{mk("x", "sns-us-gov-west-1.amazonaws.com"), "sns.us-gov-east-1.amazonaws.com", true},
+		{mk("x", "sns-signing.me-south-1.amazonaws.com"), "sns.ap-east-1.amazonaws.com", false},
+		{mk("x", "sns-us-gov-west-1.amazonaws.com"), "sns.us-east-1.amazonaws.com", false},
+		{mk("x", "sns-signing.amazonaws.com"), "sns.us-east-1.amazonaws.com", false},
 		{mk("sns.amazonaws.com"), "sns.us-east-1.amazonaws.com", true}, // no DNS names: common name
 		{mk("x", "SNS.AMAZONAWS.COM"), "sns.us-east-1.amazonaws.com", true},
 		{mk("x", "sns.us-west-2.amazonaws.com"), "sns.us-east-1.amazonaws.com", false},
@@ -828,28 +986,49 @@ func TestSNSCertNames(t *testing.T) {
 	}
 }
 
+// A 404 for SigningCertURL means there is no such signing certificate
+// (ErrSignature); any other failure to get a certificate is ErrUnavailable.
 func TestSNSFetchFailures(t *testing.T) {
 	s := newSNSServer(t)
 	s.serveFixtures(t)
 	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
 	base := snsFixture(t, "notification-v2.json")
 	const good = "SimpleNotificationService-sns.pem"
-	s.fail("/status.pem", http.StatusForbidden)
-	s.fail("/redirect.pem", http.StatusFound)
-	s.serve("/big.pem", append(append([]byte{}, snsFixture(t, "sns.pem")...), strings.Repeat("\n", 64<<10)...))
-	s.serve("/garbage.pem", []byte("<html>not a certificate</html>"))
-	s.serve("/key.pem", []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
-	s.serve("/redirected.pem", snsFixture(t, "sns.pem"))
-	for _, p := range []string{"missing.pem", "status.pem", "redirect.pem", "big.pem", "garbage.pem", "key.pem"} {
-		t.Run(p, func(t *testing.T) {
+	pem := func(n string) string { return "/SimpleNotificationService-" + n + ".pem" }
+	s.fail(pem("forbidden"), http.StatusForbidden)
+	s.fail(pem("gone"), http.StatusGone)
+	s.fail(pem("error"), http.StatusInternalServerError)
+	s.fail(pem("redirect"), http.StatusFound)
+	s.serve(pem("big"), append(append([]byte{}, snsFixture(t, "sns.pem")...), strings.Repeat("\n", 64<<10)...))
+	s.serve(pem("garbage"), []byte("<html>not a certificate</html>"))
+	s.serve(pem("key"), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"))
+	s.serve(pem("redirected"), snsFixture(t, "sns.pem"))
+	cases := []struct {
+		name string
+		err  error
+	}{
+		{"missing", ErrSignature}, // 404
+		{"forbidden", ErrUnavailable},
+		{"gone", ErrUnavailable},
+		{"error", ErrUnavailable},
+		{"redirect", ErrUnavailable}, // not followed
+		{"big", ErrUnavailable},
+		{"garbage", ErrUnavailable},
+		{"key", ErrUnavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
 			v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
-			_, err := v.Verify(snsRequest(snsEdit(t, base, good, p), snsNow))
-			if !errors.Is(err, ErrUnavailable) {
-				t.Fatalf("got %v, want ErrUnavailable", err)
+			_, err := v.Verify(snsRequest(snsEdit(t, base, good, pem(c.name)[1:]), snsNow))
+			if !errors.Is(err, c.err) {
+				t.Fatalf("got %v, want %v", err, c.err)
+			}
+			if n := s.count("sns.us-east-1.amazonaws.com" + pem(c.name)); n != 1 {
+				t.Errorf("fetched %d times, want 1", n)
 			}
 		})
 	}
-	if n := s.count("sns.us-east-1.amazonaws.com/redirected.pem"); n != 0 {
+	if n := s.count("sns.us-east-1.amazonaws.com" + pem("redirected")); n != 0 {
 		t.Errorf("redirect followed")
 	}
 	// Network failure (nothing listens) and a cancelled request.
@@ -864,37 +1043,40 @@ func TestSNSFetchFailures(t *testing.T) {
 	cancel()
 	r := snsRequest(base, snsNow)
 	r.Context = ctx
-	if _, err := newTestSNS(t, Config{HTTPClient: s.client}, roots).Verify(r); !errors.Is(err, ErrUnavailable) {
+	w := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	if _, err := w.Verify(r); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("cancelled: got %v, want ErrUnavailable", err)
 	}
-	// A failure is not cached: the next request fetches again and succeeds.
-	s.fail("/SimpleNotificationService-sns.pem", http.StatusServiceUnavailable)
-	w := newTestSNS(t, Config{HTTPClient: s.client}, roots)
-	if _, err := w.Verify(snsRequest(base, snsNow)); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("got %v, want ErrUnavailable", err)
+	// A request that is already cancelled fetches nothing and leaves no failure behind.
+	if n := s.count("sns.us-east-1.amazonaws.com/" + good); n != 0 {
+		t.Errorf("cancelled request fetched %d times", n)
 	}
-	s.mu.Lock()
-	delete(s.status, "/SimpleNotificationService-sns.pem")
-	s.mu.Unlock()
 	if _, err := w.Verify(snsRequest(base, snsNow)); err != nil {
-		t.Fatalf("after recovery: %v", err)
+		t.Errorf("after a cancelled request: %v", err)
 	}
 }
 
 func TestSNSCacheBounded(t *testing.T) {
-	var c snsCache
-	for i := 0; i < snsCacheSize+5; i++ {
-		c.put(fmt.Sprint(i), &snsChain{})
+	v := newTestSNS(t, Config{}, nil)
+	for _, size := range []int{v.cache.max, v.failed.max} {
+		c := snsCache[int]{max: size}
+		for i := 0; i < size+5; i++ {
+			c.put(fmt.Sprint(i), i)
+		}
+		if len(c.m) != size || len(c.order) != size {
+			t.Fatalf("cache holds %d/%d entries, want %d", len(c.m), len(c.order), size)
+		}
+		has := func(k int) bool { _, ok := c.get(fmt.Sprint(k)); return ok }
+		if has(0) || has(4) || !has(5) || !has(size+4) {
+			t.Error("not first in, first out")
+		}
+		c.put("5", -1)
+		if e, _ := c.get("5"); len(c.order) != size || e != -1 {
+			t.Error("re-put grew the cache or kept the old value")
+		}
 	}
-	if len(c.m) != snsCacheSize || len(c.order) != snsCacheSize {
-		t.Fatalf("cache holds %d/%d entries, want %d", len(c.m), len(c.order), snsCacheSize)
-	}
-	if c.get("0") != nil || c.get("4") != nil || c.get("5") == nil || c.get(fmt.Sprint(snsCacheSize+4)) == nil {
-		t.Error("not first in, first out")
-	}
-	c.put("5", &snsChain{})
-	if len(c.order) != snsCacheSize {
-		t.Error("re-put grew the cache")
+	if v.cache.max != 32 || v.failed.max != 256 {
+		t.Errorf("cache sizes %d and %d, want 32 and 256", v.cache.max, v.failed.max)
 	}
 }
 
@@ -1108,4 +1290,498 @@ func TestSNSErrorText(t *testing.T) {
 			}
 		}
 	}
+}
+
+// snsApp is how a Go application reads the envelope: encoding/json
+// matching keys to fields exactly or, failing that, with Unicode simple
+// case folding.
+type snsApp struct {
+	Type, MessageId, Token, TopicArn, Subject, Message, Timestamp string
+	SignatureVersion, Signature, SigningCertURL                   string
+	SubscribeURL, UnsubscribeURL                                  string
+}
+
+func (a snsApp) field(name string) string {
+	return reflect.ValueOf(a).FieldByName(name).String()
+}
+
+// snsFoldRunes returns the non-ASCII runes whose Unicode simple case
+// folding orbit (what encoding/json uses to match field names) holds an
+// ASCII letter, with that letter lowercased.
+func snsFoldRunes() map[rune]rune {
+	m := map[rune]rune{}
+	for r := rune(utf8.RuneSelf); r <= unicode.MaxRune; r++ {
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f < utf8.RuneSelf {
+				m[r] = unicode.ToLower(f)
+				break
+			}
+		}
+	}
+	return m
+}
+
+// A signed body with an extra key that Go folds onto a signed field (the
+// review's "Meſſage" forgery), or any other non-ASCII key, is refused:
+// otherwise a Go application would read the unsigned value.
+func TestSNSFieldSmuggling(t *testing.T) {
+	folds := snsFoldRunes()
+	if folds['\u017f'] != 's' || folds['\u212a'] != 'k' {
+		t.Fatalf("fold runes %q: want at least U+017F (s) and U+212A (k)", folds)
+	}
+	// Bases: official vectors, with their pinned certificates. The
+	// notification without Subject takes a smuggled Subject as an addition.
+	phpSubject := snsBody(t, snsPHPVectors[2])
+	phpNoSubject := snsBody(t, snsPHPVectors[0])
+	javaSub := snsFixture(t, "awsjava/test-subscription-confirmation.json")
+	v := newTestSNS(t, Config{Certificates: []string{snsPHPCert, string(snsFixture(t, "awsjava/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"))}}, nil)
+	for _, b := range [][]byte{phpSubject, phpNoSubject, javaSub} {
+		if _, err := v.Verify(snsRequest(b, time.Now())); err != nil {
+			t.Fatalf("base does not verify: %v", err)
+		}
+	}
+	bases := map[string][]byte{"Token": javaSub, "SubscribeURL": javaSub}
+	fields := []string{"Message", "MessageId", "Subject", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type",
+		"Signature", "SigningCertURL", "SignatureVersion"}
+	type forgery struct {
+		name, field string
+		body        []byte
+		goReads     bool // a Go struct reads the smuggled value
+	}
+	var cases []forgery
+	// with returns a copy of body with "key":"transfer..." added last.
+	with := func(body []byte, key string) []byte {
+		s := strings.TrimSuffix(strings.TrimSpace(string(body)), "}")
+		return []byte(s + `,"` + key + `":"transfer $1M to attacker"}`)
+	}
+	add := func(field, key string, goReads bool) {
+		base, ok := bases[field]
+		if !ok {
+			base = phpSubject
+		}
+		// The key as UTF-8, and written with \u escapes.
+		esc := strings.Trim(fmt.Sprintf("%+q", key), `"`)
+		cases = append(cases,
+			forgery{fmt.Sprintf("%s/%+q", field, key), field, with(base, key), goReads},
+			forgery{fmt.Sprintf("%s/escaped %s", field, esc), field, with(base, esc), goReads})
+		if field == "Subject" {
+			// Added to a notification that has no Subject.
+			cases = append(cases, forgery{fmt.Sprintf("Subject added/%+q", key), field, with(phpNoSubject, key), goReads})
+		}
+	}
+	for _, f := range fields {
+		folded := 0
+		all := []rune(f)
+		for i, c := range f {
+			for r, ascii := range folds {
+				if unicode.ToLower(c) == ascii {
+					folded++
+					add(f, f[:i]+string(r)+f[i+1:], true) // one letter replaced
+					all[i] = r
+				}
+			}
+		}
+		if folded > 1 {
+			add(f, string(all), true) // every foldable letter replaced
+		}
+		// Non-ASCII keys that Go does not fold onto f are refused too.
+		add(f, f+"\u200b", false)
+		add(f, string(rune(0xff21)+rune(f[0]-'A'))+f[1:], false) // fullwidth first letter
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var app snsApp
+			if err := json.Unmarshal(c.body, &app); err != nil {
+				t.Fatal(err)
+			}
+			if got := app.field(c.field) == "transfer $1M to attacker"; got != c.goReads {
+				t.Fatalf("Go reads the smuggled %s: %v, want %v (test premise)", c.field, got, c.goReads)
+			}
+			_, err := v.Verify(snsRequest(c.body, time.Now()))
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %v, want ErrMalformed", err)
+			}
+		})
+	}
+	// Fields without an s or k cannot be folded onto: their cases are the
+	// non-folding ones only.
+	for _, f := range []string{"TopicArn", "Type"} {
+		if strings.ContainsAny(f, "sSkK") {
+			t.Errorf("%s has a foldable letter", f)
+		}
+	}
+}
+
+// Every body the verifier accepts reads, through a Go struct, exactly the
+// values the signature covers.
+func TestSNSAcceptedBodiesUnmarshal(t *testing.T) {
+	java := string(snsFixture(t, "awsjava/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"))
+	v := newTestSNS(t, Config{Certificates: []string{snsPHPCert, string(snsFixture(t, "sns.pem")), string(snsFixture(t, "bundled.pem")), java}}, nil)
+	var bodies [][]byte
+	for _, vec := range snsPHPVectors {
+		bodies = append(bodies, snsBody(t, vec))
+	}
+	for _, f := range []string{"notification-v1.json", "notification-v2.json", "notification-bundled.json", "subscription-v1.json",
+		"subscription-v2.json", "unsubscribe-v2.json", "awsjava/test-notification-with-subject.json", "awsjava/test-notification-no-subject.json",
+		"awsjava/test-notification-signature-v2.json", "awsjava/test-subscription-confirmation.json", "awsjava/test-unsubscribe-confirmation.json"} {
+		bodies = append(bodies, snsFixture(t, f))
+	}
+	n := snsFixture(t, "notification-v1.json")
+	bodies = append(bodies,
+		snsEdit(t, n, `and Ａ`, `and \uff21`),
+		snsEdit(t, n, `"Type" :`, `"Other" : [1, {"Meſſage": "nested keys are not read"}], "Type" :`))
+	for i, b := range bodies {
+		if _, err := v.Verify(snsRequest(b, snsNow)); err != nil {
+			t.Fatalf("body %d: %v", i, err)
+		}
+		signed, err := snsParse(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var app snsApp
+		if err := json.Unmarshal(b, &app); err != nil {
+			t.Fatal(err)
+		}
+		var generic map[string]any
+		if err := json.Unmarshal(b, &generic); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range snsFields {
+			if app.field(f) != signed[f] {
+				t.Errorf("body %d: Go reads %s %q, the verifier %q", i, f, app.field(f), signed[f])
+			}
+			if s, _ := generic[f].(string); s != signed[f] {
+				t.Errorf("body %d: map reads %s %q, the verifier %q", i, f, s, signed[f])
+			}
+		}
+	}
+}
+
+// The signed messages of github:aws/aws-sdk-java-v2 sns-message-manager
+// (testdata/sns/awsjava, see SOURCE.md there): the first published signed
+// SubscriptionConfirmation and UnsubscribeConfirmation, from us-west-2.
+func TestSNSJavaV2Vectors(t *testing.T) {
+	const certPath = "/SimpleNotificationService-7506a1e35b36ef5a444dd1a8e7cc3ed8.pem"
+	cert := snsFixture(t, "awsjava"+certPath)
+	const topic = "arn:aws:sns:us-west-2:131990247566:dongie-standard-topic"
+	files := []string{"test-notification-with-subject.json", "test-notification-no-subject.json",
+		"test-notification-signature-v2.json", "test-subscription-confirmation.json", "test-unsubscribe-confirmation.json"}
+	at := time.Date(2026, 3, 6, 21, 0, 0, 0, time.UTC)
+
+	s := newSNSServer(t)
+	s.serve(certPath, cert)
+	// Amazon RSA 2048 M01, the issuer, is not published with the tests:
+	// the leaf itself is the trust anchor here, so the fetch path runs
+	// (URL rules, region, fetch, name, usage, validity) on a real AWS
+	// certificate.
+	pinned := newTestSNS(t, Config{Certificates: []string{string(cert)}}, nil)
+	fetched := newTestSNS(t, Config{HTTPClient: s.client, TopicARNs: []string{topic}}, snsPool(t, string(cert)))
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			body := snsFixture(t, "awsjava/"+f)
+			for name, v := range map[string]*snsVerifier{"pinned": pinned, "fetched": fetched} {
+				res, err := v.Verify(snsRequest(body, at, "X-Amz-Sns-Topic-Arn", topic))
+				snsCheck(t, res, err, body, 0)
+				if res.Act != nil {
+					t.Errorf("%s: answered instead of forwarded", name)
+				}
+				tampered := snsEdit(t, body, `"Timestamp" : "2026-03-06T`, `"Timestamp" : "2026-03-07T`)
+				if _, err := v.Verify(snsRequest(tampered, at)); !errors.Is(err, ErrSignature) {
+					t.Errorf("%s: tampered: got %v, want ErrSignature", name, err)
+				}
+			}
+		})
+	}
+	if n := s.count("sns.us-west-2.amazonaws.com" + certPath); n != 1 {
+		t.Errorf("certificate fetched %d times, want 1", n)
+	}
+	// After the certificate expired (2026-10-14) the fetched path refuses.
+	if _, err := fetched.Verify(snsRequest(snsFixture(t, "awsjava/"+files[0]), time.Date(2026, 10, 15, 0, 0, 0, 0, time.UTC))); !errors.Is(err, ErrSignature) {
+		t.Errorf("expired: got %v, want ErrSignature", err)
+	}
+	// auto_confirm on a genuine SubscriptionConfirmation: its SubscribeURL
+	// is visited once the handler calls Act.
+	v := newTestSNS(t, Config{HTTPClient: s.client, TopicARNs: []string{topic}, AutoConfirm: true}, snsPool(t, string(cert)))
+	body := snsFixture(t, "awsjava/test-subscription-confirmation.json")
+	res, err := v.Verify(snsRequest(body, at))
+	snsCheck(t, res, err, body, 0)
+	if res.Act == nil {
+		t.Fatal("no confirmation action")
+	}
+	if resp, err := res.Act(context.Background()); err != nil || resp.Status != http.StatusOK {
+		t.Fatalf("Act: %+v %v", resp, err)
+	}
+	if n := s.count("sns.us-west-2.amazonaws.com/"); n != 1 || !strings.Contains(s.queries[0], "Action=ConfirmSubscription&TopicArn="+topic+"&Token=2336412f37fb687f5d51e6e2425929f52e8e3531") {
+		t.Errorf("confirmation: %d requests, %q", n, s.queries)
+	}
+}
+
+// Forged messages (SigningCertURL is not signed) cause no fetch unless
+// they carry an RSA-sized signature and a SigningCertURL of AWS's shape in
+// the topic's region; then one fetch per URL at most every 5 minutes.
+// (Security review: TestReviewSNSUnauthenticatedFetches.)
+func TestSNSForgedFetches(t *testing.T) {
+	forge := func(f func(m map[string]string)) []byte {
+		m := map[string]string{}
+		for k, val := range snsPHPVectors[0] {
+			m[k] = val
+		}
+		f(m)
+		return snsBody(t, m)
+	}
+	sig := func(n int) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0x5a}, n)) }
+	host := "https://sns.us-east-2.amazonaws.com"
+	cases := []struct {
+		name    string
+		body    func(i int) []byte
+		err     error
+		fetches int // after 20 requests
+	}{
+		{"review: new path each time, 3-byte signature", func(i int) []byte {
+			return forge(func(m map[string]string) {
+				m["SigningCertURL"] = fmt.Sprintf("https://sns.us-east-1.amazonaws.com/x%d.pem", i)
+				m["Signature"] = "AAAA"
+			})
+		}, ErrMalformed, 0},
+		{"3-byte signature", func(int) []byte { return forge(func(m map[string]string) { m["Signature"] = "AAAA" }) }, ErrMalformed, 0},
+		{"127-byte signature", func(int) []byte { return forge(func(m map[string]string) { m["Signature"] = sig(127) }) }, ErrMalformed, 0},
+		{"255-byte signature", func(int) []byte { return forge(func(m map[string]string) { m["Signature"] = sig(255) }) }, ErrMalformed, 0},
+		{"520-byte signature", func(int) []byte { return forge(func(m map[string]string) { m["Signature"] = sig(520) }) }, ErrMalformed, 0},
+		{"path not of AWS's shape", func(i int) []byte {
+			return forge(func(m map[string]string) { m["SigningCertURL"] = fmt.Sprintf("%s/x%d.pem", host, i) })
+		}, ErrMalformed, 0},
+		{"other region than the topic's", func(i int) []byte {
+			return forge(func(m map[string]string) {
+				m["SigningCertURL"] = fmt.Sprintf("https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x%d.pem", i)
+			})
+		}, ErrMalformed, 0},
+		// Well formed: fetched (404 there), then remembered.
+		{"one well-formed url, 20 times", func(int) []byte {
+			return forge(func(m map[string]string) { m["SigningCertURL"] = host + "/SimpleNotificationService-abc.pem" })
+		}, ErrSignature, 1},
+		{"128-byte signature", func(int) []byte {
+			return forge(func(m map[string]string) {
+				m["Signature"] = sig(128)
+				m["SigningCertURL"] = host + "/SimpleNotificationService-s128.pem"
+			})
+		}, ErrSignature, 1},
+		{"512-byte signature", func(int) []byte {
+			return forge(func(m map[string]string) {
+				m["Signature"] = sig(512)
+				m["SigningCertURL"] = host + "/SimpleNotificationService-s512.pem"
+			})
+		}, ErrSignature, 1},
+		{"20 well-formed urls", func(i int) []byte {
+			return forge(func(m map[string]string) {
+				m["SigningCertURL"] = fmt.Sprintf("%s/SimpleNotificationService-%d.pem", host, i%20)
+			})
+		}, ErrSignature, 20},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSNSServer(t)
+			v := newTestSNS(t, Config{HTTPClient: s.client, TopicARNs: []string{snsPHPVectors[0]["TopicArn"]}}, nil)
+			for i := 0; i < 40; i++ {
+				if _, err := v.Verify(snsRequest(c.body(i), snsNow)); !errors.Is(err, c.err) {
+					t.Fatalf("request %d: got %v, want %v", i, err, c.err)
+				}
+			}
+			if n := s.total(); n != c.fetches {
+				t.Errorf("%d fetches, want %d", n, c.fetches)
+			}
+		})
+	}
+}
+
+// A failed fetch or rejected certificate is remembered per URL for 5
+// minutes of request time, for at most 256 URLs.
+func TestSNSFailuresRemembered(t *testing.T) {
+	roots := snsPool(t, string(snsFixture(t, "ca.pem")))
+	cases := []struct {
+		name, file, path string
+		status           int
+		err              error
+	}{
+		{"unavailable", "notification-v2.json", "/SimpleNotificationService-sns.pem", http.StatusServiceUnavailable, ErrUnavailable},
+		{"not found", "notification-v2.json", "/SimpleNotificationService-sns.pem", http.StatusNotFound, ErrSignature},
+		{"rejected certificate", "notification-wrongname.json", "/SimpleNotificationService-wrongname.pem", 0, ErrSignature},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSNSServer(t)
+			s.serveFixtures(t)
+			if c.status != 0 {
+				s.fail(c.path, c.status)
+			}
+			v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+			body := snsFixture(t, c.file)
+			hits := func() int { return s.count("sns.us-east-1.amazonaws.com" + c.path) }
+			steps := []struct {
+				at      time.Duration
+				fetches int
+			}{
+				{0, 1},
+				{time.Minute, 1},
+				{5*time.Minute - time.Millisecond, 1},
+				{5 * time.Minute, 2}, // expired: fetched again, failing again
+				{6 * time.Minute, 2},
+				{-time.Second, 3}, // the clock went back: not trusted
+			}
+			for _, st := range steps {
+				_, err := v.Verify(snsRequest(body, snsNow.Add(st.at)))
+				if !errors.Is(err, c.err) {
+					t.Fatalf("at +%v: got %v, want %v", st.at, err, c.err)
+				}
+				if hits() != st.fetches {
+					t.Fatalf("at +%v: %d fetches, want %d", st.at, hits(), st.fetches)
+				}
+			}
+			if c.status != 0 {
+				// Once the URL works and the failure expired, it verifies.
+				s.mu.Lock()
+				delete(s.status, c.path)
+				s.mu.Unlock()
+				if _, err := v.Verify(snsRequest(body, snsNow.Add(4*time.Minute))); !errors.Is(err, c.err) {
+					t.Fatalf("still remembered: got %v, want %v", err, c.err)
+				}
+				res, err := v.Verify(snsRequest(body, snsNow.Add(5*time.Minute)))
+				snsCheck(t, res, err, body, 0)
+			}
+		})
+	}
+	// Bounded: the oldest failure is forgotten first.
+	s := newSNSServer(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
+	base := snsFixture(t, "notification-v2.json")
+	url := func(i int) string { return fmt.Sprintf("SimpleNotificationService-f%d.pem", i) }
+	for i := 0; i <= snsFailCacheSize; i++ {
+		if _, err := v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), snsNow)); !errors.Is(err, ErrSignature) {
+			t.Fatalf("%d: %v", i, err)
+		}
+	}
+	if len(v.failed.m) != snsFailCacheSize {
+		t.Errorf("%d failures remembered, want %d", len(v.failed.m), snsFailCacheSize)
+	}
+	for _, i := range []int{1, snsFailCacheSize, 0} { // 0 last: fetching it again evicts 1
+		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), snsNow))
+	}
+	want := map[int]int{0: 2, 1: 1, snsFailCacheSize: 1} // 0 was evicted; 1 and the last are remembered
+	for i, n := range want {
+		if got := s.count("sns.us-east-1.amazonaws.com/" + url(i)); got != n {
+			t.Errorf("%s fetched %d times, want %d", url(i), got, n)
+		}
+	}
+}
+
+// Concurrent requests for one SigningCertURL share one fetch; a request
+// that goes away while waiting neither stops it nor fails the others.
+func TestSNSSingleFlight(t *testing.T) {
+	for _, status := range []int{http.StatusOK, http.StatusServiceUnavailable} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			s := newSNSServer(t)
+			s.serveFixtures(t)
+			const path = "/SimpleNotificationService-sns.pem"
+			if status != http.StatusOK {
+				s.fail(path, status)
+			}
+			release := s.holdPath(t, path)
+			v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+			body := snsFixture(t, "notification-v2.json")
+
+			// The first request starts the fetch and goes away.
+			ctx, cancel := context.WithCancel(context.Background())
+			first := make(chan error, 1)
+			go func() {
+				r := snsRequest(body, snsNow)
+				r.Context = ctx
+				_, err := v.Verify(r)
+				first <- err
+			}()
+			s.waitHits(t, "sns.us-east-1.amazonaws.com"+path, 1)
+			cancel()
+			if err := <-first; !errors.Is(err, ErrUnavailable) {
+				t.Fatalf("cancelled request: got %v, want ErrUnavailable", err)
+			}
+			// Others wait for the same fetch (each would otherwise be held
+			// at the server, one fetch each).
+			const n = 8
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					_, err := v.Verify(snsRequest(body, snsNow))
+					errs <- err
+				}()
+			}
+			time.Sleep(100 * time.Millisecond)
+			release()
+			for i := 0; i < n; i++ {
+				err := <-errs
+				if status == http.StatusOK && err != nil {
+					t.Errorf("waiter: %v", err)
+				}
+				if status != http.StatusOK && !errors.Is(err, ErrUnavailable) {
+					t.Errorf("waiter: got %v, want ErrUnavailable", err)
+				}
+			}
+			if got := s.count("sns.us-east-1.amazonaws.com" + path); got != 1 {
+				t.Errorf("%d fetches, want 1", got)
+			}
+			v.flightMu.Lock()
+			if len(v.flights) != 0 {
+				t.Errorf("%d flights left", len(v.flights))
+			}
+			v.flightMu.Unlock()
+		})
+	}
+}
+
+// At most 4 certificate fetches run at once; a request that finds no free
+// slot in time is ErrUnavailable, and that is not remembered.
+func TestSNSFetchSlots(t *testing.T) {
+	s := newSNSServer(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
+	v.slotWait = 50 * time.Millisecond
+	if cap(v.slots) != 4 || newTestSNS(t, Config{}, nil).slotWait != 2*time.Second {
+		t.Fatalf("slots %d, wait %v; want 4 and 2s", cap(v.slots), newTestSNS(t, Config{}, nil).slotWait)
+	}
+	base := snsFixture(t, "notification-v2.json")
+	body := func(i int) []byte {
+		return snsEdit(t, base, "SimpleNotificationService-sns.pem", fmt.Sprintf("SimpleNotificationService-slot%d.pem", i))
+	}
+	var releases []func()
+	for i := 0; i <= 4; i++ {
+		p := fmt.Sprintf("/SimpleNotificationService-slot%d.pem", i)
+		s.serve(p, snsFixture(t, "sns.pem"))
+		if i < 4 {
+			releases = append(releases, s.holdPath(t, p))
+		}
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			_, err := v.Verify(snsRequest(body(i), snsNow))
+			errs <- err
+		}()
+		s.waitHits(t, fmt.Sprintf("sns.us-east-1.amazonaws.com/SimpleNotificationService-slot%d.pem", i), 1)
+	}
+	start := time.Now()
+	if _, err := v.Verify(snsRequest(body(4), snsNow)); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("fifth fetch: got %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d < v.slotWait {
+		t.Errorf("gave up after %v, before the %v wait", d, v.slotWait)
+	}
+	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-slot4.pem"); n != 0 {
+		t.Errorf("fifth url fetched %d times while 4 fetches ran", n)
+	}
+	for _, r := range releases {
+		r()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Errorf("held fetch: %v", err)
+		}
+	}
+	res, err := v.Verify(snsRequest(body(4), snsNow))
+	snsCheck(t, res, err, body(4), 0)
 }
