@@ -58,7 +58,7 @@ import (
 //    `openssl dgst -sha1|-sha256 -sign leaf.key`. Run `sh gen.sh` there to
 //    regenerate them all.
 
-var snsPHPCert = string(mustReadSNSTestdata("awsphp/cert.pem"))
+var snsPHPCert = string(mustReadTestdata("sns/awsphp/cert.pem"))
 
 const snsAmazonServerCA1B = `-----BEGIN CERTIFICATE-----
 MIIESTCCAzGgAwIBAgITBn+UV4WH6Kx33rJTMlu8mYtWDTANBgkqhkiG9w0BAQsF
@@ -1750,13 +1750,4 @@ func TestSNSFetchSlots(t *testing.T) {
 	}
 	res, err := v.Verify(snsRequest(body(4), snsNow))
 	snsCheck(t, res, err, body(4), 0)
-}
-
-// mustReadSNSTestdata reads a fixture at package initialisation.
-func mustReadSNSTestdata(name string) []byte {
-	b, err := os.ReadFile(filepath.Join("testdata", "sns", name))
-	if err != nil {
-		panic(err)
-	}
-	return b
 }

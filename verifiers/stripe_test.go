@@ -31,32 +31,12 @@ import (
 //
 //	printf '%s' '1700000000.{"id":"evt_test_webhook","object":"event"}' | openssl dgst -sha256 -hmac 'whsec_test_secret'
 //	printf '%s' '1700000000.{"id":"evt_test_webhook","object":"event"}' | openssl dgst -sha256 -hmac 'whsec_test_secret_rolled_key'
+
+// stripeDotnetBody is the signed payload of the stripe-dotnet vector (484
+// bytes, ending in a newline), kept verbatim in testdata/stripe.
+var stripeDotnetBody = string(mustReadTestdata("stripe/event_test_signature.json"))
+
 const (
-	stripeDotnetBody = `{
-  "id": "evt_123",
-  "object": "event",
-  "account": "acct_123",
-  "api_version": "2017-05-25",
-  "created": 1533204620,
-  "data": {
-    "object": {
-      "id": "cus_123",
-      "object": "customer",
-      "created": 123456789,
-      "email": "test@stripe.com",
-      "livemode": false,
-      "metadata": {}
-    }
-  },
-  "livemode": false,
-  "pending_webhooks": 1,
-  "request": {
-    "id": "req_123",
-    "idempotency_key": "idempotency-key-123"
-  },
-  "type": "customer.created"
-}
-`
 	stripeDotnetSecret = "webhook_secret"
 	stripeDotnetT      = 1533204620
 	stripeDotnetV1     = "2220f87ef101a04665f11cdf770523143f875572008577fa0f20882ddb9cc3c7"
