@@ -47,6 +47,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		username <name>                # postmark
 //		password <password>            # postmark
 //		header <name>                  # postmark
+//		customer_handle <handle...>    # mailchannels
 //
 //		# the generic hmac provider's recipe:
 //		signature_header <name>
@@ -149,6 +150,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.TopicARNs = append(h.TopicARNs, args...)
+		case "customer_handle":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			h.CustomerHandles = append(h.CustomerHandles, args...)
 		case "certificate":
 			v, err := oneArg(d)
 			if err != nil {

@@ -61,9 +61,12 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			input: `webhook_verify mailchannels {
 				public_key MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=
 				public_key mckey1 {env.MC_KEY}
+				customer_handle acme
+				customer_handle acme-eu acme-us
 			}`,
 			want: Handler{Provider: "mailchannels", PublicKeys: []verifiers.PublicKey{
-				{Key: "MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs="}, {KeyID: "mckey1", Key: "{env.MC_KEY}"}}},
+				{Key: "MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs="}, {KeyID: "mckey1", Key: "{env.MC_KEY}"}},
+				CustomerHandles: []string{"acme", "acme-eu", "acme-us"}},
 		},
 		{
 			name: "sns options",
@@ -141,6 +144,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"replay bad max", "webhook_verify stripe {\n replay {\n max_entries -1\n }\n}", "Testfile:3"},
 		{"replay short ttl", "webhook_verify stripe {\n replay {\n ttl 10ms\n }\n}", "Testfile:3"},
 		{"replay unknown option", "webhook_verify stripe {\n replay {\n size 1\n }\n}", "unrecognized replay option \"size\", at Testfile:3"},
+		{"customer_handle without value", "webhook_verify mailchannels {\n customer_handle\n}", "Testfile:2"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
 	}
 	for _, tt := range tests {

@@ -97,6 +97,13 @@ type Handler struct {
 	// (`postmark`, instead of Basic auth).
 	Header string `json:"header,omitempty"`
 
+	// Allowed MailChannels customer handles (`mailchannels`): every event
+	// in a verified body must carry one. MailChannels signs all its
+	// customers' events with the same keys, so without this any
+	// MailChannels customer can send signed events to this endpoint.
+	// Placeholders are resolved.
+	CustomerHandles []string `json:"customer_handles,omitempty"`
+
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
@@ -137,6 +144,9 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 			h.logger.Warn("sns without topic_arn: any AWS account can subscribe this endpoint to its own topic and have its messages verified")
 		}
 	case "mailchannels":
+		if len(cfg.CustomerHandles) == 0 {
+			h.logger.Warn("mailchannels without customer_handle: events signed for any MailChannels customer are accepted")
+		}
 		if len(cfg.PublicKeys) == 0 {
 			h.logger.Info("mailchannels without public_key: signing keys are fetched from MailChannels by key id; pin them with public_key to avoid the fetch")
 		}
@@ -167,6 +177,9 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		AutoConfirm: h.AutoConfirm,
 		Header:      h.Header,
 	}
+	if len(h.CustomerHandles) > 0 && verifiers.Canonical(h.Provider) != "mailchannels" {
+		return cfg, fmt.Errorf("provider %s does not take customer_handle", h.Provider)
+	}
 	for i, s := range h.Secrets {
 		v, err := resolve("secret", i, s)
 		if err != nil {
@@ -187,6 +200,13 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 			return cfg, err
 		}
 		cfg.TopicARNs = append(cfg.TopicARNs, v)
+	}
+	for i, c := range h.CustomerHandles {
+		v, err := resolve("customer_handle", i, c)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.CustomerHandles = append(cfg.CustomerHandles, v)
 	}
 	for i, p := range h.Certificates {
 		pem, err := os.ReadFile(repl.ReplaceAll(p, ""))

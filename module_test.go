@@ -311,3 +311,41 @@ func TestReadBodyDoesNotTrustContentLength(t *testing.T) {
 		t.Errorf("allocated %d bytes for a body that never arrived (declared %d)", got, declared)
 	}
 }
+
+// TestProvisionErrors: configuration mistakes stop the config from loading,
+// with a message that names the mistake and never the secret.
+func TestProvisionErrors(t *testing.T) {
+	t.Setenv("WV_EMPTY", "")
+	tests := []struct {
+		name    string
+		h       Handler
+		wantErr string
+	}{
+		{"unknown provider", Handler{Provider: "nosuch", Secrets: []string{"s"}}, `unknown provider "nosuch"`},
+		{"empty secret from the environment", Handler{Provider: "stripe", Secrets: []string{"{env.WV_EMPTY}"}}, "secret 1"},
+		{"no secret", Handler{Provider: "github"}, "needs at least one secret"},
+		{"option the provider does not take", Handler{Provider: "stripe", Secrets: []string{"s"}, URL: "https://x/"}, "does not take url"},
+		{"tolerance without a timestamp", Handler{Provider: "github", Secrets: []string{"s"}, Tolerance: caddy.Duration(time.Minute)}, "does not take tolerance"},
+		{"customer_handle on another provider", Handler{Provider: "stripe", Secrets: []string{"s"}, CustomerHandles: []string{"acme"}}, "does not take customer_handle"},
+		{"missing certificate file", Handler{Provider: "sns", Certificates: []string{"/nonexistent/sns.pem"}}, "certificate 1"},
+		{"bad whsec secret", Handler{Provider: "svix", Secrets: []string{"whsec_!!!not-base64"}}, "secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			h := tt.h
+			err := h.Provision(ctx)
+			defer h.Cleanup()
+			if err == nil {
+				t.Fatalf("no error, want one containing %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("error %q does not contain %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), "!!!not-base64") {
+				t.Errorf("error %q repeats the secret", err)
+			}
+		})
+	}
+}

@@ -46,6 +46,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -152,6 +153,28 @@ type mcCandidate struct {
 	sig        []byte
 }
 
+// checkCustomers enforces the customer_handle allow-list on a verified
+// body: MailChannels signs every customer's events with the same keys and
+// does not sign the target URL, so without it any MailChannels customer
+// could send its own signed events here.
+func (v *mailchannelsVerifier) checkCustomers(body []byte) error {
+	if len(v.cfg.CustomerHandles) == 0 {
+		return nil
+	}
+	var events []struct {
+		CustomerHandle *string `json:"customer_handle"`
+	}
+	if err := json.Unmarshal(body, &events); err != nil || len(events) == 0 {
+		return fmt.Errorf("%w: body is not a JSON array of events", ErrMalformed)
+	}
+	for _, e := range events {
+		if e.CustomerHandle == nil || !slices.Contains(v.cfg.CustomerHandles, *e.CustomerHandle) {
+			return fmt.Errorf("%w: customer_handle not allowed", ErrSignature)
+		}
+	}
+	return nil
+}
+
 func (v *mailchannelsVerifier) Verify(r *Request) (*Result, error) {
 	inputHeader, err := Header(r.Header, mcSignatureInputHeader)
 	if err != nil {
@@ -205,6 +228,9 @@ func (v *mailchannelsVerifier) Verify(r *Request) (*Result, error) {
 	for _, c := range cands {
 		res, err := v.verifyOne(r, c)
 		if err == nil {
+			if err := v.checkCustomers(r.Body); err != nil {
+				return nil, err
+			}
 			return res, nil
 		}
 		if best == nil || mcErrRank(err) > mcErrRank(best) {

@@ -1091,3 +1091,42 @@ func TestMailChannelsSharedFetchers(t *testing.T) {
 		t.Fatalf("%d shared fetchers kept", n)
 	}
 }
+
+// TestMailChannelsCustomerHandles: MailChannels signs every customer's
+// events with the same keys, so the allow-list of customer handles is what
+// keeps another customer's genuinely signed events out. The fixtures' events
+// carry customer_handle "abc123".
+func TestMailChannelsCustomerHandles(t *testing.T) {
+	at := time.Unix(mcCreated1, 0)
+	tests := []struct {
+		name    string
+		handles []string
+		wantErr error
+	}{
+		{"no allow-list", nil, nil},
+		{"allowed", []string{"abc123"}, nil},
+		{"allowed among others", []string{"other", "abc123"}, nil},
+		{"another customer", []string{"other"}, ErrSignature},
+		{"case matters", []string{"ABC123"}, ErrSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New("mailchannels", Config{PublicKeys: []PublicKey{mcKey("mckey", mcK1SPKI)}, CustomerHandles: tt.handles})
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, _ := url.Parse("https://hooks.example.com/mailchannels")
+			res, err := v.Verify(&Request{Context: context.Background(), Method: "POST", URL: u,
+				Header: mcHeader(mcInput1, "sig_1=:"+mcSig1B64+":", mcDigest1), Body: []byte(mcBody1), Now: at})
+			if tt.wantErr == nil {
+				if err != nil || res == nil {
+					t.Fatalf("got %v, want verified", err)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || res != nil {
+				t.Fatalf("got %+v, %v; want %v", res, err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -154,6 +154,9 @@ type Config struct {
 	Password string
 	// Header names a header that carries a shared secret verbatim (postmark).
 	Header string
+	// CustomerHandles, when set, is the allow-list of MailChannels
+	// customer handles: every event in a verified body must carry one.
+	CustomerHandles []string
 	// HTTPClient is used for outbound fetches (certificates, public keys).
 	// Nil means a client with a short timeout.
 	HTTPClient *http.Client
