@@ -537,7 +537,8 @@ id_header X-Id`},
 		{"/sns-confirm", "sns", fmt.Sprintf("certificate %q\ntopic_arn arn:aws:sns:us-east-1:123456789012:MyTopic\nauto_confirm", snsCert)},
 		{"/ses", "ses", fmt.Sprintf("certificate %q\ntopic_arn arn:aws:sns:us-east-1:123456789012:MyTopic", snsCert)},
 
-		{"/mailchannels", "mailchannels", "public_key mckey " + e2eMcK1SPKI + "\npublic_key mckey-2 " + e2eMcK2SPKI + "\ntolerance off"},
+		{"/mailchannels", "mailchannels", "public_key mckey " + e2eMcK1SPKI + "\npublic_key mckey-2 " + e2eMcK2SPKI + "\ntolerance off\ncustomer_handle abc123"},
+		{"/mailchannels-other-customer", "mailchannels", "public_key mckey " + e2eMcK1SPKI + "\ntolerance off\ncustomer_handle someone-else"},
 		{"/mailchannels-stale", "mailchannels", "public_key " + e2eMcK1SPKI},
 
 		{"/mailgun-json", "mailgun", "secret " + e2eMailgunKey + "\ntolerance off"},
@@ -769,6 +770,7 @@ func e2eCases(t *testing.T) []e2eCase {
 	add(
 		e2eOK("mailchannels: fixture 1", "/mailchannels", mcH1, []byte(e2eMcBody1), 0, "", "1625098010"),
 		e2eReject("mailchannels: fixture 1, tampered body", "/mailchannels", mcH1, e2eReplace([]byte(e2eMcBody1), "delivered", "bounced"), 401),
+		e2eReject("mailchannels: genuine fixture of a customer not allowed", "/mailchannels-other-customer", mcH1, []byte(e2eMcBody1), 401),
 		e2eReject("mailchannels: fixture 1, stale", "/mailchannels-stale", mcH1, []byte(e2eMcBody1), 401),
 		e2eOK("mailchannels: fixture 2 (covers @method and content-type), second key", "/mailchannels", mcH2, []byte(e2eMcBody2), 1, "", "1625098110"),
 		e2eReject("mailchannels: fixture 2, tampered body", "/mailchannels", mcH2, e2eReplace([]byte(e2eMcBody2), "hard-bounced", "delivered"), 401),
@@ -904,7 +906,7 @@ func TestIntegrationProviders(t *testing.T) {
 		}
 	}
 	for _, r := range routes {
-		if !strings.HasSuffix(r.path, "-stale") && r.path != "/sns-topic" && !forwarded[r.path] {
+		if !strings.HasSuffix(r.path, "-stale") && r.path != "/sns-topic" && r.path != "/mailchannels-other-customer" && !forwarded[r.path] {
 			t.Errorf("route %s: no published example is sent through it", r.path)
 		}
 		if !refused[r.path] {
