@@ -177,9 +177,6 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		AutoConfirm: h.AutoConfirm,
 		Header:      h.Header,
 	}
-	if len(h.CustomerHandles) > 0 && verifiers.Canonical(h.Provider) != "mailchannels" {
-		return cfg, fmt.Errorf("provider %s does not take customer_handle", h.Provider)
-	}
 	for i, s := range h.Secrets {
 		v, err := resolve("secret", i, s)
 		if err != nil {

@@ -30,7 +30,7 @@ type githubVerifier struct {
 }
 
 func newGitHub(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header", "tolerance"); err != nil {
+	if err := c.Allow("secret"); err != nil {
 		return nil, err
 	}
 	keys, err := RawSecrets(c)

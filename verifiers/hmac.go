@@ -29,8 +29,7 @@ const recipeMaxEntries = 32
 
 // newHMAC builds the generic recipe verifier from Config.HMAC.
 func newHMAC(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "url", "topic_arn", "certificate", "auto_confirm",
-		"username", "password", "header"); err != nil {
+	if err := c.Allow("secret", "tolerance", "hmac"); err != nil {
 		return nil, err
 	}
 	if c.HMAC == nil {
@@ -39,15 +38,12 @@ func newHMAC(c Config) (Verifier, error) {
 	return newRecipeVerifier(c, *c.HMAC)
 }
 
-// recipeOptions are the Config options a fixed-recipe provider does not
-// take (it takes secret, and tolerance when its scheme has a timestamp).
-var recipeOptions = []string{"public_key", "hmac", "url", "topic_arn", "certificate",
-	"auto_confirm", "username", "password", "header"}
-
 // recipeProvider builds a provider that is one fixed recipe (shopify,
 // paddle, maildesk, autosend).
 func recipeProvider(c Config, r HMACRecipe) (Verifier, error) {
-	if err := c.Reject(recipeOptions...); err != nil {
+	// A fixed recipe takes secret, and tolerance when its scheme has a
+	// timestamp.
+	if err := c.Allow("secret", "tolerance"); err != nil {
 		return nil, err
 	}
 	if r.TimestampHeader == "" && r.TimestampKey == "" {

@@ -96,7 +96,7 @@ type mailchannelsVerifier struct {
 }
 
 func newMailChannels(c Config) (Verifier, error) {
-	if err := c.Reject("secret", "hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header"); err != nil {
+	if err := c.Allow("public_key", "tolerance", "customer_handle"); err != nil {
 		return nil, err
 	}
 	v := &mailchannelsVerifier{cfg: c}

@@ -48,8 +48,7 @@ type mandrill struct {
 }
 
 func newMandrill(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "hmac", "topic_arn", "certificate",
-		"auto_confirm", "username", "password", "header", "tolerance"); err != nil {
+	if err := c.Allow("secret", "url"); err != nil {
 		return nil, err
 	}
 	keys, err := RawSecrets(c)

@@ -44,8 +44,7 @@ type postmark struct {
 }
 
 func newPostmark(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "hmac", "url", "topic_arn", "certificate",
-		"auto_confirm", "tolerance"); err != nil {
+	if err := c.Allow("secret", "username", "password", "header"); err != nil {
 		return nil, err
 	}
 	basic := c.Username != "" || c.Password != ""

@@ -46,7 +46,7 @@ type sendgridVerifier struct {
 }
 
 func newSendGrid(c Config) (Verifier, error) {
-	if err := c.Reject("secret", "hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header"); err != nil {
+	if err := c.Allow("public_key", "tolerance"); err != nil {
 		return nil, err
 	}
 	if len(c.PublicKeys) == 0 {

@@ -196,7 +196,7 @@ type snsVerifier struct {
 }
 
 func newSNS(c Config) (Verifier, error) {
-	if err := c.Reject("secret", "public_key", "hmac", "url", "username", "password", "header"); err != nil {
+	if err := c.Allow("tolerance", "topic_arn", "certificate", "auto_confirm"); err != nil {
 		return nil, err
 	}
 	v := &snsVerifier{cfg: c, tolerance: c.Tolerance > 0, autoConfirm: c.AutoConfirm,

@@ -60,7 +60,7 @@ type standardWebhooks struct {
 }
 
 func newStandardWebhooks(c Config) (Verifier, error) {
-	if err := c.Reject("hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header"); err != nil {
+	if err := c.Allow("secret", "public_key", "tolerance"); err != nil {
 		return nil, err
 	}
 	if len(c.Secrets) == 0 && len(c.PublicKeys) == 0 {

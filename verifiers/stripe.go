@@ -40,7 +40,7 @@ type stripeVerifier struct {
 }
 
 func newStripe(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "hmac", "url", "topic_arn", "certificate", "auto_confirm", "username", "password", "header"); err != nil {
+	if err := c.Allow("secret", "tolerance"); err != nil {
 		return nil, err
 	}
 	keys, err := RawSecrets(c)

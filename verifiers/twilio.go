@@ -52,8 +52,7 @@ type twilio struct {
 }
 
 func newTwilio(c Config) (Verifier, error) {
-	if err := c.Reject("public_key", "hmac", "topic_arn", "certificate",
-		"auto_confirm", "username", "password", "header", "tolerance"); err != nil {
+	if err := c.Allow("secret", "url"); err != nil {
 		return nil, err
 	}
 	keys, err := RawSecrets(c)

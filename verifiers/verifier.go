@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -174,39 +175,63 @@ func (c Config) EffectiveTolerance() (time.Duration, bool) {
 	}
 }
 
-// Reject returns an error naming the first of the given options that is set
-// in c. Constructors call it with the options they do not take, so a
-// misplaced option is a configuration error instead of being ignored.
-func (c Config) Reject(options ...string) error {
+// options lists every provider option of Config, in the order errors name
+// them.
+var options = []string{"secret", "public_key", "tolerance", "hmac", "url", "topic_arn",
+	"certificate", "auto_confirm", "username", "password", "header", "customer_handle"}
+
+// isSet reports whether option o is set in c.
+func (c Config) isSet(o string) bool {
+	switch o {
+	case "secret":
+		return len(c.Secrets) > 0
+	case "public_key":
+		return len(c.PublicKeys) > 0
+	case "hmac":
+		return c.HMAC != nil
+	case "url":
+		return c.URL != ""
+	case "topic_arn":
+		return len(c.TopicARNs) > 0
+	case "certificate":
+		return len(c.Certificates) > 0
+	case "auto_confirm":
+		return c.AutoConfirm
+	case "username":
+		return c.Username != ""
+	case "password":
+		return c.Password != ""
+	case "header":
+		return c.Header != ""
+	case "tolerance":
+		return c.Tolerance != 0
+	case "customer_handle":
+		return len(c.CustomerHandles) > 0
+	}
+	panic("verifiers: unknown option " + o)
+}
+
+// Allow returns an error naming the first option set in c that is not
+// among the given ones. Constructors call it with the options they take,
+// so a misplaced option (including one added to Config later) is a
+// configuration error instead of being ignored.
+func (c Config) Allow(allowed ...string) error {
+	for _, a := range allowed {
+		c.isSet(a) // panics on a misspelt option
+	}
 	for _, o := range options {
-		set := false
-		switch o {
-		case "secret":
-			set = len(c.Secrets) > 0
-		case "public_key":
-			set = len(c.PublicKeys) > 0
-		case "hmac":
-			set = c.HMAC != nil
-		case "url":
-			set = c.URL != ""
-		case "topic_arn":
-			set = len(c.TopicARNs) > 0
-		case "certificate":
-			set = len(c.Certificates) > 0
-		case "auto_confirm":
-			set = c.AutoConfirm
-		case "username":
-			set = c.Username != ""
-		case "password":
-			set = c.Password != ""
-		case "header":
-			set = c.Header != ""
-		case "tolerance":
-			set = c.Tolerance != 0
-		default:
-			panic("verifiers: unknown option " + o)
+		if c.isSet(o) && !slices.Contains(allowed, o) {
+			return fmt.Errorf("provider %s does not take %s", c.Provider, o)
 		}
-		if set {
+	}
+	return nil
+}
+
+// Reject returns an error naming the first of the given options that is
+// set in c, for options a provider takes only in some configurations.
+func (c Config) Reject(rejected ...string) error {
+	for _, o := range rejected {
+		if c.isSet(o) {
 			return fmt.Errorf("provider %s does not take %s", c.Provider, o)
 		}
 	}
