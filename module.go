@@ -251,6 +251,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	repl.Set("http.webhook_verify.provider", h.Provider)
 
+	if hs, ok := h.verifier.(verifiers.Handshaker); ok {
+		resp, ok, err := hs.Handshake(&verifiers.Request{
+			Context: r.Context(),
+			Method:  r.Method,
+			URL:     requestURL(r),
+			Header:  r.Header,
+			Now:     time.Now(),
+		})
+		if err != nil {
+			return h.reject(w, r, repl, "", err)
+		}
+		if ok {
+			if resp == nil {
+				return h.reject(w, r, repl, "", errors.New("verifier handshake returned no response"))
+			}
+			h.outcome(r, "handshake", "", nil)
+			return writeResponse(w, resp)
+		}
+	}
+
 	body, err := h.readBody(w, r)
 	if err != nil {
 		return h.reject(w, r, repl, "", err)
@@ -280,6 +300,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	repl.Set("http.webhook_verify.timestamp", ts)
 
+	if res.Reply != nil {
+		// A verified handshake: answered here, never forwarded, and not a
+		// delivery for the replay cache.
+		h.outcome(r, "handshake", res.ID, nil)
+		return writeResponse(w, res.Reply)
+	}
+
 	restoreBody(r, body)
 	if res.Act != nil {
 		// The verifier answers this request itself: it takes the place of
@@ -306,11 +333,22 @@ func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyh
 			return h.reject(w, r, repl, res.ID, err)
 		}
 		h.outcome(r, "handled", res.ID, nil)
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(resp.Status)
-		_, err = io.WriteString(w, resp.Body)
-		return err
+		return writeResponse(w, resp)
 	})
+}
+
+// writeResponse writes an answer of the handler itself (a handshake, an
+// action's result).
+func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
+	for k, vs := range resp.Header {
+		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(resp.Status)
+	_, err := io.WriteString(w, resp.Body)
+	return err
 }
 
 // maxPrealloc is the most memory a request gets for its body before the
@@ -396,6 +434,8 @@ func reason(err error) (string, int) {
 		return "credentials", http.StatusUnauthorized
 	case errors.Is(err, verifiers.ErrUnavailable):
 		return "unavailable", http.StatusServiceUnavailable
+	case errors.Is(err, verifiers.ErrForbidden):
+		return "forbidden", http.StatusForbidden
 	default:
 		return "internal", http.StatusInternalServerError
 	}

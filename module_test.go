@@ -349,3 +349,77 @@ func TestProvisionErrors(t *testing.T) {
 		})
 	}
 }
+
+// handshakeVerifier is a fakeVerifier that also answers unsigned
+// handshakes (GET ?challenge=) and signed ones (X-Fake: reply).
+type handshakeVerifier struct{ fakeVerifier }
+
+func (hv *handshakeVerifier) Handshake(r *verifiers.Request) (*verifiers.Response, bool, error) {
+	if r.Method != http.MethodGet {
+		return nil, false, nil
+	}
+	switch c := r.URL.Query().Get("challenge"); c {
+	case "":
+		return nil, false, nil
+	case "bad":
+		return nil, true, fmt.Errorf("%w: wrong verify token", verifiers.ErrForbidden)
+	default:
+		return &verifiers.Response{Status: 200, Header: http.Header{"X-Content-Type-Options": {"nosniff"}}, Body: c}, true, nil
+	}
+}
+
+func (hv *handshakeVerifier) Verify(r *verifiers.Request) (*verifiers.Result, error) {
+	if r.Header.Get("X-Fake") == "reply" {
+		return &verifiers.Result{Signature: []byte("sig"), Reply: &verifiers.Response{
+			Status: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: `{"challenge":"c"}`}}, nil
+	}
+	return hv.fakeVerifier.Verify(r)
+}
+
+// TestServeHTTPHandshakes: handshakes are answered by the handler, never
+// forwarded and never recorded in the replay cache; a refused one is 403.
+func TestServeHTTPHandshakes(t *testing.T) {
+	hv := &handshakeVerifier{}
+	h := &Handler{Provider: "fake", verifier: hv, maxSize: 1 << 20, logger: zap.NewNop()}
+	mem := replay.NewMemory(replay.MemoryOptions{SweepInterval: -1})
+	defer mem.Destruct()
+	h.replay = &replayState{store: mem, namespace: "fake", ttl: time.Hour, inFlightTTL: time.Minute}
+	tests := []struct {
+		name, method, target, fake string
+		wantStatus                 int
+		wantBody, wantCT           string
+		wantNext                   bool
+	}{
+		{"unsigned", "GET", "/hook?challenge=abc", "", 200, "abc", "text/plain; charset=utf-8", false},
+		{"unsigned again", "GET", "/hook?challenge=abc", "", 200, "abc", "text/plain; charset=utf-8", false},
+		{"refused", "GET", "/hook?challenge=bad", "", 403, "", "", false},
+		{"not a handshake", "GET", "/hook", "ok", 202, "", "", true},
+		{"signed", "POST", "/hook", "reply", 200, `{"challenge":"c"}`, "application/json", false},
+		{"signed again", "POST", "/hook", "reply", 200, `{"challenge":"c"}`, "application/json", false},
+		{"signed forged", "POST", "/hook", "bad", 401, "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, tt.target, strings.NewReader("{}"))
+			if tt.fake != "" {
+				req.Header.Set("X-Fake", tt.fake)
+			}
+			w, next, _, err := serve(h, req)
+			status := w.Code
+			var he caddyhttp.HandlerError
+			if errors.As(err, &he) {
+				status = he.StatusCode
+			}
+			if status != tt.wantStatus || (next.called > 0) != tt.wantNext {
+				t.Fatalf("status %d, next called %d; want %d, forwarded %v", status, next.called, tt.wantStatus, tt.wantNext)
+			}
+			if tt.wantBody != "" && (w.Body.String() != tt.wantBody || w.Header().Get("Content-Type") != tt.wantCT) {
+				t.Errorf("body %q (%s), want %q (%s)", w.Body.String(), w.Header().Get("Content-Type"), tt.wantBody, tt.wantCT)
+			}
+		})
+	}
+	if st, _, _ := mem.Reserve(context.Background(), replay.Key("fake", replayMaterial(&verifiers.Result{Signature: []byte("sig")})), time.Minute); st != replay.Accepted {
+		// Only the "not a handshake" delivery (signature "sig") was recorded.
+		t.Errorf("the forwarded delivery is %v in the replay cache, want accepted", st)
+	}
+}

@@ -36,6 +36,8 @@ var (
 	// ErrUnavailable: verification could not be completed because a needed
 	// resource (a signing certificate, a public key) could not be had (503).
 	ErrUnavailable = errors.New("verification unavailable")
+	// ErrForbidden: a handshake carried a wrong verify token (403).
+	ErrForbidden = errors.New("handshake refused")
 )
 
 // DefaultTolerance is the timestamp tolerance used when Config.Tolerance is 0.
@@ -80,6 +82,11 @@ type Result struct {
 	// Key is the position (0-based) of the configured secret or public key
 	// that matched.
 	Key int
+	// Reply, when non-nil, is a verified handshake (Slack url_verification,
+	// Zoom endpoint.url_validation, Discord PING, ...): the handler writes
+	// it at once and neither forwards the request nor touches the replay
+	// cache (answering a handshake twice is harmless and expected).
+	Reply *Response
 	// Act, when non-nil, means the request is answered here instead of
 	// being forwarded (for example an SNS subscription confirmed by the
 	// handler). The handler calls it after the replay check, only for a new
@@ -93,13 +100,45 @@ type Result struct {
 type Response struct {
 	// Status is the HTTP status code.
 	Status int
-	// Body is a short plain-text body.
+	// Header holds extra response headers. Without a Content-Type the
+	// handler sends text/plain; charset=utf-8.
+	Header http.Header
+	// Body is a short body (plain text unless Header says otherwise).
 	Body string
 }
 
 // Verifier checks one request.
 type Verifier interface {
 	Verify(r *Request) (*Result, error)
+}
+
+// Handshaker is implemented by verifiers whose provider sends unsigned
+// handshake requests (Meta's GET with hub.challenge, Dropbox's GET
+// ?challenge=, Mandrill's HEAD, ...). The handler calls Handshake before
+// reading the body; ok false means the request is not a handshake and is
+// verified as usual. A handshake is answered with resp and never
+// forwarded; it never touches the replay cache. An error wraps a sentinel
+// (ErrMalformed for a value too long or of unexpected characters: 400;
+// ErrForbidden for a wrong verify token: 403). Unsigned handshakes must
+// echo only bounded values of a safe character set.
+type Handshaker interface {
+	Handshake(r *Request) (resp *Response, ok bool, err error)
+}
+
+// BodySigner is implemented by verifiers whose signature covers the whole
+// raw body, so that fields read from the body after verification are
+// authentic (replay { key json <pointer> } needs it). A verifier that does
+// not implement it is taken not to sign the whole body.
+type BodySigner interface {
+	SignsBody() bool
+}
+
+// EventIDer is implemented by verifiers (presets) whose provider carries a
+// stable event id in the signed body that survives the provider's re-signed
+// retries: EventIDPointer returns its RFC 6901 JSON pointer (for example
+// "/id" for Stripe), the default replay key of the provider. "" means none.
+type EventIDer interface {
+	EventIDPointer() string
 }
 
 // Timestamped is implemented by verifiers whose scheme carries a checked
