@@ -76,20 +76,39 @@ func parseDigits(s string, max int) (int64, error) {
 	return n, nil
 }
 
-// CheckTimestamp returns ErrTimestamp when ts is more than the tolerance
-// away from now, in either direction. A distance of exactly the tolerance is
-// accepted, as in the Standard Webhooks reference libraries. It does nothing
-// when the check is off (see Config.EffectiveTolerance).
+// Timestamps outside [MinTimestamp, MaxTimestamp) are refused by
+// CheckTimestamp whatever the tolerance, even when the check is off: no
+// provider signs such a time, and a far one would make durations computed
+// from it (now.Sub saturates at about 292 years) meaningless.
+var (
+	MinTimestamp = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// InTimestampRange reports whether ts is within [MinTimestamp,
+// MaxTimestamp).
+func InTimestampRange(ts time.Time) bool {
+	return !ts.Before(MinTimestamp) && ts.Before(MaxTimestamp)
+}
+
+// CheckTimestamp returns ErrTimestamp when ts is outside the years
+// 2000..2199 (see MinTimestamp), or, unless the check is off (see
+// Config.EffectiveTolerance), more than the tolerance away from now, in
+// either direction. A distance of exactly the tolerance is accepted, as in
+// the Standard Webhooks reference libraries. Times are compared, never
+// subtracted, so no distance overflows.
 func CheckTimestamp(c Config, ts, now time.Time) error {
+	if !InTimestampRange(ts) {
+		return fmt.Errorf("%w: out of range", ErrTimestamp)
+	}
 	tol, on := c.EffectiveTolerance()
 	if !on {
 		return nil
 	}
-	d := now.Sub(ts)
-	if d > tol {
+	if ts.Before(now.Add(-tol)) {
 		return fmt.Errorf("%w: too old", ErrTimestamp)
 	}
-	if -d > tol {
+	if ts.After(now.Add(tol)) {
 		return fmt.Errorf("%w: in the future", ErrTimestamp)
 	}
 	return nil

@@ -352,6 +352,16 @@ func TestMailgunTolerance(t *testing.T) {
 		v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}, Tolerance: tc.tol})
 		formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), body, tc.now), tc.want)
 	}
+	// A timestamp in the year 33658, signed (independently:
+	//   printf '%s' '9999999999995egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6' |
+	//     openssl dgst -sha256 -hmac 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0' -hex
+	// ): now.Sub saturated and passed it as within the tolerance.
+	far := mailgunJSONBody(`"999999999999"`, mailgunToken,
+		"dfecf192dd8740473c3abf03c98e536c4516cae4afb2223e0f16d7c4914170a4", "")
+	for _, tol := range []time.Duration{0, time.Hour, -1} {
+		v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}, Tolerance: tol})
+		formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), far, mailgunNow), ErrTimestamp)
+	}
 	v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}})
 	if ts, ok := v.(Timestamped); !ok || !ts.HasTimestamp() {
 		t.Errorf("mailgun must report a checked timestamp")
