@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime/multipart"
 	"strings"
+	"unicode/utf8"
 )
 
 // Mailgun puts its signature in the body, not in a header:
@@ -36,7 +37,11 @@ import (
 // to the end, at most mailgunMaxParts parts (more is ErrMalformed), each
 // wanted field at most mailgunMaxField bytes. Any repeat of timestamp,
 // token or signature, wherever it comes, is ErrMalformed, as in form and
-// JSON bodies: frameworks disagree on which copy they keep.
+// JSON bodies: frameworks disagree on which copy they keep. So is a name
+// that a loose reader would take for one of them ("Token", "ſignature":
+// see mailgunLooseEqual; in JSON, any non-ASCII member name of the two
+// objects), and a multipart part with a Content-Transfer-Encoding or two
+// Content-Disposition headers.
 
 func init() {
 	Register("mailgun", newMailgun)
@@ -139,7 +144,7 @@ func mailgunParse(r *Request) (mailgunFields, error) {
 
 func mailgunJSON(body []byte) (mailgunFields, error) {
 	var f mailgunFields
-	top, err := mailgunJSONMembers(body, "signature", "event-data")
+	top, err := mailgunJSONMembers(body, true, "signature", "event-data")
 	if err != nil {
 		return f, err
 	}
@@ -147,7 +152,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	if !ok {
 		return f, fmt.Errorf("%w: missing signature object", ErrMalformed)
 	}
-	sig, err := mailgunJSONMembers(raw, "timestamp", "token", "signature", "parent-signature")
+	sig, err := mailgunJSONMembers(raw, true, "timestamp", "token", "signature", "parent-signature")
 	if err != nil {
 		return f, err
 	}
@@ -190,7 +195,7 @@ func mailgunEventLabel(ev []byte) string {
 	if len(ev) == 0 {
 		return ""
 	}
-	evf, err := mailgunJSONMembers(ev, "id")
+	evf, err := mailgunJSONMembers(ev, false, "id")
 	if err != nil {
 		return ""
 	}
@@ -209,13 +214,17 @@ func mailgunForm(body []byte) (mailgunFields, error) {
 	}
 	got := map[string]string{}
 	for _, ff := range fields {
-		switch ff.name {
-		case "timestamp", "token", "signature":
-			if _, dup := got[ff.name]; dup {
-				return f, fmt.Errorf("%w: duplicated form field %s", ErrMalformed, ff.name)
-			}
-			got[ff.name] = ff.value
+		name, ok, err := mailgunFieldName(ff.name)
+		if err != nil {
+			return f, err
 		}
+		if !ok {
+			continue
+		}
+		if _, dup := got[name]; dup {
+			return f, fmt.Errorf("%w: duplicated form field %s", ErrMalformed, name)
+		}
+		got[name] = ff.value
 	}
 	return mailgunFromMap(got)
 }
@@ -230,7 +239,9 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 	// are in: a later part of the same name would be what a framework that
 	// keeps the last value hands the upstream.
 	for parts := 0; ; parts++ {
-		p, err := mr.NextPart()
+		// NextRawPart: NextPart would decode a quoted-printable part
+		// and hide its Content-Transfer-Encoding.
+		p, err := mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -240,8 +251,19 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 		if parts == mailgunMaxParts {
 			return mailgunFields{}, fmt.Errorf("%w: more than %d multipart parts", ErrMalformed, mailgunMaxParts)
 		}
-		name := p.FormName()
-		if name != "timestamp" && name != "token" && name != "signature" {
+		if len(p.Header["Content-Transfer-Encoding"]) > 0 {
+			// RFC 7578 §4.7: senders must not use it; readers disagree on
+			// whether they decode it.
+			return mailgunFields{}, fmt.Errorf("%w: multipart part with a Content-Transfer-Encoding", ErrMalformed)
+		}
+		if len(p.Header["Content-Disposition"]) > 1 {
+			return mailgunFields{}, fmt.Errorf("%w: multipart part with two Content-Disposition headers", ErrMalformed)
+		}
+		name, ok, err := mailgunFieldName(p.FormName())
+		if err != nil {
+			return mailgunFields{}, err
+		}
+		if !ok {
 			continue
 		}
 		if _, dup := got[name]; dup {
@@ -277,12 +299,41 @@ func mailgunFromMap(got map[string]string) (mailgunFields, error) {
 	}, nil
 }
 
-// mailgunJSONMembers walks one JSON object and returns the raw values of the named
-// members (exact, case-sensitive names, unlike encoding/json's struct
-// matching). A named member given twice, a value that is not an object, or
-// trailing data is ErrMalformed. Other members are skipped. Errors never
-// quote the input.
-func mailgunJSONMembers(data []byte, names ...string) (map[string]json.RawMessage, error) {
+// mailgunSigningFields are the form fields of the signature.
+var mailgunSigningFields = []string{"timestamp", "token", "signature"}
+
+// mailgunLooseEqual reports whether a matches name the way some reader
+// may match it: ignoring case by Unicode simple folding (Go's
+// encoding/json and strings.EqualFold: "ſ" is "s", "K" is "k") or after
+// upper- or lower-casing (.NET's invariant culture: "ı" upper-cases to "I").
+func mailgunLooseEqual(a, name string) bool {
+	return strings.EqualFold(a, name) || strings.EqualFold(strings.ToUpper(a), name) ||
+		strings.EqualFold(strings.ToLower(a), name)
+}
+
+// mailgunFieldName sorts a form field name: ok for a signing field, an
+// ErrMalformed error for a name a loose reader would take for one.
+func mailgunFieldName(n string) (name string, ok bool, err error) {
+	for _, f := range mailgunSigningFields {
+		if n == f {
+			return f, true, nil
+		}
+		if mailgunLooseEqual(n, f) {
+			return "", false, fmt.Errorf("%w: form field %s in another spelling", ErrMalformed, f)
+		}
+	}
+	return "", false, nil
+}
+
+// mailgunJSONMembers walks one JSON object and returns the raw values of
+// the named members (exact, case-sensitive names). A named member given
+// twice, a value that is not an object, or trailing data is ErrMalformed.
+// With strict, so is a member whose name matches a named one only loosely
+// (mailgunLooseEqual: "Token", "ſignature") and any member whose name is
+// not plain ASCII, as in the SNS verifier: an upstream whose decoder folds
+// case (Go's encoding/json does) would read those instead. Other members
+// are skipped. Errors never quote the input.
+func mailgunJSONMembers(data []byte, strict bool, names ...string) (map[string]json.RawMessage, error) {
 	bad := fmt.Errorf("%w: invalid JSON body", ErrMalformed)
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
@@ -302,8 +353,18 @@ func mailgunJSONMembers(data []byte, names ...string) (map[string]json.RawMessag
 		if err := dec.Decode(&raw); err != nil {
 			return nil, bad
 		}
+		if strict {
+			for i := 0; i < len(key); i++ {
+				if key[i] >= utf8.RuneSelf {
+					return nil, fmt.Errorf("%w: JSON member name is not ascii", ErrMalformed)
+				}
+			}
+		}
 		for _, n := range names {
 			if key != n {
+				if strict && mailgunLooseEqual(key, n) {
+					return nil, fmt.Errorf("%w: JSON member %s in another spelling", ErrMalformed, n)
+				}
 				continue
 			}
 			if _, dup := out[key]; dup {
