@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime/multipart"
 	"strings"
-	"unicode/utf8"
 )
 
 // Mailgun puts its signature in the body, not in a header:
@@ -39,7 +38,7 @@ import (
 // token or signature, wherever it comes, is ErrMalformed, as in form and
 // JSON bodies: frameworks disagree on which copy they keep. So is a name
 // that a loose reader would take for one of them ("Token", "ſignature":
-// see mailgunLooseEqual; in JSON, any non-ASCII member name of the two
+// see looseEqual; in JSON, any non-ASCII member name of the two
 // objects), and a multipart part with a Content-Transfer-Encoding or two
 // Content-Disposition headers.
 
@@ -144,7 +143,7 @@ func mailgunParse(r *Request) (mailgunFields, error) {
 
 func mailgunJSON(body []byte) (mailgunFields, error) {
 	var f mailgunFields
-	top, err := mailgunJSONMembers(body, true, "signature", "event-data")
+	top, err := jsonMembers(body, true, "signature", "event-data")
 	if err != nil {
 		return f, err
 	}
@@ -152,7 +151,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	if !ok {
 		return f, fmt.Errorf("%w: missing signature object", ErrMalformed)
 	}
-	sig, err := mailgunJSONMembers(raw, true, "timestamp", "token", "signature", "parent-signature")
+	sig, err := jsonMembers(raw, true, "timestamp", "token", "signature", "parent-signature")
 	if err != nil {
 		return f, err
 	}
@@ -195,7 +194,7 @@ func mailgunEventLabel(ev []byte) string {
 	if len(ev) == 0 {
 		return ""
 	}
-	evf, err := mailgunJSONMembers(ev, false, "id")
+	evf, err := jsonMembers(ev, false, "id")
 	if err != nil {
 		return ""
 	}
@@ -302,15 +301,6 @@ func mailgunFromMap(got map[string]string) (mailgunFields, error) {
 // mailgunSigningFields are the form fields of the signature.
 var mailgunSigningFields = []string{"timestamp", "token", "signature"}
 
-// mailgunLooseEqual reports whether a matches name the way some reader
-// may match it: ignoring case by Unicode simple folding (Go's
-// encoding/json and strings.EqualFold: "ſ" is "s", "K" is "k") or after
-// upper- or lower-casing (.NET's invariant culture: "ı" upper-cases to "I").
-func mailgunLooseEqual(a, name string) bool {
-	return strings.EqualFold(a, name) || strings.EqualFold(strings.ToUpper(a), name) ||
-		strings.EqualFold(strings.ToLower(a), name)
-}
-
 // mailgunFieldName sorts a form field name: ok for a signing field, an
 // ErrMalformed error for a name a loose reader would take for one.
 func mailgunFieldName(n string) (name string, ok bool, err error) {
@@ -318,68 +308,11 @@ func mailgunFieldName(n string) (name string, ok bool, err error) {
 		if n == f {
 			return f, true, nil
 		}
-		if mailgunLooseEqual(n, f) {
+		if looseEqual(n, f) {
 			return "", false, fmt.Errorf("%w: form field %s in another spelling", ErrMalformed, f)
 		}
 	}
 	return "", false, nil
-}
-
-// mailgunJSONMembers walks one JSON object and returns the raw values of
-// the named members (exact, case-sensitive names). A named member given
-// twice, a value that is not an object, or trailing data is ErrMalformed.
-// With strict, so is a member whose name matches a named one only loosely
-// (mailgunLooseEqual: "Token", "ſignature") and any member whose name is
-// not plain ASCII, as in the SNS verifier: an upstream whose decoder folds
-// case (Go's encoding/json does) would read those instead. Other members
-// are skipped. Errors never quote the input.
-func mailgunJSONMembers(data []byte, strict bool, names ...string) (map[string]json.RawMessage, error) {
-	bad := fmt.Errorf("%w: invalid JSON body", ErrMalformed)
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, bad
-	}
-	out := make(map[string]json.RawMessage, len(names))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, bad
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, bad
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, bad
-		}
-		if strict {
-			for i := 0; i < len(key); i++ {
-				if key[i] >= utf8.RuneSelf {
-					return nil, fmt.Errorf("%w: JSON member name is not ascii", ErrMalformed)
-				}
-			}
-		}
-		for _, n := range names {
-			if key != n {
-				if strict && mailgunLooseEqual(key, n) {
-					return nil, fmt.Errorf("%w: JSON member %s in another spelling", ErrMalformed, n)
-				}
-				continue
-			}
-			if _, dup := out[key]; dup {
-				return nil, fmt.Errorf("%w: duplicated JSON member %s", ErrMalformed, key)
-			}
-			out[key] = raw
-		}
-	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, bad
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, bad
-	}
-	return out, nil
 }
 
 // mailgunJSONString decodes a required JSON string member.
