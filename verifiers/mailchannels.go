@@ -9,7 +9,7 @@ package verifiers
 //
 // Verification:
 //  1. Signature-Input, Signature and Content-Digest are parsed as RFC 8941
-//     dictionaries (sfv.go); each must be sent once, without duplicated
+//     dictionaries (internal/sfv, internal/httpsig); each must be sent once, without duplicated
 //     keys, and the labels of Signature-Input and Signature must be the
 //     same set.
 //  2. Content-Digest is recomputed from the raw body: every sha-256 and
@@ -40,7 +40,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -51,6 +50,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/httpsig"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/sfv"
 )
 
 const (
@@ -149,8 +151,8 @@ func (v *mailchannelsVerifier) HasTimestamp() bool { return true }
 // mcCandidate is one signature this verifier can check.
 type mcCandidate struct {
 	components []string
-	params     sfItem // the Signature-Input member (for its parameters)
-	raw        string // the member value verbatim: @signature-params
+	params     sfv.Item // the Signature-Input member (for its parameters)
+	raw        string   // the member value verbatim: @signature-params
 	sig        []byte
 }
 
@@ -227,7 +229,7 @@ func (v *mailchannelsVerifier) Verify(r *Request) (*Result, error) {
 	var cands []mcCandidate
 	for i := range inputs.Members {
 		in := &inputs.Members[i]
-		sm, ok := sigs.get(in.Key)
+		sm, ok := sigs.Get(in.Key)
 		if !ok {
 			return nil, fmt.Errorf("%w: labels of %s and %s differ", ErrMalformed, mcSignatureInputHeader, mcSignatureHeader)
 		}
@@ -267,6 +269,29 @@ func (v *mailchannelsVerifier) Verify(r *Request) (*Result, error) {
 
 // mcErrRank orders the failures of several candidates: the reported one
 // is the failure that got furthest.
+// mcErr converts an error of httpsig to this package's sentinels.
+func mcErr(err error) error {
+	var he *httpsig.Error
+	switch {
+	case !errors.As(err, &he):
+		return err
+	case he.Mismatch:
+		return fmt.Errorf("%w: %s", ErrSignature, he.Msg)
+	}
+	return fmt.Errorf("%w: %s", ErrMalformed, he.Msg)
+}
+
+// mcParseDict parses a Signature-Input or Signature header.
+func mcParseDict(value, name string, max int) (*sfv.Dictionary, error) {
+	d, err := httpsig.ParseDictionary(value, name, max)
+	return d, mcErr(err)
+}
+
+// mcCheckDigest checks Content-Digest against the body (RFC 9530).
+func mcCheckDigest(value string, body []byte) error {
+	return mcErr(httpsig.CheckContentDigest(value, body, mcMaxDigests))
+}
+
 func mcErrRank(err error) int {
 	switch {
 	case errors.Is(err, ErrUnavailable):
@@ -279,34 +304,12 @@ func mcErrRank(err error) int {
 	return 1
 }
 
-func mcParseDict(value, name string, max int) (*sfDict, error) {
-	d, err := parseSFDictionary(value)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%w: header %s is not a structured dictionary", ErrMalformed, name)
-	case d.Dup:
-		return nil, fmt.Errorf("%w: header %s has a duplicated key", ErrMalformed, name)
-	case len(d.Members) == 0:
-		return nil, fmt.Errorf("%w: header %s is empty", ErrMalformed, name)
-	case len(d.Members) > max:
-		return nil, fmt.Errorf("%w: header %s has too many members", ErrMalformed, name)
-	}
-	return d, nil
-}
-
-// mcDerived are the derived components (RFC 9421 §2.2) this verifier can
-// rebuild. Others (@status, @query-param) make a signature unverifiable.
-var mcDerived = map[string]bool{
-	"@method": true, "@target-uri": true, "@authority": true, "@scheme": true,
-	"@request-target": true, "@path": true, "@query": true,
-}
-
 // mcCandidateOf checks one Signature-Input member and its signature. It
 // returns ok=false for a well-formed signature this verifier does not
 // take (another algorithm, content-digest not covered, a component it
 // cannot rebuild) and an ErrMalformed error for an invalid one.
-func mcCandidateOf(in, sm *sfMember) (mcCandidate, bool, error) {
-	list, isList := in.Value.(sfInnerList)
+func mcCandidateOf(in, sm *sfv.Member) (mcCandidate, bool, error) {
+	list, isList := in.Value.(sfv.InnerList)
 	if !isList {
 		return mcCandidate{}, false, fmt.Errorf("%w: %s member is not an inner list", ErrMalformed, mcSignatureInputHeader)
 	}
@@ -340,17 +343,17 @@ func mcCandidateOf(in, sm *sfMember) (mcCandidate, bool, error) {
 		case name == "@signature-params":
 			return mcCandidate{}, false, fmt.Errorf("%w: @signature-params listed as a covered component", ErrMalformed)
 		case name[0] == '@':
-			if !mcDerived[name] {
+			if !httpsig.Derived(name) {
 				usable = false
 			}
-		case !mcFieldName(name):
+		case !httpsig.FieldName(name):
 			return mcCandidate{}, false, fmt.Errorf("%w: covered component is not a lowercase field name", ErrMalformed)
 		case name == "content-digest":
 			digest = true
 		}
 		components = append(components, name)
 	}
-	if alg, present := in.param("alg"); present {
+	if alg, present := in.Param("alg"); present {
 		s, isString := alg.(string)
 		if !isString {
 			return mcCandidate{}, false, fmt.Errorf("%w: alg is not a string", ErrMalformed)
@@ -362,60 +365,11 @@ func mcCandidateOf(in, sm *sfMember) (mcCandidate, bool, error) {
 	if !usable || !digest {
 		return mcCandidate{}, false, nil
 	}
-	return mcCandidate{components: components, params: in.sfItem, raw: in.Raw, sig: sig}, true, nil
-}
-
-// mcFieldName reports whether s is a lowercase HTTP field name (token).
-func mcFieldName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' || !isTchar(c) {
-			return false
-		}
-	}
-	return true
-}
-
-// mcCheckDigest compares the sha-256 and sha-512 members of Content-Digest
-// with the body, in constant time.
-func mcCheckDigest(value string, body []byte) error {
-	d, err := mcParseDict(value, mcDigestHeader, mcMaxDigests)
-	if err != nil {
-		return err
-	}
-	known, match := 0, true
-	for _, m := range d.Members {
-		var sum []byte
-		switch m.Key {
-		case "sha-256":
-			s := sha256.Sum256(body)
-			sum = s[:]
-		case "sha-512":
-			s := sha512.Sum512(body)
-			sum = s[:]
-		default:
-			continue
-		}
-		got, isBytes := m.Value.([]byte)
-		if !isBytes {
-			return fmt.Errorf("%w: header %s member %s is not a byte sequence", ErrMalformed, mcDigestHeader, m.Key)
-		}
-		known++
-		if !Equal(got, sum) {
-			match = false
-		}
-	}
-	if known == 0 {
-		return fmt.Errorf("%w: header %s has no sha-256 or sha-512 digest", ErrMalformed, mcDigestHeader)
-	}
-	if !match {
-		return fmt.Errorf("%w: body does not match %s", ErrSignature, mcDigestHeader)
-	}
-	return nil
+	return mcCandidate{components: components, params: in.Item, raw: in.Raw, sig: sig}, true, nil
 }
 
 func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, error) {
-	cv, ok := c.params.param("created")
+	cv, ok := c.params.Param("created")
 	created, isInt := cv.(int64)
 	if !ok || !isInt || created < 0 {
 		return nil, fmt.Errorf("%w: signature without a valid created parameter", ErrMalformed)
@@ -424,7 +378,7 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 	if err := CheckTimestamp(v.cfg, ts, r.Now); err != nil {
 		return nil, err
 	}
-	if ev, ok := c.params.param("expires"); ok {
+	if ev, ok := c.params.Param("expires"); ok {
 		expires, isInt := ev.(int64)
 		if !isInt {
 			return nil, fmt.Errorf("%w: expires is not an integer", ErrMalformed)
@@ -434,7 +388,7 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 		}
 	}
 	keyID := ""
-	if kv, ok := c.params.param("keyid"); ok {
+	if kv, ok := c.params.Param("keyid"); ok {
 		s, isString := kv.(string)
 		if !isString || len(s) > mcMaxKeyID {
 			return nil, fmt.Errorf("%w: invalid keyid", ErrMalformed)
@@ -444,9 +398,9 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 	if len(c.sig) != ed25519.SignatureSize {
 		return nil, fmt.Errorf("%w: %s is not an ed25519 signature", ErrMalformed, mcSignatureHeader)
 	}
-	base, err := mcSignatureBase(r, c.components, c.raw)
+	base, err := httpsig.SignatureBase(httpsig.Message{Method: r.Method, URL: r.URL, Header: r.Header}, c.components, c.raw)
 	if err != nil {
-		return nil, err
+		return nil, mcErr(err)
 	}
 	// The replay material is the body's digest, which every usable
 	// signature covers (through content-digest): a copy that drops or
@@ -488,82 +442,6 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 	}
 	v.fetch.trust(keyID, key)
 	return res, nil
-}
-
-// mcSignatureBase builds the RFC 9421 §2.5 signature base: one line
-// `"<component>": <value>` per covered component, then
-// `"@signature-params": <params>`, joined by LF, without a final LF.
-func mcSignatureBase(r *Request, components []string, params string) ([]byte, error) {
-	var b strings.Builder
-	for _, c := range components {
-		val, err := mcComponentValue(r, c)
-		if err != nil {
-			return nil, err
-		}
-		b.WriteString(`"`)
-		b.WriteString(c)
-		b.WriteString(`": `)
-		b.WriteString(val)
-		b.WriteByte('\n')
-	}
-	b.WriteString(`"@signature-params": `)
-	b.WriteString(params)
-	return []byte(b.String()), nil
-}
-
-// mcComponentValue returns a component value per RFC 9421 §2.1 (fields:
-// the field lines' values, trimmed, joined by ", ") and §2.2 (derived).
-func mcComponentValue(r *Request, name string) (string, error) {
-	if name[0] != '@' {
-		vals := r.Header.Values(name)
-		if len(vals) == 0 {
-			return "", fmt.Errorf("%w: covered header %s is missing", ErrMalformed, name)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			if strings.ContainsAny(v, "\r\n") {
-				return "", fmt.Errorf("%w: covered header %s contains a line break", ErrMalformed, name)
-			}
-			parts[i] = strings.Trim(v, " \t")
-		}
-		return strings.Join(parts, ", "), nil
-	}
-	if name == "@method" {
-		return r.Method, nil
-	}
-	u := r.URL
-	if u == nil {
-		return "", fmt.Errorf("%w: request URL unknown for %s", ErrMalformed, name)
-	}
-	switch name {
-	case "@scheme":
-		return strings.ToLower(u.Scheme), nil
-	case "@authority":
-		return mcAuthority(u), nil
-	case "@path":
-		if p := u.EscapedPath(); p != "" {
-			return p, nil
-		}
-		return "/", nil
-	case "@query":
-		return "?" + u.RawQuery, nil
-	case "@request-target":
-		return u.RequestURI(), nil
-	case "@target-uri":
-		return strings.ToLower(u.Scheme) + "://" + mcAuthority(u) + u.RequestURI(), nil
-	}
-	return "", fmt.Errorf("%w: unsupported component %s", ErrMalformed, name)
-}
-
-// mcAuthority is the host (lowercase) with the port unless it is the
-// scheme's default (RFC 9421 §2.2.3).
-func mcAuthority(u *url.URL) string {
-	host := strings.ToLower(u.Host)
-	scheme := strings.ToLower(u.Scheme)
-	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
-		host = host[:strings.LastIndexByte(host, ':')]
-	}
-	return host
 }
 
 // mcKeyFetcher fetches MailChannels' public keys by keyid and caches them.

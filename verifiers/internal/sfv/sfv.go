@@ -1,22 +1,21 @@
-package verifiers
-
-// A parser for Structured Field Values for HTTP (RFC 8941): the Dictionary,
+// Package sfv parses Structured Field Values for HTTP (RFC 8941): the Dictionary,
 // List and Item field types with inner lists, parameters, integers,
 // decimals, strings, tokens, byte sequences and booleans. It follows the
 // parsing algorithms of RFC 8941 §4.2 step by step, and fails on anything
-// they reject. It is used by the RFC 9421 (HTTP Message Signatures) and
-// RFC 9530 (Content-Digest) verifiers.
+// they reject. It is used for RFC 9421 (HTTP Message Signatures) and
+// RFC 9530 (Content-Digest).
 //
 // Two additions serve signature verification:
 //   - every Dictionary member records Raw, the exact text of its value
 //     (item or inner list, with its parameters) as it appeared in the
 //     field, because RFC 9421's @signature-params is that text;
 //   - duplicated keys, which RFC 8941 resolves by letting the last one win,
-//     are reported (sfDict.Dup) so that a caller can fail closed instead.
+//     are reported (Dictionary.Dup) so that a caller can fail closed instead.
 //
-// The input is bounded by the caller (header values are at most
-// maxHeaderValue bytes); parsing is linear in it and does not recurse
+// The input is bounded by the caller (the verifiers parse header values of
+// at most 8 KiB); parsing is linear in it and does not recurse
 // (inner lists cannot nest).
+package sfv
 
 import (
 	"encoding/base64"
@@ -24,51 +23,51 @@ import (
 	"strconv"
 )
 
-// errSF is returned for any input RFC 8941 says to fail on.
-var errSF = errors.New("invalid structured field")
+// ErrInvalid is returned for any input RFC 8941 says to fail on.
+var ErrInvalid = errors.New("invalid structured field")
 
-// sfToken is a Token bare item (distinct from a String).
-type sfToken string
+// Token is a Token bare item (distinct from a String).
+type Token string
 
-// sfDecimal is a Decimal bare item (distinct from an Integer, which is int64).
-type sfDecimal float64
+// Decimal is a Decimal bare item (distinct from an Integer, which is int64).
+type Decimal float64
 
-// sfInnerList is the value of an Item that is an Inner List.
-type sfInnerList []sfItem
+// InnerList is the value of an Item that is an Inner List.
+type InnerList []Item
 
-// sfItem is an Item or an Inner List with its parameters. Value holds an
-// int64, sfDecimal, string, sfToken, []byte, bool or sfInnerList.
-type sfItem struct {
+// Item is an Item or an Inner List with its parameters. Value holds an
+// int64, Decimal, string, Token, []byte, bool or InnerList.
+type Item struct {
 	Value  any
-	Params []sfParam
+	Params []Param
 }
 
-// sfParam is one parameter; Value is a bare item (never an sfInnerList).
-type sfParam struct {
+// Param is one parameter; Value is a bare item (never an InnerList).
+type Param struct {
 	Key   string
 	Value any
 }
 
-// sfMember is one Dictionary member.
-type sfMember struct {
+// Member is one Dictionary member.
+type Member struct {
 	Key string
-	sfItem
+	Item
 	// Raw is the member's value exactly as it appeared in the field, from
 	// the character after "=" to the end of its parameters (for a member
 	// without "=", its parameters only).
 	Raw string
 }
 
-// sfDict is a parsed Dictionary, members in field order.
-type sfDict struct {
-	Members []sfMember
+// Dictionary is a parsed Dictionary, members in field order.
+type Dictionary struct {
+	Members []Member
 	// Dup is set when a key occurred more than once, in the dictionary or
 	// in any parameter list within it.
 	Dup bool
 }
 
 // get returns the member named key.
-func (d *sfDict) get(key string) (*sfMember, bool) {
+func (d *Dictionary) Get(key string) (*Member, bool) {
 	for i := range d.Members {
 		if d.Members[i].Key == key {
 			return &d.Members[i], true
@@ -78,7 +77,7 @@ func (d *sfDict) get(key string) (*sfMember, bool) {
 }
 
 // param returns the parameter named key.
-func (it sfItem) param(key string) (any, bool) {
+func (it Item) Param(key string) (any, bool) {
 	for _, p := range it.Params {
 		if p.Key == key {
 			return p.Value, true
@@ -87,29 +86,30 @@ func (it sfItem) param(key string) (any, bool) {
 	return nil, false
 }
 
-type sfParser struct {
+type parser struct {
 	s   string
 	i   int
 	dup bool
 }
 
-// parseSFDictionary parses a Dictionary field value. Several field lines
+// ParseDictionary parses a Dictionary field value. Several field lines
 // must be joined with ", " by the caller.
-func parseSFDictionary(s string) (*sfDict, error) {
-	p := &sfParser{s: s}
+func ParseDictionary(s string) (*Dictionary, error) {
+	p := &parser{s: s}
 	p.discardSP()
-	d := &sfDict{}
+	d := &Dictionary{}
+	pos := map[string]int{}
 	for !p.eof() {
 		key, err := p.parseKey()
 		if err != nil {
 			return nil, err
 		}
-		var m sfMember
+		var m Member
 		m.Key = key
 		if p.peek() == '=' {
 			p.i++
 			start := p.i
-			if m.sfItem, err = p.parseItemOrInnerList(); err != nil {
+			if m.Item, err = p.parseItemOrInnerList(); err != nil {
 				return nil, err
 			}
 			m.Raw = p.s[start:p.i]
@@ -121,11 +121,12 @@ func parseSFDictionary(s string) (*sfDict, error) {
 			}
 			m.Raw = p.s[start:p.i]
 		}
-		if j := d.index(key); j >= 0 {
+		if j, ok := pos[key]; ok {
 			// RFC 8941 §4.2.2: overwrite the value, keep the position.
 			d.Members[j] = m
 			p.dup = true
 		} else {
+			pos[key] = len(d.Members)
 			d.Members = append(d.Members, m)
 		}
 		if err := p.nextMember(); err != nil {
@@ -137,20 +138,11 @@ func parseSFDictionary(s string) (*sfDict, error) {
 	return d, nil
 }
 
-func (d *sfDict) index(key string) int {
-	for i := range d.Members {
-		if d.Members[i].Key == key {
-			return i
-		}
-	}
-	return -1
-}
-
-// parseSFList parses a List field value.
-func parseSFList(s string) ([]sfItem, error) {
-	p := &sfParser{s: s}
+// ParseList parses a List field value.
+func ParseList(s string) ([]Item, error) {
+	p := &parser{s: s}
 	p.discardSP()
-	var list []sfItem
+	var list []Item
 	for !p.eof() {
 		it, err := p.parseItemOrInnerList()
 		if err != nil {
@@ -164,37 +156,37 @@ func parseSFList(s string) ([]sfItem, error) {
 	return list, nil
 }
 
-// parseSFItem parses an Item field value.
-func parseSFItem(s string) (sfItem, error) {
-	p := &sfParser{s: s}
+// ParseItem parses an Item field value.
+func ParseItem(s string) (Item, error) {
+	p := &parser{s: s}
 	p.discardSP()
 	it, err := p.parseItem()
 	if err != nil {
-		return sfItem{}, err
+		return Item{}, err
 	}
 	p.discardSP()
 	if !p.eof() {
-		return sfItem{}, errSF
+		return Item{}, ErrInvalid
 	}
 	return it, nil
 }
 
-func (p *sfParser) eof() bool { return p.i >= len(p.s) }
+func (p *parser) eof() bool { return p.i >= len(p.s) }
 
-func (p *sfParser) peek() byte {
+func (p *parser) peek() byte {
 	if p.eof() {
 		return 0
 	}
 	return p.s[p.i]
 }
 
-func (p *sfParser) discardSP() {
+func (p *parser) discardSP() {
 	for !p.eof() && p.s[p.i] == ' ' {
 		p.i++
 	}
 }
 
-func (p *sfParser) discardOWS() {
+func (p *parser) discardOWS() {
 	for !p.eof() && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
 		p.i++
 	}
@@ -203,68 +195,68 @@ func (p *sfParser) discardOWS() {
 // nextMember consumes the separator after a list or dictionary member:
 // OWS, then either the end of input or "," OWS and another member (a
 // trailing comma fails).
-func (p *sfParser) nextMember() error {
+func (p *parser) nextMember() error {
 	p.discardOWS()
 	if p.eof() {
 		return nil
 	}
 	if p.s[p.i] != ',' {
-		return errSF
+		return ErrInvalid
 	}
 	p.i++
 	p.discardOWS()
 	if p.eof() {
-		return errSF
+		return ErrInvalid
 	}
 	return nil
 }
 
-func (p *sfParser) parseItemOrInnerList() (sfItem, error) {
+func (p *parser) parseItemOrInnerList() (Item, error) {
 	if p.peek() == '(' {
 		return p.parseInnerList()
 	}
 	return p.parseItem()
 }
 
-func (p *sfParser) parseInnerList() (sfItem, error) {
+func (p *parser) parseInnerList() (Item, error) {
 	p.i++ // "("
-	list := sfInnerList{}
+	list := InnerList{}
 	for !p.eof() {
 		p.discardSP()
 		if p.peek() == ')' {
 			p.i++
 			params, err := p.parseParameters()
 			if err != nil {
-				return sfItem{}, err
+				return Item{}, err
 			}
-			return sfItem{Value: list, Params: params}, nil
+			return Item{Value: list, Params: params}, nil
 		}
 		it, err := p.parseItem()
 		if err != nil {
-			return sfItem{}, err
+			return Item{}, err
 		}
 		list = append(list, it)
 		if c := p.peek(); c != ' ' && c != ')' {
-			return sfItem{}, errSF
+			return Item{}, ErrInvalid
 		}
 	}
-	return sfItem{}, errSF // no closing parenthesis
+	return Item{}, ErrInvalid // no closing parenthesis
 }
 
-func (p *sfParser) parseItem() (sfItem, error) {
+func (p *parser) parseItem() (Item, error) {
 	v, err := p.parseBareItem()
 	if err != nil {
-		return sfItem{}, err
+		return Item{}, err
 	}
 	params, err := p.parseParameters()
 	if err != nil {
-		return sfItem{}, err
+		return Item{}, err
 	}
-	return sfItem{Value: v, Params: params}, nil
+	return Item{Value: v, Params: params}, nil
 }
 
-func (p *sfParser) parseParameters() ([]sfParam, error) {
-	var params []sfParam
+func (p *parser) parseParameters() ([]Param, error) {
+	var params []Param
 	for p.peek() == ';' {
 		p.i++
 		p.discardSP()
@@ -287,16 +279,16 @@ func (p *sfParser) parseParameters() ([]sfParam, error) {
 			}
 		}
 		if !replaced {
-			params = append(params, sfParam{Key: key, Value: v})
+			params = append(params, Param{Key: key, Value: v})
 		}
 	}
 	return params, nil
 }
 
-func (p *sfParser) parseKey() (string, error) {
+func (p *parser) parseKey() (string, error) {
 	c := p.peek()
 	if !(c >= 'a' && c <= 'z') && c != '*' {
-		return "", errSF
+		return "", ErrInvalid
 	}
 	start := p.i
 	for !p.eof() {
@@ -309,7 +301,7 @@ func (p *sfParser) parseKey() (string, error) {
 	return p.s[start:p.i], nil
 }
 
-func (p *sfParser) parseBareItem() (any, error) {
+func (p *parser) parseBareItem() (any, error) {
 	c := p.peek()
 	switch {
 	case c == '-' || (c >= '0' && c <= '9'):
@@ -323,18 +315,18 @@ func (p *sfParser) parseBareItem() (any, error) {
 	case c == '?':
 		return p.parseBoolean()
 	}
-	return nil, errSF
+	return nil, ErrInvalid
 }
 
 // parseNumber is RFC 8941 §4.2.4.
-func (p *sfParser) parseNumber() (any, error) {
+func (p *parser) parseNumber() (any, error) {
 	neg := false
 	if p.peek() == '-' {
 		neg = true
 		p.i++
 	}
 	if c := p.peek(); c < '0' || c > '9' {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	start := p.i
 	decimal := false
@@ -345,7 +337,7 @@ func (p *sfParser) parseNumber() (any, error) {
 			p.i++
 		case c == '.' && !decimal:
 			if p.i-start > 12 {
-				return nil, errSF
+				return nil, ErrInvalid
 			}
 			decimal = true
 			p.i++
@@ -353,10 +345,10 @@ func (p *sfParser) parseNumber() (any, error) {
 			goto done
 		}
 		if !decimal && p.i-start > 15 {
-			return nil, errSF
+			return nil, ErrInvalid
 		}
 		if decimal && p.i-start > 16 {
-			return nil, errSF
+			return nil, ErrInvalid
 		}
 	}
 done:
@@ -364,7 +356,7 @@ done:
 	if !decimal {
 		n, err := strconv.ParseInt(num, 10, 64)
 		if err != nil {
-			return nil, errSF
+			return nil, ErrInvalid
 		}
 		if neg {
 			n = -n
@@ -372,27 +364,27 @@ done:
 		return n, nil
 	}
 	if num[len(num)-1] == '.' {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	dot := 0
 	for dot < len(num) && num[dot] != '.' {
 		dot++
 	}
 	if len(num)-dot-1 > 3 {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	if neg {
 		f = -f
 	}
-	return sfDecimal(f), nil
+	return Decimal(f), nil
 }
 
 // parseString is RFC 8941 §4.2.5.
-func (p *sfParser) parseString() (any, error) {
+func (p *parser) parseString() (any, error) {
 	p.i++ // opening DQUOTE
 	var out []byte
 	for !p.eof() {
@@ -401,36 +393,36 @@ func (p *sfParser) parseString() (any, error) {
 		switch {
 		case c == '\\':
 			if p.eof() {
-				return nil, errSF
+				return nil, ErrInvalid
 			}
 			n := p.s[p.i]
 			p.i++
 			if n != '"' && n != '\\' {
-				return nil, errSF
+				return nil, ErrInvalid
 			}
 			out = append(out, n)
 		case c == '"':
 			return string(out), nil
 		case c < 0x20 || c > 0x7e:
-			return nil, errSF
+			return nil, ErrInvalid
 		default:
 			out = append(out, c)
 		}
 	}
-	return nil, errSF // unterminated
+	return nil, ErrInvalid // unterminated
 }
 
 // parseToken is RFC 8941 §4.2.6 (the first character is checked by the caller).
-func (p *sfParser) parseToken() sfToken {
+func (p *parser) parseToken() Token {
 	start := p.i
 	p.i++
-	for !p.eof() && (isTchar(p.s[p.i]) || p.s[p.i] == ':' || p.s[p.i] == '/') {
+	for !p.eof() && (IsTchar(p.s[p.i]) || p.s[p.i] == ':' || p.s[p.i] == '/') {
 		p.i++
 	}
-	return sfToken(p.s[start:p.i])
+	return Token(p.s[start:p.i])
 }
 
-func isTchar(c byte) bool {
+func IsTchar(c byte) bool {
 	switch {
 	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
 		return true
@@ -444,18 +436,18 @@ func isTchar(c byte) bool {
 
 // parseByteSequence is RFC 8941 §4.2.7. Missing "=" padding and non-zero
 // pad bits are tolerated, as that section recommends.
-func (p *sfParser) parseByteSequence() (any, error) {
+func (p *parser) parseByteSequence() (any, error) {
 	p.i++ // opening ":"
 	start := p.i
 	for !p.eof() && p.s[p.i] != ':' {
 		c := p.s[p.i]
 		if !(c >= 'A' && c <= 'Z') && !(c >= 'a' && c <= 'z') && !(c >= '0' && c <= '9') && c != '+' && c != '/' && c != '=' {
-			return nil, errSF
+			return nil, ErrInvalid
 		}
 		p.i++
 	}
 	if p.eof() {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	b64 := p.s[start:p.i]
 	p.i++ // closing ":"
@@ -465,7 +457,7 @@ func (p *sfParser) parseByteSequence() (any, error) {
 	}
 	b, err := enc.DecodeString(b64)
 	if err != nil {
-		return nil, errSF
+		return nil, ErrInvalid
 	}
 	if b == nil {
 		b = []byte{}
@@ -474,7 +466,7 @@ func (p *sfParser) parseByteSequence() (any, error) {
 }
 
 // parseBoolean is RFC 8941 §4.2.8.
-func (p *sfParser) parseBoolean() (any, error) {
+func (p *parser) parseBoolean() (any, error) {
 	p.i++ // "?"
 	switch p.peek() {
 	case '1':
@@ -484,5 +476,5 @@ func (p *sfParser) parseBoolean() (any, error) {
 		p.i++
 		return false, nil
 	}
-	return nil, errSF
+	return nil, ErrInvalid
 }

@@ -1,4 +1,4 @@
-package verifiers
+package sfv
 
 import (
 	"errors"
@@ -24,100 +24,100 @@ import (
 // Several field lines ("raw" arrays of more than one element) are joined
 // with ", " as RFC 8941 §4.2 says.
 
-func sfI(v any, params ...sfParam) sfItem { return sfItem{Value: v, Params: params} }
+func sfI(v any, params ...Param) Item { return Item{Value: v, Params: params} }
 
-func sfL(items ...sfItem) sfInnerList {
-	l := sfInnerList{}
+func sfL(items ...Item) InnerList {
+	l := InnerList{}
 	return append(l, items...)
 }
 
-func sfP(k string, v any) sfParam { return sfParam{Key: k, Value: v} }
+func sfP(k string, v any) Param { return Param{Key: k, Value: v} }
 
-func sfM(k string, i sfItem) sfMember { return sfMember{Key: k, sfItem: i} }
+func sfM(k string, i Item) Member { return Member{Key: k, Item: i} }
 
 type sfCase struct {
 	name string
 	in   string
-	want any // sfItem, []sfItem, []sfMember; nil means must fail
+	want any // Item, []Item, []Member; nil means must fail
 }
 
 func TestSFDictionary(t *testing.T) {
 	cases := []sfCase{
 		// RFC 8941 §3.2
-		{"RFC 8941 §3.2 strings and bytes", `en="Applepie", da=:w4ZibGV0w6ZydGUK:`, []sfMember{
+		{"RFC 8941 §3.2 strings and bytes", `en="Applepie", da=:w4ZibGV0w6ZydGUK:`, []Member{
 			sfM("en", sfI("Applepie")),
 			sfM("da", sfI([]byte("\xc3\x86blet\xc3\xa6rte\n"))),
 		}},
-		{"RFC 8941 §3.2 true values", `a=?0, b, c; foo=bar`, []sfMember{
-			sfM("a", sfI(false)), sfM("b", sfI(true)), sfM("c", sfI(true, sfP("foo", sfToken("bar")))),
+		{"RFC 8941 §3.2 true values", `a=?0, b, c; foo=bar`, []Member{
+			sfM("a", sfI(false)), sfM("b", sfI(true)), sfM("c", sfI(true, sfP("foo", Token("bar")))),
 		}},
-		{"RFC 8941 §3.2 inner list of tokens", `rating=1.5, feelings=(joy sadness)`, []sfMember{
-			sfM("rating", sfI(sfDecimal(1.5))),
-			sfM("feelings", sfI(sfL(sfI(sfToken("joy")), sfI(sfToken("sadness"))))),
+		{"RFC 8941 §3.2 inner list of tokens", `rating=1.5, feelings=(joy sadness)`, []Member{
+			sfM("rating", sfI(Decimal(1.5))),
+			sfM("feelings", sfI(sfL(sfI(Token("joy")), sfI(Token("sadness"))))),
 		}},
-		{"RFC 8941 §3.2 mixed", `a=(1 2), b=3, c=4;aa=bb, d=(5 6);valid`, []sfMember{
+		{"RFC 8941 §3.2 mixed", `a=(1 2), b=3, c=4;aa=bb, d=(5 6);valid`, []Member{
 			sfM("a", sfI(sfL(sfI(int64(1)), sfI(int64(2))))),
 			sfM("b", sfI(int64(3))),
-			sfM("c", sfI(int64(4), sfP("aa", sfToken("bb")))),
+			sfM("c", sfI(int64(4), sfP("aa", Token("bb")))),
 			sfM("d", sfI(sfL(sfI(int64(5)), sfI(int64(6))), sfP("valid", true))),
 		}},
-		{"RFC 8941 §3.2 two lines", "foo=1" + ", " + "bar=2", []sfMember{sfM("foo", sfI(int64(1))), sfM("bar", sfI(int64(2)))}},
+		{"RFC 8941 §3.2 two lines", "foo=1" + ", " + "bar=2", []Member{sfM("foo", sfI(int64(1))), sfM("bar", sfI(int64(2)))}},
 		// dictionary.json
-		{"empty dictionary", ``, []sfMember(nil)},
-		{"list item dictionary", `a=(1 2)`, []sfMember{sfM("a", sfI(sfL(sfI(int64(1)), sfI(int64(2)))))}},
-		{"empty list item dictionary", `a=()`, []sfMember{sfM("a", sfI(sfL()))}},
-		{"no whitespace dictionary", `a=1,b=2`, []sfMember{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
-		{"extra whitespace dictionary", `a=1 ,  b=2`, []sfMember{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
-		{"tab separated dictionary", "a=1\t,\tb=2", []sfMember{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
-		{"leading whitespace dictionary", `     a=1 ,  b=2`, []sfMember{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
+		{"empty dictionary", ``, []Member(nil)},
+		{"list item dictionary", `a=(1 2)`, []Member{sfM("a", sfI(sfL(sfI(int64(1)), sfI(int64(2)))))}},
+		{"empty list item dictionary", `a=()`, []Member{sfM("a", sfI(sfL()))}},
+		{"no whitespace dictionary", `a=1,b=2`, []Member{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
+		{"extra whitespace dictionary", `a=1 ,  b=2`, []Member{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
+		{"tab separated dictionary", "a=1\t,\tb=2", []Member{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
+		{"leading whitespace dictionary", `     a=1 ,  b=2`, []Member{sfM("a", sfI(int64(1))), sfM("b", sfI(int64(2)))}},
 		{"whitespace before = dictionary", `a =1, b=2`, nil},
 		{"whitespace after = dictionary", `a=1, b= 2`, nil},
-		{"missing value with params dictionary", `a=1, b;foo=9, c=3`, []sfMember{
+		{"missing value with params dictionary", `a=1, b;foo=9, c=3`, []Member{
 			sfM("a", sfI(int64(1))), sfM("b", sfI(true, sfP("foo", int64(9)))), sfM("c", sfI(int64(3))),
 		}},
-		{"explicit true value with params dictionary", `a=1, b=?1;foo=9, c=3`, []sfMember{
+		{"explicit true value with params dictionary", `a=1, b=?1;foo=9, c=3`, []Member{
 			sfM("a", sfI(int64(1))), sfM("b", sfI(true, sfP("foo", int64(9)))), sfM("c", sfI(int64(3))),
 		}},
 		{"trailing comma dictionary", `a=1, b=2,`, nil},
 		{"empty item dictionary", `a=1,,b=2,`, nil},
-		{"duplicate key dictionary", `a=1,b=2,a=3`, []sfMember{sfM("a", sfI(int64(3))), sfM("b", sfI(int64(2)))}},
+		{"duplicate key dictionary", `a=1,b=2,a=3`, []Member{sfM("a", sfI(int64(3))), sfM("b", sfI(int64(2)))}},
 		{"numeric key dictionary", `a=1,1b=2,a=1`, nil},
 		{"uppercase key dictionary", `a=1,B=2,a=1`, nil},
 		{"bad key dictionary", `a=1,b!=2,a=1`, nil},
 		// param-dict.json
-		{"basic parameterised dict", `abc=123;a=1;b=2, def=456, ghi=789;q=9;r="+w"`, []sfMember{
+		{"basic parameterised dict", `abc=123;a=1;b=2, def=456, ghi=789;q=9;r="+w"`, []Member{
 			sfM("abc", sfI(int64(123), sfP("a", int64(1)), sfP("b", int64(2)))),
 			sfM("def", sfI(int64(456))),
 			sfM("ghi", sfI(int64(789), sfP("q", int64(9)), sfP("r", "+w"))),
 		}},
-		{"list item parameterised dictionary", `a=(1 2); q=1.0`, []sfMember{
-			sfM("a", sfI(sfL(sfI(int64(1)), sfI(int64(2))), sfP("q", sfDecimal(1)))),
+		{"list item parameterised dictionary", `a=(1 2); q=1.0`, []Member{
+			sfM("a", sfI(sfL(sfI(int64(1)), sfI(int64(2))), sfP("q", Decimal(1)))),
 		}},
-		{"terminal missing parameter value parameterised dict", `a=3;c=5;d`, []sfMember{
+		{"terminal missing parameter value parameterised dict", `a=3;c=5;d`, []Member{
 			sfM("a", sfI(int64(3), sfP("c", int64(5)), sfP("d", true))),
 		}},
 		{"whitespace before = parameterised dict", `a=b;q =0.5`, nil},
 		{"whitespace after = parameterised dict", `a=b;q= 0.5`, nil},
 		{"whitespace before ; parameterised dict", `a=b ;q=0.5`, nil},
-		{"extra whitespace parameterised dict", `a=b;  c=1  ,  d=e; f=2; g=3`, []sfMember{
-			sfM("a", sfI(sfToken("b"), sfP("c", int64(1)))),
-			sfM("d", sfI(sfToken("e"), sfP("f", int64(2)), sfP("g", int64(3)))),
+		{"extra whitespace parameterised dict", `a=b;  c=1  ,  d=e; f=2; g=3`, []Member{
+			sfM("a", sfI(Token("b"), sfP("c", int64(1)))),
+			sfM("d", sfI(Token("e"), sfP("f", int64(2)), sfP("g", int64(3)))),
 		}},
 		{"trailing comma parameterised list", `a=b; q=1.0,`, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := parseSFDictionary(tc.in)
+			d, err := ParseDictionary(tc.in)
 			if tc.want == nil {
-				if !errors.Is(err, errSF) {
-					t.Fatalf("parse %q: got %v, %v; want errSF", tc.in, d, err)
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("parse %q: got %v, %v; want ErrInvalid", tc.in, d, err)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("parse %q: %v", tc.in, err)
 			}
-			got := make([]sfMember, len(d.Members))
+			got := make([]Member, len(d.Members))
 			for i, m := range d.Members {
 				m.Raw = ""
 				got[i] = m
@@ -135,36 +135,36 @@ func TestSFDictionary(t *testing.T) {
 func TestSFList(t *testing.T) {
 	cases := []sfCase{
 		// RFC 8941 §3.1, §3.1.1, §3.1.2
-		{"RFC 8941 §3.1", `sugar, tea, rum`, []sfItem{sfI(sfToken("sugar")), sfI(sfToken("tea")), sfI(sfToken("rum"))}},
-		{"RFC 8941 §3.1.1 inner lists", `("foo" "bar"), ("baz"), ("bat" "one"), ()`, []sfItem{
+		{"RFC 8941 §3.1", `sugar, tea, rum`, []Item{sfI(Token("sugar")), sfI(Token("tea")), sfI(Token("rum"))}},
+		{"RFC 8941 §3.1.1 inner lists", `("foo" "bar"), ("baz"), ("bat" "one"), ()`, []Item{
 			sfI(sfL(sfI("foo"), sfI("bar"))), sfI(sfL(sfI("baz"))), sfI(sfL(sfI("bat"), sfI("one"))), sfI(sfL()),
 		}},
-		{"RFC 8941 §3.1.1 parameters on inner lists", `("foo"; a=1;b=2);lvl=5, ("bar" "baz");lvl=1`, []sfItem{
+		{"RFC 8941 §3.1.1 parameters on inner lists", `("foo"; a=1;b=2);lvl=5, ("bar" "baz");lvl=1`, []Item{
 			sfI(sfL(sfI("foo", sfP("a", int64(1)), sfP("b", int64(2)))), sfP("lvl", int64(5))),
 			sfI(sfL(sfI("bar"), sfI("baz")), sfP("lvl", int64(1))),
 		}},
-		{"RFC 8941 §3.1.2", `abc;a=1;b=2; cde_456, (ghi;jk=4 l);q="9";r=w`, []sfItem{
-			sfI(sfToken("abc"), sfP("a", int64(1)), sfP("b", int64(2)), sfP("cde_456", true)),
-			sfI(sfL(sfI(sfToken("ghi"), sfP("jk", int64(4))), sfI(sfToken("l"))), sfP("q", "9"), sfP("r", sfToken("w"))),
+		{"RFC 8941 §3.1.2", `abc;a=1;b=2; cde_456, (ghi;jk=4 l);q="9";r=w`, []Item{
+			sfI(Token("abc"), sfP("a", int64(1)), sfP("b", int64(2)), sfP("cde_456", true)),
+			sfI(sfL(sfI(Token("ghi"), sfP("jk", int64(4))), sfI(Token("l"))), sfP("q", "9"), sfP("r", Token("w"))),
 		}},
 		// listlist.json
-		{"empty middle item list of lists", `(1),(),(42)`, []sfItem{
+		{"empty middle item list of lists", `(1),(),(42)`, []Item{
 			sfI(sfL(sfI(int64(1)))), sfI(sfL()), sfI(sfL(sfI(int64(42)))),
 		}},
-		{"extra whitespace list of lists", `(  1  42  )`, []sfItem{sfI(sfL(sfI(int64(1)), sfI(int64(42))))}},
+		{"extra whitespace list of lists", `(  1  42  )`, []Item{sfI(sfL(sfI(int64(1)), sfI(int64(42))))}},
 		{"wrong whitespace list of lists", "(1\t 42)", nil},
 		{"no trailing parenthesis list of lists", `(1 42`, nil},
 		{"no trailing parenthesis middle list of lists", `(1 2, (42 43)`, nil},
 		{"no spaces in inner-list", `(abc"def"?0123*dXZ3*xyz)`, nil},
 		// token.json
-		{"basic token - list", `a_b-c3/*`, []sfItem{sfI(sfToken("a_b-c3/*"))}},
+		{"basic token - list", `a_b-c3/*`, []Item{sfI(Token("a_b-c3/*"))}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseSFList(tc.in)
+			got, err := ParseList(tc.in)
 			if tc.want == nil {
-				if !errors.Is(err, errSF) {
-					t.Fatalf("parse %q: got %v, %v; want errSF", tc.in, got, err)
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("parse %q: got %v, %v; want ErrInvalid", tc.in, got, err)
 				}
 				return
 			}
@@ -181,11 +181,11 @@ func TestSFList(t *testing.T) {
 func TestSFItem(t *testing.T) {
 	cases := []sfCase{
 		// RFC 8941 §3.3 - §3.3.6
-		{"RFC 8941 §3.3 item with parameter", `5; foo=bar`, sfI(int64(5), sfP("foo", sfToken("bar")))},
+		{"RFC 8941 §3.3 item with parameter", `5; foo=bar`, sfI(int64(5), sfP("foo", Token("bar")))},
 		{"RFC 8941 §3.3.1 integer", `42`, sfI(int64(42))},
-		{"RFC 8941 §3.3.2 decimal", `4.5`, sfI(sfDecimal(4.5))},
+		{"RFC 8941 §3.3.2 decimal", `4.5`, sfI(Decimal(4.5))},
 		{"RFC 8941 §3.3.3 string", `"hello world"`, sfI("hello world")},
-		{"RFC 8941 §3.3.4 token", `foo123/456`, sfI(sfToken("foo123/456"))},
+		{"RFC 8941 §3.3.4 token", `foo123/456`, sfI(Token("foo123/456"))},
 		{"RFC 8941 §3.3.5 byte sequence", `:cHJldGVuZCB0aGlzIGlzIGJpbmFyeSBjb250ZW50Lg==:`, sfI([]byte("pretend this is binary content."))},
 		{"RFC 8941 §3.3.6 boolean", `?1`, sfI(true)},
 		{"Example-IntHeader", `1; a; b=?0`, sfI(int64(1), sfP("a", true), sfP("b", false))},
@@ -204,14 +204,14 @@ func TestSFItem(t *testing.T) {
 		{"long negative integer", `-123456789012345`, sfI(int64(-123456789012345))},
 		{"too long integer", `1234567890123456`, nil},
 		{"negative too long integer", `-1234567890123456`, nil},
-		{"simple decimal", `1.23`, sfI(sfDecimal(1.23))},
-		{"negative decimal", `-1.23`, sfI(sfDecimal(-1.23))},
+		{"simple decimal", `1.23`, sfI(Decimal(1.23))},
+		{"negative decimal", `-1.23`, sfI(Decimal(-1.23))},
 		{"decimal, whitespace after decimal", `1. 23`, nil},
 		{"decimal, whitespace before decimal", `1 .23`, nil},
-		{"tricky precision decimal", `123456789012.1`, sfI(sfDecimal(123456789012.1))},
+		{"tricky precision decimal", `123456789012.1`, sfI(Decimal(123456789012.1))},
 		{"double decimal decimal", `1.5.4`, nil},
 		{"adjacent double decimal decimal", `1..4`, nil},
-		{"decimal with three fractional digits", `1.123`, sfI(sfDecimal(1.123))},
+		{"decimal with three fractional digits", `1.123`, sfI(Decimal(1.123))},
 		{"decimal with four fractional digits", `1.1234`, nil},
 		{"decimal with thirteen integer digits", `1234567890123.0`, nil},
 		// string.json
@@ -245,15 +245,15 @@ func TestSFItem(t *testing.T) {
 		{"T boolean", `?T`, nil},
 		{"spelled-out True boolean", `?True`, nil},
 		// token.json
-		{"basic token - item", `a_b-c.d3:f%00/*`, sfI(sfToken("a_b-c.d3:f%00/*"))},
-		{"token starting with capitals - item", `FooBar`, sfI(sfToken("FooBar"))},
+		{"basic token - item", `a_b-c.d3:f%00/*`, sfI(Token("a_b-c.d3:f%00/*"))},
+		{"token starting with capitals - item", `FooBar`, sfI(Token("FooBar"))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseSFItem(tc.in)
+			got, err := ParseItem(tc.in)
 			if tc.want == nil {
-				if !errors.Is(err, errSF) {
-					t.Fatalf("parse %q: got %v, %v; want errSF", tc.in, got, err)
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("parse %q: got %v, %v; want ErrInvalid", tc.in, got, err)
 				}
 				return
 			}
@@ -289,7 +289,7 @@ func TestSFDictionaryRawAndDuplicates(t *testing.T) {
 		{`a=("x";p=1;p=2)`, []string{`("x";p=1;p=2)`}, true, []string{"a"}},
 	}
 	for _, tc := range cases {
-		d, err := parseSFDictionary(tc.in)
+		d, err := ParseDictionary(tc.in)
 		if err != nil {
 			t.Fatalf("parse %q: %v", tc.in, err)
 		}
@@ -307,11 +307,11 @@ func TestSFDictionaryRawAndDuplicates(t *testing.T) {
 func TestSFParserLinearOnLargeInput(t *testing.T) {
 	// A long but valid dictionary parses; a long unterminated string fails.
 	in := strings.Repeat("a=1, ", 1000) + "b=2"
-	d, err := parseSFDictionary(in)
+	d, err := ParseDictionary(in)
 	if err != nil || len(d.Members) != 2 || !d.Dup {
 		t.Fatalf("got %v, %v", d, err)
 	}
-	if _, err := parseSFItem(`"` + strings.Repeat("x", 8000)); !errors.Is(err, errSF) {
+	if _, err := ParseItem(`"` + strings.Repeat("x", 8000)); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("unterminated string: %v", err)
 	}
 }
