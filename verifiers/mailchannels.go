@@ -51,6 +51,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
 	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/httpsig"
 	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/sfv"
 )
@@ -486,6 +487,7 @@ func (v *mailchannelsVerifier) verifyOne(r *Request, c mcCandidate) (*Result, er
 // Time is the verification time passed in (Request.Now).
 type mcKeyFetcher struct {
 	client   *http.Client
+	getter   *fetch.Client // bounded GETs through client
 	endpoint string
 
 	mu      sync.Mutex
@@ -570,6 +572,7 @@ func mcSharedFetcher(client *http.Client, endpoint string) *mcKeyFetcher {
 func newMCKeyFetcher(client *http.Client, endpoint string) *mcKeyFetcher {
 	return &mcKeyFetcher{
 		client:   client,
+		getter:   fetch.NewClient(client, fetch.Limits{Timeout: mcFetchTimeout, MaxSize: mcMaxKeyResponse}),
 		endpoint: endpoint,
 		keys:     map[string]*mcCachedKey{},
 		misses:   map[string]mcMiss{},
@@ -767,26 +770,13 @@ func (f *mcKeyFetcher) fetch(ctx context.Context, keyID string) (ed25519.PublicK
 		return nil, mcFailureTTL, fmt.Errorf("%w: public key fetch: %s", ErrUnavailable, msg)
 	}
 	u := f.endpoint + "?" + url.Values{"id": {keyID}}.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return fail("invalid request")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return fail("request failed")
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, mcMaxKeyResponse+1))
+	body, err := f.getter.Get(ctx, u, http.Header{"Accept": {"application/json"}})
+	var status *fetch.StatusError
 	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusGone:
+	case errors.As(err, &status) && (status.Code == http.StatusNotFound || status.Code == http.StatusBadRequest || status.Code == http.StatusGone):
 		return nil, mcUnknownTTL, fmt.Errorf("%w: unknown keyid", ErrSignature)
-	case resp.StatusCode != http.StatusOK:
-		return fail(fmt.Sprintf("status %d", resp.StatusCode))
 	case err != nil:
-		return fail("reading the response failed")
-	case len(body) > mcMaxKeyResponse:
-		return fail("response too large")
+		return fail(err.Error())
 	}
 	var doc struct {
 		ID  any    `json:"id"`

@@ -19,6 +19,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
+
 	// Register the digests used by SignatureVersion 1 and 2.
 	_ "crypto/sha1"
 	_ "crypto/sha256"
@@ -197,6 +199,7 @@ type snsVerifier struct {
 	cfg         Config
 	autoConfirm bool
 	client      *http.Client
+	get         *fetch.Client // bounded GETs through client
 	// roots verifies fetched certificates; nil means the system roots.
 	// Tests inject their own.
 	roots *x509.CertPool
@@ -252,6 +255,7 @@ func newSNS(c Config) (Verifier, error) {
 		v.client = &http.Client{Timeout: snsFetchTimeout}
 	}
 	v.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v.get = fetch.NewClient(v.client, fetch.Limits{Timeout: snsFetchTimeout, MaxSize: snsMaxFetch})
 	return v, nil
 }
 
@@ -744,29 +748,12 @@ func snsIssuerURL(raw string) bool {
 // 200 response. A 404 is the sentinel missing, other errors are
 // ErrUnavailable; they do not repeat the URL (it comes from the body).
 func (v *snsVerifier) fetch(ctx context.Context, u, what string, missing error) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(ctx, snsFetchTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s request", ErrUnavailable, what)
-	}
-	resp, err := v.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s fetch failed", ErrUnavailable, what)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
+	b, err := v.get.Get(ctx, u, nil)
+	switch {
+	case errors.Is(err, fetch.ErrNotFound):
 		return nil, fmt.Errorf("%w: %s not found", missing, what)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w: %s fetch returned status %d", ErrUnavailable, what, resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, snsMaxFetch+1))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s fetch failed", ErrUnavailable, what)
-	}
-	if len(b) > snsMaxFetch {
-		return nil, fmt.Errorf("%w: %s too large", ErrUnavailable, what)
+	case err != nil:
+		return nil, fmt.Errorf("%w: %s fetch: %v", ErrUnavailable, what, err)
 	}
 	return b, nil
 }
