@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -120,6 +119,10 @@ const (
 	snsMaxAIA        = 2 // issuer URLs tried per certificate
 )
 
+// snsLimits bound the certificate fetches of one verifier.
+var snsLimits = fetch.Limits{Timeout: snsFetchTimeout, MaxSize: snsMaxFetch, MaxEntries: snsCacheSize,
+	MaxFailures: snsFailCacheSize, FailTTL: snsFailTTL, MaxConcurrent: snsMaxFlights, SlotWait: snsSlotWait}
+
 // snsHost is the AWS validators' rule for SigningCertURL hosts
 // (aws-php-sns-message-validator, aws-js-sns-message-validator).
 var snsHost = regexp.MustCompile(`^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$`)
@@ -203,17 +206,9 @@ type snsVerifier struct {
 	// roots verifies fetched certificates; nil means the system roots.
 	// Tests inject their own.
 	roots *x509.CertPool
-	// cache holds accepted certificate chains, failed the errors of
-	// failed certificate fetches (with their time), by SigningCertURL.
-	cache  snsCache[*snsChain]
-	failed snsCache[snsFailure]
-	// flights are the certificate fetches under way, by SigningCertURL;
-	// slots bounds how many run at once, slotWait how long one waits for
-	// a slot.
-	flightMu sync.Mutex
-	flights  map[string]*snsFlight
-	slots    chan struct{}
-	slotWait time.Duration
+	// chains holds the accepted certificate chains and the failures, by
+	// SigningCertURL, and runs the fetches (shared, bounded).
+	chains *fetch.Cache[*snsChain]
 }
 
 func newSNS(c Config) (Verifier, error) {
@@ -221,8 +216,7 @@ func newSNS(c Config) (Verifier, error) {
 		return nil, err
 	}
 	v := &snsVerifier{cfg: c, tolerance: c.Tolerance > 0, autoConfirm: c.AutoConfirm,
-		cache: snsCache[*snsChain]{max: snsCacheSize}, failed: snsCache[snsFailure]{max: snsFailCacheSize},
-		flights: map[string]*snsFlight{}, slots: make(chan struct{}, snsMaxFlights), slotWait: snsSlotWait}
+		chains: fetch.NewCache[*snsChain](snsLimits)}
 	if len(c.TopicARNs) > 0 {
 		v.topics = make(map[string]bool, len(c.TopicARNs))
 		for i, a := range c.TopicARNs {
@@ -595,86 +589,23 @@ func snsTopicHost(topicARN string) (string, bool) {
 }
 
 // certKey returns the public key of the certificate at u, checked at now:
-// from the cache, or fetched. A failure is remembered for snsFailTTL;
-// concurrent requests for one URL share one fetch, which runs detached
-// from the request so that a request that goes away neither stops it nor
-// makes it fail for the others.
+// from the cache, or fetched through v.chains (failures remembered for
+// snsFailTTL, concurrent requests for one URL sharing one fetch that runs
+// detached from the request, at most snsMaxFlights at once).
 func (v *snsVerifier) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.PublicKey, error) {
 	id := u.String()
 	host := strings.ToLower(u.Hostname())
-	if ch, ok := v.cache.get(id); ok {
-		return ch.check(v.roots, host, now)
-	}
-	if f, ok := v.failed.get(id); ok && !now.Before(f.at) && now.Sub(f.at) < snsFailTTL {
-		return nil, f.err
-	}
-	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%w: signing certificate fetch cancelled", ErrUnavailable)
-	}
-	f := v.flight(id, func() (*snsChain, error) { return v.load(context.WithoutCancel(ctx), id, host, now) })
-	select {
-	case <-f.done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: signing certificate fetch cancelled", ErrUnavailable)
-	}
-	if f.err != nil {
-		return nil, f.err
-	}
-	return f.ch.check(v.roots, host, now)
-}
-
-// snsFlight is one certificate fetch; ch and err are set before done is
-// closed.
-type snsFlight struct {
-	done chan struct{}
-	ch   *snsChain
-	err  error
-}
-
-// snsFailure is a failed certificate fetch or check, at the time of the
-// request that caused it.
-type snsFailure struct {
-	err error
-	at  time.Time
-}
-
-// flight joins the fetch of id under way or starts one running load.
-func (v *snsVerifier) flight(id string, load func() (*snsChain, error)) *snsFlight {
-	v.flightMu.Lock()
-	defer v.flightMu.Unlock()
-	if f, ok := v.flights[id]; ok {
-		return f
-	}
-	f := &snsFlight{done: make(chan struct{})}
-	v.flights[id] = f
-	go func() {
-		f.ch, f.err = load() // fills the caches first: a later request finds the result there
-		v.flightMu.Lock()
-		delete(v.flights, id)
-		v.flightMu.Unlock()
-		close(f.done)
-	}()
-	return f
-}
-
-// load waits for a fetch slot, fetches and checks the certificate chain at
-// id, and caches the chain or the failure. Finding no slot is not cached.
-func (v *snsVerifier) load(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
-	wait := time.NewTimer(v.slotWait)
-	defer wait.Stop()
-	select {
-	case v.slots <- struct{}{}:
-		defer func() { <-v.slots }()
-	case <-wait.C:
-		return nil, fmt.Errorf("%w: too many signing certificate fetches", ErrUnavailable)
-	}
-	ch, err := v.fetchChain(ctx, id, host, now)
+	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*snsChain, error) {
+		return v.fetchChain(ctx, id, host, now)
+	})
 	if err != nil {
-		v.failed.put(id, snsFailure{err: err, at: now})
+		if errors.Is(err, fetch.ErrUnavailable) {
+			// The cache's own: no free slot, or this request went away.
+			return nil, fmt.Errorf("%w: signing certificate %v", ErrUnavailable, err)
+		}
 		return nil, err
 	}
-	v.cache.put(id, ch)
-	return ch, nil
+	return ch.check(v.roots, host, now)
 }
 
 // fetchChain fetches the certificate at id and, when it does not chain to
@@ -869,37 +800,4 @@ func snsCertNamed(c *x509.Certificate, host string) bool {
 		}
 	}
 	return false
-}
-
-// snsCache is a map of at most max entries, first in first out.
-type snsCache[V any] struct {
-	mu    sync.Mutex
-	max   int
-	m     map[string]V
-	order []string
-}
-
-func (c *snsCache[V]) get(k string) (V, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[k]
-	return e, ok
-}
-
-func (c *snsCache[V]) put(k string, e V) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]V)
-	}
-	if _, ok := c.m[k]; ok {
-		c.m[k] = e
-		return
-	}
-	if len(c.order) >= c.max {
-		delete(c.m, c.order[0])
-		c.order = append(c.order[:0], c.order[1:]...)
-	}
-	c.m[k] = e
-	c.order = append(c.order, k)
 }

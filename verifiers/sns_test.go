@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
 	"math/big"
 	"net"
 	"net/http"
@@ -488,7 +489,7 @@ func TestSNSPHPVectorsFetched(t *testing.T) {
 	if _, err := u.Verify(snsRequest(snsBody(t, snsPHPVectors[0]), at)); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("issuer unavailable: got %v, want ErrUnavailable", err)
 	}
-	if _, ok := u.cache.get(snsPHPCertURL); ok {
+	if n, _ := u.chains.Len(); n != 0 {
 		t.Error("chain cached after a failed issuer fetch")
 	}
 }
@@ -980,27 +981,11 @@ func TestSNSFetchFailures(t *testing.T) {
 	}
 }
 
+// The cache itself is tested in internal/fetch; here, its sizes.
 func TestSNSCacheBounded(t *testing.T) {
 	v := newTestSNS(t, Config{}, nil)
-	for _, size := range []int{v.cache.max, v.failed.max} {
-		c := snsCache[int]{max: size}
-		for i := 0; i < size+5; i++ {
-			c.put(fmt.Sprint(i), i)
-		}
-		if len(c.m) != size || len(c.order) != size {
-			t.Fatalf("cache holds %d/%d entries, want %d", len(c.m), len(c.order), size)
-		}
-		has := func(k int) bool { _, ok := c.get(fmt.Sprint(k)); return ok }
-		if has(0) || has(4) || !has(5) || !has(size+4) {
-			t.Error("not first in, first out")
-		}
-		c.put("5", -1)
-		if e, _ := c.get("5"); len(c.order) != size || e != -1 {
-			t.Error("re-put grew the cache or kept the old value")
-		}
-	}
-	if v.cache.max != 32 || v.failed.max != 256 {
-		t.Errorf("cache sizes %d and %d, want 32 and 256", v.cache.max, v.failed.max)
+	if l := v.chains.Limits(); l.MaxEntries != 32 || l.MaxFailures != 256 || l.FailTTL != 5*time.Minute || l.MaxSize != 64<<10 {
+		t.Errorf("limits %+v", l)
 	}
 }
 
@@ -1583,8 +1568,8 @@ func TestSNSFailuresRemembered(t *testing.T) {
 			t.Fatalf("%d: %v", i, err)
 		}
 	}
-	if len(v.failed.m) != snsFailCacheSize {
-		t.Errorf("%d failures remembered, want %d", len(v.failed.m), snsFailCacheSize)
+	if _, n := v.chains.Len(); n != snsFailCacheSize {
+		t.Errorf("%d failures remembered, want %d", n, snsFailCacheSize)
 	}
 	for _, i := range []int{1, snsFailCacheSize, 0} { // 0 last: fetching it again evicts 1
 		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), snsNow))
@@ -1650,11 +1635,9 @@ func TestSNSSingleFlight(t *testing.T) {
 			if got := s.count("sns.us-east-1.amazonaws.com" + path); got != 1 {
 				t.Errorf("%d fetches, want 1", got)
 			}
-			v.flightMu.Lock()
-			if len(v.flights) != 0 {
-				t.Errorf("%d flights left", len(v.flights))
+			if n := v.chains.InFlight(); n != 0 {
+				t.Errorf("%d flights left", n)
 			}
-			v.flightMu.Unlock()
 		})
 	}
 }
@@ -1664,10 +1647,12 @@ func TestSNSSingleFlight(t *testing.T) {
 func TestSNSFetchSlots(t *testing.T) {
 	s := newSNSServer(t)
 	v := newTestSNS(t, Config{HTTPClient: s.client}, snsPool(t, string(snsFixture(t, "ca.pem"))))
-	v.slotWait = 50 * time.Millisecond
-	if cap(v.slots) != 4 || newTestSNS(t, Config{}, nil).slotWait != 2*time.Second {
-		t.Fatalf("slots %d, wait %v; want 4 and 2s", cap(v.slots), newTestSNS(t, Config{}, nil).slotWait)
+	if l := newTestSNS(t, Config{}, nil).chains.Limits(); l.MaxConcurrent != 4 || l.SlotWait != 2*time.Second {
+		t.Fatalf("slots %d, wait %v; want 4 and 2s", l.MaxConcurrent, l.SlotWait)
 	}
+	l := snsLimits
+	l.SlotWait = 50 * time.Millisecond
+	v.chains = fetch.NewCache[*snsChain](l)
 	base := snsFixture(t, "notification-v2.json")
 	body := func(i int) []byte {
 		return snsEdit(t, base, "SimpleNotificationService-sns.pem", fmt.Sprintf("SimpleNotificationService-slot%d.pem", i))
@@ -1692,8 +1677,8 @@ func TestSNSFetchSlots(t *testing.T) {
 	if _, err := v.Verify(snsRequest(body(4), snsNow)); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("fifth fetch: got %v, want ErrUnavailable", err)
 	}
-	if d := time.Since(start); d < v.slotWait {
-		t.Errorf("gave up after %v, before the %v wait", d, v.slotWait)
+	if d := time.Since(start); d < l.SlotWait {
+		t.Errorf("gave up after %v, before the %v wait", d, l.SlotWait)
 	}
 	if n := s.count("sns.us-east-1.amazonaws.com/SimpleNotificationService-slot4.pem"); n != 0 {
 		t.Errorf("fifth url fetched %d times while 4 fetches ran", n)

@@ -268,6 +268,9 @@ func (c *Cache[V]) run(ctx context.Context, key string, now time.Time, fl *fligh
 	close(fl.done)
 }
 
+// Limits returns the limits of c, defaults filled in.
+func (c *Cache[V]) Limits() Limits { return c.limits }
+
 // Forget drops key's value and failure.
 func (c *Cache[V]) Forget(key string) {
 	c.mu.Lock()
