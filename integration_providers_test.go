@@ -353,7 +353,7 @@ type e2eCase struct {
 }
 
 func e2eOK(name, path string, h map[string]string, body []byte, key int, id, ts string) e2eCase {
-	return e2eCase{name: name, path: path, headers: h, body: body, want: 200, forward: true, key: strconv.Itoa(key), id: id, ts: ts}
+	return e2eCase{name: name, path: path, headers: h, body: body, want: 200, forward: true, key: strconv.Itoa(key + 1), id: id, ts: ts}
 }
 
 func e2eReject(name, path string, h map[string]string, body []byte, want int) e2eCase {

@@ -39,9 +39,11 @@ const DefaultMaxSize int64 = 1 << 20
 // Placeholder | Description
 // ------------|-------------
 // `{http.webhook_verify.provider}` | The configured provider name
+// `{http.webhook_verify.verified}` | `true` when the request verified, else `false` (log_only mode forwards both)
 // `{http.webhook_verify.id}` | The delivery id, when the provider sends one
 // `{http.webhook_verify.timestamp}` | The verified timestamp (Unix seconds), when the scheme has one
-// `{http.webhook_verify.key}` | Position (0-based) of the configured secret or public key that matched
+// `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
+// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too)
 // `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
 type Handler struct {
 	// The provider whose signature scheme to verify, for example
@@ -107,12 +109,39 @@ type Handler struct {
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
-	verifier verifiers.Verifier
-	replay   *replayState
-	maxSize  int64
-	logger   *zap.Logger
-	metrics  *metrics
+	// What to do with a request that fails: `enforce` (default) refuses it;
+	// `log_only` (shadow mode) verifies, logs and counts exactly as enforce
+	// does but forwards every request, with `{http.webhook_verify.verified}`
+	// telling whether it verified, and never blocks a duplicate (replay
+	// still records verified deliveries). A body over max_size (413) or
+	// not received in time (408) is refused in both modes: it was not read
+	// whole. Handshakes are answered in both modes.
+	Mode string `json:"mode,omitempty"`
+
+	// A name for this route in metrics (the `route` label) and logs;
+	// default: the name of the Caddy server the route is in (srv0, ...).
+	Name string `json:"name,omitempty"`
+
+	verifier  verifiers.Verifier
+	replay    *replayState
+	maxSize   int64
+	logger    *zap.Logger
+	metrics   *metrics
+	logLimit  *logLimiter
+	replayKey replayKeySource
+	untrack   func() // stops counting this handler's replay store
 }
+
+// Modes of the handler.
+const (
+	// ModeEnforce refuses requests that fail verification (the default).
+	ModeEnforce = "enforce"
+	// ModeLogOnly verifies, logs and counts, and forwards every request.
+	ModeLogOnly = "log_only"
+)
+
+// logOnly reports whether the handler runs in shadow mode.
+func (h *Handler) logOnly() bool { return h.Mode == ModeLogOnly }
 
 // CaddyModule returns the Caddy module information.
 func (Handler) CaddyModule() caddy.ModuleInfo {
@@ -122,9 +151,16 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision resolves secrets and builds the verifier.
+// Provision resolves secrets and builds the verifier. Its errors start
+// with the directive and the provider ("webhook_verify stripe: secret 1 is
+// empty"), so that the route is found in Caddy's chain of module names.
 func (h *Handler) Provision(ctx caddy.Context) error {
+	return directiveError(h.Provider, h.provision(ctx))
+}
+
+func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
 	h.maxSize = h.MaxSize
 	if h.maxSize == 0 {
 		h.maxSize = DefaultMaxSize
@@ -154,7 +190,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.metrics, err = provisionMetrics(ctx); err != nil {
 		return err
 	}
-	return h.provisionReplay(ctx, cfg)
+	if err := h.provisionReplay(ctx, cfg); err != nil {
+		return err
+	}
+	if h.replay != nil && h.metrics != nil {
+		h.untrack = h.metrics.entries.track(h.replay.store, h.replay.label)
+	}
+	return h.provisionReplayKey()
 }
 
 // verifierConfig resolves placeholders and reads certificate files.
@@ -230,11 +272,18 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 
 // Validate checks the configuration for obvious mistakes.
 func (h *Handler) Validate() error {
+	return directiveError(h.Provider, h.validate())
+}
+
+func (h *Handler) validate() error {
 	if h.Provider == "" {
 		return errors.New("provider is required")
 	}
 	if h.MaxSize < 0 {
 		return errors.New("max_size must not be negative")
+	}
+	if h.Mode != "" && h.Mode != ModeEnforce && h.Mode != ModeLogOnly {
+		return fmt.Errorf("mode %q is not enforce or log_only", h.Mode)
 	}
 	if h.verifier == nil {
 		return errors.New("verifier not provisioned")
@@ -243,13 +292,14 @@ func (h *Handler) Validate() error {
 }
 
 // ServeHTTP verifies the request and, if it is authentic and new, passes it
-// on with its exact body.
+// on with its exact body. In log_only mode every request is passed on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		repl = caddy.NewReplacer()
 	}
 	repl.Set("http.webhook_verify.provider", h.Provider)
+	repl.Set("http.webhook_verify.verified", "false")
 
 	if hs, ok := h.verifier.(verifiers.Handshaker); ok {
 		resp, ok, err := hs.Handshake(&verifiers.Request{
@@ -259,13 +309,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 			Header:  r.Header,
 			Now:     time.Now(),
 		})
+		if err == nil && ok && resp == nil {
+			err = errors.New("verifier handshake returned no response")
+		}
 		if err != nil {
-			return h.reject(w, r, repl, "", err)
+			// The body has not been read: in log_only mode the request
+			// goes on as it came.
+			return h.fail(w, r, repl, nil, next, err)
 		}
 		if ok {
-			if resp == nil {
-				return h.reject(w, r, repl, "", errors.New("verifier handshake returned no response"))
-			}
 			h.outcome(r, "handshake", "", nil)
 			return writeResponse(w, resp)
 		}
@@ -273,6 +325,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 
 	body, err := h.readBody(w, r)
 	if err != nil {
+		// Too large or too slow: refused in every mode, since the body
+		// was not read whole.
 		return h.reject(w, r, repl, "", err)
 	}
 
@@ -284,16 +338,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		Body:    body,
 		Now:     time.Now(),
 	}
+	start := time.Now()
 	res, err := h.verifier.Verify(vr)
-	if err != nil {
-		return h.reject(w, r, repl, "", err)
+	h.observeVerify(r, time.Since(start))
+	if err == nil && res == nil {
+		err = errors.New("verifier returned no result")
 	}
-	if res == nil {
-		return h.reject(w, r, repl, "", errors.New("verifier returned no result"))
+	if err != nil {
+		return h.fail(w, r, repl, body, next, err)
 	}
 
+	repl.Set("http.webhook_verify.verified", "true")
 	repl.Set("http.webhook_verify.id", res.ID)
-	repl.Set("http.webhook_verify.key", strconv.Itoa(res.Key))
+	// Numbered from 1, as configuration errors number secrets and keys.
+	repl.Set("http.webhook_verify.key", strconv.Itoa(res.Key+1))
 	ts := ""
 	if !res.Timestamp.IsZero() {
 		ts = strconv.FormatInt(res.Timestamp.Unix(), 10)
@@ -318,6 +376,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	if res.Act == nil {
 		h.outcome(r, "verified", res.ID, nil)
+	}
+	return next.ServeHTTP(w, r)
+}
+
+// fail handles a request that failed verification: refused in enforce
+// mode; logged, counted and passed on (marked unverified) in log_only
+// mode. body is what was read of the request, nil when nothing was.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, body []byte, next caddyhttp.Handler, err error) error {
+	if !h.logOnly() {
+		return h.reject(w, r, repl, "", err)
+	}
+	why, _ := reason(err)
+	repl.Set("http.webhook_verify.error", err.Error())
+	h.outcome(r, why, "", err)
+	if body != nil {
+		restoreBody(r, body)
 	}
 	return next.ServeHTTP(w, r)
 }
@@ -455,34 +529,86 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 	return caddyhttp.Error(status, err)
 }
 
-// outcome logs and counts the result of one request. It never logs a
-// secret, a signature or the body.
+// outcome logs and counts the result of one request: one line per
+// decision, verified ones at DEBUG, rejections at INFO (WARN for a key,
+// certificate or replay store unavailable, ERROR for internal errors),
+// at most logBurst rejection lines per logInterval and route. It never
+// logs a secret, a signature or the body.
 func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 	if h.metrics != nil {
-		h.metrics.requests.WithLabelValues(verifiers.Canonical(h.Provider), result).Inc()
+		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
 	}
 	if h.logger == nil {
 		return
 	}
 	level := zapcore.DebugLevel
 	msg := "webhook verified"
+	switch result {
+	case "handshake":
+		msg = "webhook handshake answered"
+	case "handled":
+		msg = "webhook handled"
+	case "duplicate", "in_flight":
+		msg = "webhook duplicate"
+	}
 	if err != nil {
 		level, msg = zapcore.InfoLevel, "webhook rejected"
+		switch result {
+		case "unavailable", "replay_unavailable":
+			level = zapcore.WarnLevel
+		case "internal":
+			level = zapcore.ErrorLevel
+		}
 	}
-	if ce := h.logger.Check(level, msg); ce != nil {
-		fields := []zap.Field{
-			zap.String("provider", h.Provider),
-			zap.String("result", result),
-			zap.String("remote_ip", remoteHost(r)),
-		}
-		if id != "" {
-			fields = append(fields, zap.String("delivery_id", truncate(id, 128)))
-		}
-		if err != nil {
-			fields = append(fields, zap.String("reason", err.Error()))
-		}
-		ce.Write(fields...)
+	ce := h.logger.Check(level, msg)
+	if ce == nil {
+		return
 	}
+	if err != nil && h.logLimit != nil && !h.logLimit.allow(result) {
+		return
+	}
+	fields := make([]zap.Field, 0, 11)
+	fields = append(fields, zap.String("provider", h.Provider))
+	if h.Name != "" {
+		fields = append(fields, zap.String("name", h.Name))
+	}
+	fields = append(fields, zap.String("result", result))
+	if err != nil {
+		fields = append(fields, zap.String("reason", err.Error()))
+	}
+	if id != "" {
+		fields = append(fields, zap.String("delivery_id", truncate(id, 128)))
+	}
+	orig := r
+	if o, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		orig = &o
+	}
+	uri := orig.RequestURI
+	if uri == "" && orig.URL != nil {
+		uri = orig.URL.RequestURI()
+	}
+	fields = append(fields,
+		zap.String("remote_ip", remoteHost(r)),
+		zap.String("host", truncate(r.Host, 256)),
+		zap.String("method", truncate(r.Method, 32)),
+		zap.String("uri", truncate(uri, 1024)),
+	)
+	if h.logOnly() {
+		fields = append(fields, zap.String("mode", ModeLogOnly))
+	}
+	ce.Write(fields...)
+}
+
+// route is the value of the route label: the handler's name, else the
+// name of the server it runs in.
+func (h *Handler) route(r *http.Request) string {
+	if h.Name != "" {
+		return h.Name
+	}
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		return srv.Name()
+	}
+	return ""
 }
 
 func remoteHost(r *http.Request) string {

@@ -79,6 +79,16 @@ type ReplayConfig struct {
 	// The storage module to use in cluster mode; default: the global
 	// `storage` of the Caddy config.
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=caddy.storage inline_key=module"`
+
+	// What a delivery's replay key is made of: `signature` (the verified
+	// signature), `id` (the signed delivery id) or `json <pointer>` (an
+	// RFC 6901 pointer into the body, for example `json /id`, read only
+	// after the signature verified and only for providers whose signature
+	// covers the whole body). Default: the provider's event id in the body
+	// where it has one (stripe /id, ...), else the signed id, else the
+	// signature. A body field that is missing or not a non-empty string or
+	// number falls back to the signed id, else the signature (logged).
+	Key string `json:"key,omitempty"`
 }
 
 // memoryPool keeps in-memory replay caches across config reloads.
@@ -186,6 +196,7 @@ func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error
 
 // Cleanup releases what this instance acquired.
 func (h *Handler) Cleanup() error {
+	h.closeLogs()
 	if h.replay == nil {
 		return nil
 	}
@@ -233,22 +244,10 @@ func configFingerprint(cfg verifiers.Config) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// replayMaterial is the signed material a replay key is made of.
-func replayMaterial(res *verifiers.Result) []byte {
-	if res.SignedID != "" {
-		return append([]byte("id:"), res.SignedID...)
-	}
-	if len(res.Signature) > 0 {
-		sum := sha256.Sum256(res.Signature)
-		return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
-	}
-	return nil
-}
-
 // forwardOnce passes a verified request to next unless it is a duplicate,
 // and records the outcome: commit on a 2xx answer, release otherwise.
 func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler) error {
-	material := replayMaterial(res)
+	material := h.replayMaterial(r, res)
 	if material == nil {
 		return h.reject(w, r, repl, res.ID, errors.New("verifier gave no replay material"))
 	}
@@ -258,8 +257,19 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	state, tok, err := h.replay.store.Reserve(ctx, key, h.replay.inFlightTTL)
 	if err != nil {
 		h.outcome(r, "replay_unavailable", res.ID, err)
+		repl.Set("http.webhook_verify.replay", "unavailable")
+		if h.logOnly() {
+			return next.ServeHTTP(w, r)
+		}
 		repl.Set("http.webhook_verify.error", "replay cache unavailable")
 		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("replay cache unavailable"))
+	}
+	repl.Set("http.webhook_verify.replay", replayPlaceholder(state))
+	if state != replay.New && h.logOnly() {
+		// Shadow mode never blocks: the copy is counted, logged and
+		// passed on, marked by the replay placeholder.
+		h.outcome(r, replayPlaceholder(state), res.ID, nil)
+		return next.ServeHTTP(w, r)
 	}
 	switch state {
 	case replay.Accepted:

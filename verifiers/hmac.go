@@ -102,6 +102,8 @@ type recipeVerifier struct {
 	hasTS   bool // a timestamp is required and checked
 	signsTS bool // the timestamp is part of the signed content
 	signsID bool // the delivery id is part of the signed content
+
+	eventID string // a preset's event id pointer (EventIDer), "" for none
 }
 
 // compileRecipe validates r, decodes the secrets of c and precompiles the

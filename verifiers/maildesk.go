@@ -5,8 +5,9 @@ package verifiers
 // v1 = hex(HMAC-SHA256(secret, t + "." + raw body)) and the secret (the
 // Maildesk API key secret) is used verbatim. t must equal the timestamp
 // header; the timestamp is signed and checked against the tolerance.
-// Maildesk documents no delivery-id header, so replay protection falls
-// back to the signature.
+// Maildesk documents no delivery-id header; its JSON body carries
+// eventId, "a unique ID for this event (use for idempotency)", the
+// default replay key (EventIDPointer "/eventId").
 //
 // Source: https://maildesk.apidog.io/ ("Maildesk Webhook Integration Guide").
 // No published test vector exists; see maildesk_test.go.
@@ -26,5 +27,5 @@ var maildeskRecipe = HMACRecipe{
 }
 
 func newMaildesk(c Config) (Verifier, error) {
-	return recipeProvider(c, maildeskRecipe)
+	return recipeProviderWithEventID(c, maildeskRecipe, "/eventId")
 }

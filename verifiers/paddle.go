@@ -7,8 +7,10 @@ package verifiers
 // entries (h2=...) are ignored. The timestamp is signed and checked
 // against the tolerance (Paddle's SDKs default to 5 seconds; the default
 // here is the project-wide one, set `tolerance 5s` to match them). Paddle
-// sends no delivery-id header (notification_id is in the body), so replay
-// protection falls back to the signature.
+// sends no delivery-id header; the body's event_id is the default replay
+// key (Paddle: "make your handler idempotent using event_id as a
+// deduplication key", developer.paddle.com/webhooks/about/how-webhooks-work;
+// one event sent to several destinations has one notification_id each).
 //
 // Sources: https://developer.paddle.com/webhooks/signature-verification ;
 // github:PaddleHQ/paddle-go-sdk webhook_verifier.go, and the Go, Python and
@@ -28,5 +30,5 @@ var paddleRecipe = HMACRecipe{
 }
 
 func newPaddle(c Config) (Verifier, error) {
-	return recipeProvider(c, paddleRecipe)
+	return recipeProviderWithEventID(c, paddleRecipe, "/event_id")
 }
