@@ -1,7 +1,9 @@
 package webhookverify
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -32,6 +34,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		public_key [<key_id>] <value>  # repeatable
 //		tolerance <duration>|off       # default 5m
 //		max_size <size>                # default 1MiB
+//		mode enforce|log_only          # default enforce
+//		name <route name>              # metrics route label and logs
 //		replay off
 //		replay {
 //			ttl <duration>
@@ -39,6 +43,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
+//			key signature|id|json <pointer>
 //		}
 //		url <scheme://host/path>       # twilio, mandrill
 //		topic_arn <arn...>             # sns
@@ -82,8 +87,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		return h.HMAC, nil
 	}
+	directive := d.Token()
+	lines := map[string]caddyfile.Token{}
 	for d.NextBlock(0) {
 		opt := d.Val()
+		if _, seen := lines[opt]; !seen {
+			lines[opt] = d.Token()
+		}
 		switch opt {
 		case "secret":
 			v, err := oneArg(d)
@@ -138,6 +148,21 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalReplay(d); err != nil {
 				return err
 			}
+		case "mode":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if v != ModeEnforce && v != ModeLogOnly {
+				return d.Errf("mode %q is not enforce or log_only", v)
+			}
+			h.Mode = v
+		case "name":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Name = v
 		case "url":
 			v, err := oneArg(d)
 			if err != nil {
@@ -214,7 +239,76 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
 		}
 	}
-	return nil
+	return h.checkShape(directive, lines)
+}
+
+// checkShape builds the verifier with stand-ins for the values only known
+// at load (placeholders, certificate files), so that what the Caddyfile
+// alone can tell (a missing secret, an option the provider does not take,
+// a bad hash or encoding name, a literal secret or key of the wrong form)
+// is refused while parsing. The error points at the line of the option it
+// names, else at the directive.
+func (h *Handler) checkShape(directive caddyfile.Token, lines map[string]caddyfile.Token) error {
+	err := verifiers.Check(h.Provider, h.shapeConfig(), hasPlaceholder)
+	if err == nil {
+		return nil
+	}
+	msg := directiveError(h.Provider, err).Error()
+	at := directive
+	best := -1
+	for opt, tok := range lines {
+		if i := wordIndex(msg, opt); i >= 0 && (best < 0 || i < best) {
+			best, at = i, tok
+		}
+	}
+	return fmt.Errorf("%s, at %s:%d", msg, at.File, at.Line)
+}
+
+// shapeConfig is the verifier config of the handler's values as written
+// (placeholders unresolved, certificates as paths). A new option of
+// verifiers.Config must be added here too.
+func (h *Handler) shapeConfig() verifiers.Config {
+	return verifiers.Config{
+		Provider:        h.Provider,
+		Secrets:         h.Secrets,
+		PublicKeys:      h.PublicKeys,
+		Tolerance:       time.Duration(h.Tolerance),
+		HMAC:            h.HMAC,
+		URL:             h.URL,
+		TopicARNs:       h.TopicARNs,
+		Certificates:    h.Certificates,
+		AutoConfirm:     h.AutoConfirm,
+		Username:        h.Username,
+		Password:        h.Password,
+		Header:          h.Header,
+		CustomerHandles: h.CustomerHandles,
+	}
+}
+
+// hasPlaceholder reports whether s holds a Caddy placeholder ({...}).
+func hasPlaceholder(s string) bool {
+	i := strings.IndexByte(s, '{')
+	return i >= 0 && strings.IndexByte(s[i:], '}') > 0
+}
+
+// wordIndex is the index of the first occurrence of word in s that is
+// not part of a longer identifier, or -1.
+func wordIndex(s, word string) int {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	for off := 0; ; {
+		i := strings.Index(s[off:], word)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		end := i + len(word)
+		if (i == 0 || !isWord(s[i-1])) && (end == len(s) || !isWord(s[end])) {
+			return i
+		}
+		off = i + 1
+	}
 }
 
 // recipeField maps a Caddyfile option to its field in the recipe.
@@ -316,6 +410,16 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Errf("module %s is not a caddy.StorageConverter", modID)
 			}
 			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", modName, nil)
+		case "key":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			v := strings.Join(args, " ")
+			if _, err := parseReplayKey(v); err != nil {
+				return d.Err(err.Error())
+			}
+			rc.Key = v
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}

@@ -44,7 +44,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{
 			name: "replay block",
 			input: `webhook_verify svix {
-				secret whsec_x
+				secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 				replay {
 					ttl 1h
 					in_flight_ttl 30s
@@ -53,7 +53,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 					storage
 				}
 			}`,
-			want: Handler{Provider: "svix", Secrets: []string{"whsec_x"}, Replay: &ReplayConfig{
+			want: Handler{Provider: "svix", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, Replay: &ReplayConfig{
 				TTL: caddy.Duration(3600e9), InFlightTTL: caddy.Duration(30e9), MaxEntries: 5000, Namespace: "shop-a", Cluster: true}},
 		},
 		{
