@@ -256,8 +256,15 @@ func (h *Handler) checkShape(directive caddyfile.Token, lines map[string]caddyfi
 	msg := directiveError(h.Provider, err).Error()
 	at := directive
 	best := -1
+	// The verifiers' words for options written otherwise here.
+	search := strings.ReplaceAll(msg, "public key", "public_key")
+	if tok, ok := lines["timestamp_header"]; ok {
+		if _, set := lines["timestamp_unit"]; !set {
+			lines["timestamp_unit"] = tok
+		}
+	}
 	for opt, tok := range lines {
-		if i := wordIndex(msg, opt); i >= 0 && (best < 0 || i < best) {
+		if i := wordIndex(search, opt); i >= 0 && (best < 0 || i < best) {
 			best, at = i, tok
 		}
 	}

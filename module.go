@@ -530,8 +530,8 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 }
 
 // outcome logs and counts the result of one request: one line per
-// decision, verified ones at DEBUG, rejections at INFO (WARN for a key,
-// certificate or replay store unavailable, ERROR for internal errors),
+// decision, verified ones at DEBUG, rejections at INFO (ERROR for
+// internal errors),
 // at most logBurst rejection lines per logInterval and route. It never
 // logs a secret, a signature or the body.
 func (h *Handler) outcome(r *http.Request, result, id string, err error) {
@@ -553,10 +553,7 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 	}
 	if err != nil {
 		level, msg = zapcore.InfoLevel, "webhook rejected"
-		switch result {
-		case "unavailable", "replay_unavailable":
-			level = zapcore.WarnLevel
-		case "internal":
+		if result == "internal" {
 			level = zapcore.ErrorLevel
 		}
 	}
