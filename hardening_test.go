@@ -279,4 +279,3 @@ func TestBodyBufferGrowsWithWhatArrives(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("connection reset") }
-
