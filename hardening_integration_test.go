@@ -612,6 +612,9 @@ func hardUpstreamHangs(t *testing.T, env *hardEnv) {
 	if st, _ := post(t, env.tc, "/fault", swHeaders(id, body, "X-Test-Delay", "3s"), body); st < 500 {
 		t.Fatalf("hanging upstream: status %d, want a 5xx", st)
 	}
+	if n := len(fault.requests("/fault")); n != 1 {
+		t.Fatalf("the upstream got %d requests, want the one it hung on", n)
+	}
 	if st, msg := post(t, env.tc, "/fault", swHeaders(id, body), body); st != 200 || strings.Contains(msg, "duplicate") {
 		t.Fatalf("retry: %d %q, want forwarded", st, msg)
 	}

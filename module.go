@@ -105,10 +105,10 @@ type Handler struct {
 	// (`postmark`, instead of Basic auth).
 	Header string `json:"header,omitempty"`
 
-	// Keep the credentials the gate checked (`postmark`'s Basic
-	// Authorization header) on the request passed to the next handler.
+	// Keep the credentials the gate checked (`postmark`'s secret header
+	// or Basic Authorization) on the request passed to the next handler.
 	// By default they are removed, so they reach neither the upstream nor
-	// its logs. A shared-secret header (`header`) is always removed.
+	// the logs of Caddy and the upstream.
 	KeepCredentials bool `json:"keep_credentials,omitempty"`
 
 	// Allowed MailChannels customer handles (`mailchannels`): every event
