@@ -87,7 +87,11 @@ func (v *slackVerifier) Verify(r *Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: X-Slack-Signature does not match", ErrSignature)
 	}
 	res := &Result{Signature: matched, Timestamp: t, Key: key}
-	if challenge, ok := slackChallenge(r.Body); ok {
+	challenge, ok, err := slackChallenge(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
 		// Verified: answered here, never forwarded.
 		b, _ := json.Marshal(struct {
 			Challenge string `json:"challenge"`
@@ -104,22 +108,24 @@ const slackMaxChallenge = 512
 // slackChallenge reports whether a verified body is an Events API
 // url_verification request, and returns its challenge. Anything else
 // (form bodies of slash commands and interactions, event callbacks) is a
-// delivery.
-func slackChallenge(body []byte) (string, bool) {
+// delivery. A url_verification without a usable challenge is
+// ErrMalformed: a handshake is never forwarded.
+func slackChallenge(body []byte) (string, bool, error) {
 	if !bytes.Contains(body, []byte("url_verification")) {
-		return "", false
+		return "", false, nil
 	}
 	var m struct {
 		Type      string `json:"type"`
-		Challenge string `json:"challenge"`
+		Challenge any    `json:"challenge"`
 	}
 	if json.Unmarshal(body, &m) != nil || m.Type != "url_verification" {
-		return "", false
+		return "", false, nil
 	}
-	if m.Challenge == "" || len(m.Challenge) > slackMaxChallenge {
-		return "", false
+	c, _ := m.Challenge.(string)
+	if c == "" || len(c) > slackMaxChallenge {
+		return "", false, fmt.Errorf("%w: url_verification without a challenge of at most %d bytes", ErrMalformed, slackMaxChallenge)
 	}
-	return m.Challenge, true
+	return c, true, nil
 }
 
 var _ Timestamped = (*slackVerifier)(nil)

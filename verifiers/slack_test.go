@@ -247,16 +247,18 @@ func TestSlackChallenge(t *testing.T) {
 		body string
 		want string
 		ok   bool
+		err  error
 	}{
-		{`{"type":"url_verification","challenge":"abc"}`, "abc", true},
-		{`{"type":"event_callback","challenge":"abc","event":{"text":"url_verification"}}`, "", false},
-		{`{"type":"url_verification"}`, "", false},
-		{`{"type":"url_verification","challenge":"` + strings.Repeat("a", slackMaxChallenge+1) + `"}`, "", false},
-		{`type=url_verification&challenge=abc`, "", false},
+		{`{"type":"url_verification","challenge":"abc"}`, "abc", true, nil},
+		{`{"type":"event_callback","challenge":"abc","event":{"text":"url_verification"}}`, "", false, nil},
+		{`{"type":"url_verification"}`, "", false, ErrMalformed},
+		{`{"type":"url_verification","challenge":7}`, "", false, ErrMalformed},
+		{`{"type":"url_verification","challenge":"` + strings.Repeat("a", slackMaxChallenge+1) + `"}`, "", false, ErrMalformed},
+		{`type=url_verification&challenge=abc`, "", false, nil},
 	} {
-		got, ok := slackChallenge([]byte(tc.body))
-		if got != tc.want || ok != tc.ok {
-			t.Errorf("slackChallenge(%.40q) = %q, %v; want %q, %v", tc.body, got, ok, tc.want, tc.ok)
+		got, ok, err := slackChallenge([]byte(tc.body))
+		if got != tc.want || ok != tc.ok || !errors.Is(err, tc.err) {
+			t.Errorf("slackChallenge(%.40q) = %q, %v, %v; want %q, %v, %v", tc.body, got, ok, err, tc.want, tc.ok, tc.err)
 		}
 	}
 }
