@@ -269,11 +269,9 @@ func RedisURLOptions(urls []string, cluster bool, master string) (*redis.Univers
 		u.TLSConfig = first.TLSConfig
 	}
 	u.IsClusterMode = cluster
+	// With a master name the URLs are Sentinels; the credentials are the
+	// master's (the Sentinels are reached without authentication).
 	u.MasterName = master
-	if master != "" {
-		// The same credentials for the Sentinels and the master.
-		u.SentinelUsername, u.SentinelPassword = first.Username, first.Password
-	}
 	return u, nil
 }
 

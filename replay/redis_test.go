@@ -421,7 +421,7 @@ func TestRedisURLOptions(t *testing.T) {
 		}, ""},
 		{"cluster with one seed", []string{"redis://10.0.0.1:7000"}, true, "", func(o *redis.UniversalOptions) bool { return o.IsClusterMode }, ""},
 		{"sentinel", []string{"redis://:pw@10.0.0.1:26379/1", "redis://:pw@10.0.0.2:26379/1"}, false, "mymaster", func(o *redis.UniversalOptions) bool {
-			return o.MasterName == "mymaster" && o.DB == 1 && o.SentinelPassword == "pw"
+			return o.MasterName == "mymaster" && o.DB == 1 && o.Password == "pw" && len(o.Addrs) == 2
 		}, ""},
 		{"no url", nil, false, "", nil, "no redis url"},
 		{"http scheme", []string{"http://h:1"}, false, "", nil, "scheme"},
