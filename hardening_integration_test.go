@@ -582,6 +582,9 @@ func hardUpstreamDown(t *testing.T, env *hardEnv) {
 	}
 	fault := &upstream{}
 	srv := &http.Server{Handler: fault}
+	// No kept-alive connections left behind for the next test's server
+	// on this address (reverse_proxy does not resend a POST on one).
+	srv.SetKeepAlivesEnabled(false)
 	go srv.Serve(ln)
 	defer srv.Close()
 	if st, msg := post(t, env.tc, "/fault", swHeaders(id, body), body); st != 200 || strings.Contains(msg, "duplicate") {
@@ -605,6 +608,9 @@ func hardUpstreamHangs(t *testing.T, env *hardEnv) {
 	}
 	fault := &upstream{}
 	srv := &http.Server{Handler: fault}
+	// No kept-alive connections left behind for the next test's server
+	// on this address (reverse_proxy does not resend a POST on one).
+	srv.SetKeepAlivesEnabled(false)
 	go srv.Serve(ln)
 	defer srv.Close()
 	body := []byte(`{"type":"hang"}`)
