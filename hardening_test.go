@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"go.uber.org/zap"
 
 	"github.com/webhookverify/caddy-webhook-verify/replay"
@@ -279,3 +280,36 @@ func TestBodyBufferGrowsWithWhatArrives(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, fmt.Errorf("connection reset") }
+
+func TestCaddyfileHardeningOptions(t *testing.T) {
+	for _, tt := range []struct {
+		name, in string
+		want     func(*Handler) bool
+		wantErr  string
+	}{
+		{"body_timeout", "webhook_verify github {\n secret s\n body_timeout 30s\n}", func(h *Handler) bool { return time.Duration(h.BodyTimeout) == 30*time.Second }, ""},
+		{"body_timeout too short", "webhook_verify github {\n secret s\n body_timeout 500ms\n}", nil, "body_timeout must be between"},
+		{"body_timeout too long", "webhook_verify github {\n secret s\n body_timeout 2h\n}", nil, "body_timeout must be between"},
+		{"body_timeout bad", "webhook_verify github {\n secret s\n body_timeout soon\n}", nil, "parsing body_timeout"},
+		{"keep_credentials", "webhook_verify postmark {\n username u\n password p\n keep_credentials\n}", func(h *Handler) bool { return h.KeepCredentials }, ""},
+		{"keep_credentials takes no argument", "webhook_verify postmark {\n username u\n password p\n keep_credentials yes\n}", nil, "wrong argument count"},
+		{"tolerance over 24h", "webhook_verify stripe {\n secret s\n tolerance 2000000h\n}", nil, "tolerance must be at most 24h"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var h Handler
+			err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.in))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), "Testfile:") {
+					t.Errorf("error %q names no file and line", err)
+				}
+				return
+			}
+			if err != nil || !tt.want(&h) {
+				t.Fatalf("err %v, handler %+v", err, h)
+			}
+		})
+	}
+}
