@@ -5,11 +5,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -155,6 +158,34 @@ http://localhost:%[2]d {
 			}
 		}
 	}
+	handle /flood-gh {
+		webhook_verify github {
+			secret "%[4]s"
+			replay {
+				namespace hardening-flood-gh
+			}
+		}
+		reverse_proxy %[1]s
+	}
+	handle /flood-mc {
+		webhook_verify mailchannels {
+			public_key mckey-auth %[3]s
+			tolerance off
+			replay {
+				namespace hardening-flood-mc
+			}
+		}
+		reverse_proxy %[1]s
+	}
+	handle /flood-sns {
+		webhook_verify sns {
+			certificate %[8]q
+			replay {
+				namespace hardening-flood-sns
+			}
+		}
+		reverse_proxy %[1]s
+	}
 	handle /steady {
 		webhook_verify standard_webhooks {
 			secret %[5]s
@@ -174,13 +205,14 @@ type hardEnv struct {
 	upAddr    string
 	faultAddr string
 	steadyMax int
+	snsCert   string
 }
 
 func (e *hardEnv) config() string {
 	// A reload lets the old servers finish the requests they are
 	// handling (the suite's 1ns grace period would cut them off).
 	global := strings.Replace(globalOptions(), "grace_period 1ns", "grace_period 10s", 1)
-	return global + fmt.Sprintf(hardeningConfig, e.upAddr, testHTTPPort, hardMcKey, ghSecret, swSecret, e.faultAddr, e.steadyMax)
+	return global + fmt.Sprintf(hardeningConfig, e.upAddr, testHTTPPort, hardMcKey, ghSecret, swSecret, e.faultAddr, e.steadyMax, e.snsCert)
 }
 
 // freeAddr returns a loopback address nothing listens on (for now).
@@ -202,7 +234,11 @@ func TestIntegrationHardening(t *testing.T) {
 	up := &trailerUpstream{}
 	srv := httptest.NewServer(up)
 	defer srv.Close()
-	env := &hardEnv{up: up, upAddr: srv.Listener.Addr().String(), faultAddr: freeAddr(t), steadyMax: 1000}
+	snsCert, err := filepath.Abs("verifiers/testdata/sns/awsphp/cert.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &hardEnv{up: up, upAddr: srv.Listener.Addr().String(), faultAddr: freeAddr(t), steadyMax: 1000, snsCert: snsCert}
 	env.tc = newTester(t)
 	env.tc.InitServer(env.config(), "caddyfile")
 	if t.Failed() {
@@ -218,6 +254,7 @@ func TestIntegrationHardening(t *testing.T) {
 	t.Run("upstream down, then back", func(t *testing.T) { hardUpstreamDown(t, env) })
 	t.Run("upstream hangs past the proxy timeout", func(t *testing.T) { hardUpstreamHangs(t, env) })
 	t.Run("reload under steady traffic", func(t *testing.T) { hardReload(t, env) })
+	t.Run("floods of forged requests", func(t *testing.T) { hardFlood(t, env) })
 }
 
 // doHost sends a POST for host (HTTP on the test port, or HTTPS on the
@@ -736,4 +773,157 @@ func hardReload(t *testing.T, env *hardEnv) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// hardResources is what a flood must leave where it was.
+type hardResources struct {
+	heap       uint64
+	goroutines int
+	files      int
+	entries    map[string]int
+}
+
+func hardMeasure(t *testing.T, namespaces ...string) hardResources {
+	t.Helper()
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fds, err := os.ReadDir("/proc/self/fd")
+	files := len(fds)
+	if err != nil {
+		files = -1 // not Linux: not measured
+	}
+	r := hardResources{heap: ms.HeapAlloc, goroutines: runtime.NumGoroutine(), files: files, entries: map[string]int{}}
+	memoryPool.Range(func(key, val any) bool {
+		for _, ns := range namespaces {
+			if key == "memory/"+ns {
+				r.entries[ns] = val.(*memoryCache).stats().Entries
+			}
+		}
+		return true
+	})
+	return r
+}
+
+// hardFlood: tens of thousands of forged requests (bad signatures, random
+// MailChannels keyids, random SNS certificate URLs; keys and certificates
+// pinned, so nothing leaves loopback) are all refused, reach neither the
+// upstream nor the replay cache, and leave the heap, the goroutines and
+// the open files where they were (generous margins).
+func hardFlood(t *testing.T, env *hardEnv) {
+	n := 7000 // per kind
+	if testing.Short() {
+		n = 500
+	}
+	var snsMsg map[string]string
+	for _, v := range e2eSnsPHPVectors {
+		if v["Type"] == "Notification" {
+			snsMsg = v
+			break
+		}
+	}
+	if snsMsg == nil {
+		t.Fatal("no SNS Notification vector")
+	}
+	rnd := func(i int, kind string) string {
+		return fmt.Sprintf("%x", []byte(fmt.Sprintf("%s-%d-%d", kind, i, time.Now().UnixNano())))
+	}
+	forged := func(kind, i int) (string, map[string]string, []byte) {
+		switch kind {
+		case 0:
+			return "/flood-gh", map[string]string{"X-Hub-Signature-256": "sha256=" + fmt.Sprintf("%064x", i)}, []byte(ghBody)
+		case 1:
+			in := fmt.Sprintf(`sig_1=("@authority" "@scheme" "content-digest");created=1625098010;keyid="k%s";alg="ed25519"`, rnd(i, "mc")[:20])
+			h := hardMcHeaders(hardMcHTTP)
+			h["Signature-Input"] = in
+			return "/flood-mc", h, []byte(hardMcBody)
+		default:
+			m := map[string]string{}
+			for k, v := range snsMsg {
+				m[k] = v
+			}
+			m["SigningCertURL"] = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-" + rnd(i, "sns")[:32] + ".pem"
+			m["MessageId"] = fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			b, _ := json.Marshal(m)
+			return "/flood-sns", map[string]string{"Content-Type": "text/plain; charset=UTF-8", "X-Amz-Sns-Message-Type": "Notification", "X-Amz-Sns-Message-Id": m["MessageId"]}, b
+		}
+	}
+	namespaces := []string{"hardening-flood-gh", "hardening-flood-mc", "hardening-flood-sns"}
+	tr := &http.Transport{MaxIdleConnsPerHost: 8}
+	client := &http.Client{Transport: tr, Timeout: 20 * time.Second}
+	var bad atomic.Int32
+	var firstBad atomic.Value
+	run := func(count int) {
+		var wg sync.WaitGroup
+		jobs := make(chan [2]int)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range jobs {
+					path, h, body := forged(j[0], j[1])
+					req, _ := http.NewRequest("POST", baseURL()+path, bytes.NewReader(body))
+					for k, v := range h {
+						req.Header.Set(k, v)
+					}
+					resp, err := client.Do(req)
+					if err != nil {
+						bad.Add(1)
+						firstBad.CompareAndSwap(nil, err.Error())
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 400 && resp.StatusCode != 401 {
+						bad.Add(1)
+						firstBad.CompareAndSwap(nil, fmt.Sprintf("%s: status %d", path, resp.StatusCode))
+					}
+				}
+			}()
+		}
+		for i := range count {
+			for kind := range 3 {
+				jobs <- [2]int{kind, i}
+			}
+		}
+		close(jobs)
+		wg.Wait()
+	}
+	run(300) // warm up: pools, caches, connections
+	before := hardMeasure(t, namespaces...)
+	run(n)
+	tr.CloseIdleConnections()
+	if b := bad.Load(); b != 0 {
+		t.Fatalf("%d forged requests were not refused with 400/401; first: %v", b, firstBad.Load())
+	}
+	for _, p := range []string{"/flood-gh", "/flood-mc", "/flood-sns"} {
+		if got := len(env.up.requests(p)); got != 0 {
+			t.Fatalf("%d forged requests reached the upstream on %s", got, p)
+		}
+	}
+	var after hardResources
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		after = hardMeasure(t, namespaces...)
+		settled := after.goroutines <= before.goroutines+20 && after.files <= before.files+20
+		if settled || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("%d forged requests: heap %d -> %d KiB, goroutines %d -> %d, open files %d -> %d",
+		3*n, before.heap>>10, after.heap>>10, before.goroutines, after.goroutines, before.files, after.files)
+	if after.heap > 2*before.heap+16<<20 {
+		t.Errorf("heap grew from %d to %d bytes", before.heap, after.heap)
+	}
+	if after.goroutines > before.goroutines+20 {
+		t.Errorf("goroutines: %d before, %d after", before.goroutines, after.goroutines)
+	}
+	if after.files > before.files+20 {
+		t.Errorf("open files: %d before, %d after", before.files, after.files)
+	}
+	for _, ns := range namespaces {
+		if after.entries[ns] != 0 || before.entries[ns] != 0 {
+			t.Errorf("replay cache %s holds %d entries (%d before): forged requests reached it", ns, after.entries[ns], before.entries[ns])
+		}
+	}
 }
