@@ -541,10 +541,16 @@ func abortRead(w http.ResponseWriter, r *http.Request) {
 // a pooled buffer: the returned body gives them out until it is retired.
 func restoreBody(r *http.Request, body []byte) *heldBody {
 	hb := &heldBody{b: body}
-	r.Body = hb.reader()
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Trailer = nil
+	if len(body) == 0 {
+		// Known to be empty: sent upstream without a body, not chunked.
+		r.Body = http.NoBody
+		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return hb
+	}
+	r.Body = hb.reader()
 	r.GetBody = func() (io.ReadCloser, error) { return hb.reader(), nil }
 	return hb
 }
