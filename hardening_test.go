@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
 	"github.com/webhookverify/caddy-webhook-verify/replay"
@@ -383,4 +384,34 @@ func BenchmarkReadBody(b *testing.B) {
 			}
 		})
 	}
+}
+
+// TestReplayFullIs503: a memory store holding only deliveries in flight
+// refuses a new one; the handler answers 503 with Retry-After and does not
+// forward it.
+func TestReplayFullIs503(t *testing.T) {
+	h, _ := newTestHandler(1 << 20)
+	h.logger = zap.NewNop()
+	mem := replay.NewMemory(replay.MemoryOptions{MaxEntries: 1, SweepInterval: -1})
+	h.replay = &replayState{store: mem, namespace: "full", ttl: time.Hour, inFlightTTL: time.Minute}
+	if _, _, err := mem.Reserve(context.Background(), "held", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader("body"))
+	req.Header.Set("X-Fake", "ok")
+	w, next, _, err := serve(h, req)
+	if next.called != 0 {
+		t.Fatal("forwarded although the replay cache had no room")
+	}
+	if status := caddyStatus(err); status != 503 || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d (%v), Retry-After %q; want 503 with Retry-After", status, err, w.Header().Get("Retry-After"))
+	}
+}
+
+func caddyStatus(err error) int {
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) {
+		return he.StatusCode
+	}
+	return 0
 }
