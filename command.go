@@ -386,7 +386,7 @@ Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders, ", ") + `
 tested with 'caddy webhook sign' without the provider.
 
 With --out <name>, the private key goes to <name>.key (mode 0600; and the
-certificate of sns to <name>.crt), and the lines to put in the
+certificate of sns to <name>.pem), and the lines to put in the
 webhook_verify block are printed. Without it, everything is printed.
 Existing files are never overwritten.
 
@@ -407,7 +407,7 @@ Existing files are never overwritten.
 			return err
 		},
 	}
-	cmd.Flags().String("out", "", "write <name>.key (and <name>.crt for sns) instead of printing the private key")
+	cmd.Flags().String("out", "", "write <name>.key (and <name>.pem, the certificate, for sns) instead of printing the private key")
 	return cmd
 }
 
@@ -438,7 +438,7 @@ func runKeygen(cmd *cobra.Command, provider string) error {
 	}
 	signFlags := "--private-key " + keyFile
 	if k.Certificate != "" {
-		crtFile := name + ".crt"
+		crtFile := name + ".pem"
 		if err := writeNew(crtFile, []byte(k.Certificate), 0o644); err != nil {
 			os.Remove(keyFile)
 			return err
