@@ -66,7 +66,7 @@ var recipeFlags = []struct{ name, usage string }{
 	{"secret-encoding", "hmac: raw (default), base64 or whsec"},
 	{"content", "hmac: signed content template from {body} {timestamp} {id} and text (default {body})"},
 	{"timestamp-header", "hmac: the header that carries the timestamp"},
-	{"timestamp-unit", "hmac: s (default), ms or auto (auto sends ms)"},
+	{"timestamp-unit", "hmac: s (default), ms or auto (auto sends s)"},
 	{"timestamp-key", "hmac: list form: the timestamp entry's key, e.g. t="},
 	{"id-header", "hmac: the header that carries the delivery id"},
 	{"separator", "hmac: list form: the separator of the signature header's entries"},
@@ -98,6 +98,9 @@ Providers: ` + strings.Join(verifiers.SignerNames(), ", ") + `.
                 --signature-version); 'caddy webhook keygen' makes them
   url:          twilio and mandrill sign --url (default: the --send url)
   credentials:  postmark: --username and --password, or --header and --secret
+                (mailjet, sparkpost, vmware alike; brevo: --secret is the Bearer token)
+  named senders over these schemes: brex, clerk, loops, openai, replicate
+                (standard_webhooks), mailchimp (mandrill), zoom, hygraph (--environment)
 
 For sns the body is the Message; the gate must pin the certificate
 (certificate <file>): SigningCertURL names an AWS host but no real
@@ -137,6 +140,7 @@ Errors never quote the secret or the key.
 	f.String("header", "", "postmark: the header that carries --secret")
 	f.String("topic-arn", "", "sns: topic ARN (default arn:aws:sns:us-east-1:123456789012:webhook-test)")
 	f.String("signature-version", "1", "sns: 1 (SHA1withRSA) or 2 (SHA256withRSA)")
+	f.String("environment", "", "hygraph: the environment name (default master)")
 	for _, rf := range recipeFlags {
 		f.String(rf.name, "", rf.usage)
 	}
@@ -170,7 +174,7 @@ func runSign(cmd *cobra.Command, args []string) error {
 	req := verifiers.SignRequest{
 		Secret: str("secret"), KeyID: str("key-id"), ContentType: str("content-type"), URL: str("url"),
 		ID: str("id"), Username: str("username"), Password: str("password"), Header: str("header"),
-		TopicARN: str("topic-arn"), SignatureVersion: str("signature-version"),
+		TopicARN: str("topic-arn"), SignatureVersion: str("signature-version"), Environment: str("environment"),
 	}
 	if path := str("secret-file"); path != "" {
 		if req.Secret != "" {
@@ -256,7 +260,7 @@ func runSign(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("--send must be an absolute http or https url")
 		}
 		sendURL = u
-		if req.URL == "" && (canon == "twilio" || canon == "mandrill") {
+		if req.URL == "" && (canon == "twilio" || canon == "mandrill" || canon == "mailchimp") {
 			req.URL = send
 		}
 	}

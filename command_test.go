@@ -121,6 +121,18 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"twilio", "twilio {\n\t\t\tsecret twilio-token\n\t\t}", []string{"--secret", "twilio-token"}, []string{"--secret", "x"}},
 		{"mandrill", "mandrill {\n\t\t\tsecret mandrill-key\n\t\t\turl " + base + "/hooks/mandrill\n\t\t}", []string{"--secret", "mandrill-key"}, []string{"--secret", "x"}},
 		{"postmark", "postmark {\n\t\t\tusername pm\n\t\t\tpassword pm-pass\n\t\t}", []string{"--username", "pm", "--password", "pm-pass"}, []string{"--username", "pm", "--password", "nope"}},
+		{"mailjet", "mailjet {\n\t\t\tusername mj\n\t\t\tpassword mj-pass\n\t\t}", []string{"--username", "mj", "--password", "mj-pass"}, []string{"--username", "mj", "--password", "nope"}},
+		{"sparkpost", "sparkpost {\n\t\t\theader X-Token\n\t\t\tsecret sp-token\n\t\t}", []string{"--header", "X-Token", "--secret", "sp-token"}, []string{"--header", "X-Token", "--secret", "nope"}},
+		{"vmware", "vmware {\n\t\t\tusername vm\n\t\t\tpassword vm-pass\n\t\t}", []string{"--username", "vm", "--password", "vm-pass"}, []string{"--username", "vm", "--password", "nope"}},
+		{"brevo", "brevo {\n\t\t\tsecret brevo-token\n\t\t}", []string{"--secret", "brevo-token"}, []string{"--secret", "nope"}},
+		{"clerk", "clerk {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"openai", "openai {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"brex", "brex {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"loops", "loops {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"replicate", "replicate {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
+		{"mailchimp", "mailchimp {\n\t\t\tsecret mc-key\n\t\t\turl " + base + "/hooks/mailchimp\n\t\t}", []string{"--secret", "mc-key"}, []string{"--secret", "x"}},
+		{"zoom", "zoom {\n\t\t\tsecret zoom-secret\n\t\t}", []string{"--secret", "zoom-secret"}, []string{"--secret", "x"}},
+		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--environment", "staging"}, []string{"--secret", "x"}},
 	}
 
 	var cfg strings.Builder
@@ -167,7 +179,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 				if !bytes.Contains(got[0].body, []byte(`"event-data":`+body)) {
 					t.Errorf("mailgun body: %s", got[0].body)
 				}
-			case "mandrill":
+			case "mandrill", "mailchimp":
 				if !bytes.HasPrefix(got[0].body, []byte("mandrill_events=")) {
 					t.Errorf("mandrill body: %s", got[0].body)
 				}

@@ -94,8 +94,8 @@ func TestSignRoundTrip(t *testing.T) {
 			cfg: Config{PublicKeys: pk(sg.PublicKey)}, wrong: Config{PublicKeys: pk(sg2.PublicKey)}},
 		{name: "mailchannels", provider: "mailchannels", req: SignRequest{PrivateKey: mc.PrivateKey, KeyID: "k1"},
 			cfg: Config{PublicKeys: []PublicKey{{KeyID: "k1", Key: mc.PublicKey}}}, wrong: Config{PublicKeys: pk(mc2.PublicKey)}},
-		{name: "sns v1", provider: "sns", req: SignRequest{PrivateKey: sns.PrivateKey, Certificate: sns.Certificate, ID: "m-1"},
-			cfg: Config{Certificates: []string{sns.Certificate}, TopicARNs: []string{snsDefaultTopic}}, wrong: Config{Certificates: []string{sns2.Certificate}}, wantID: "m-1"},
+		{name: "sns v1", provider: "sns", req: SignRequest{PrivateKey: sns.PrivateKey, Certificate: sns.Certificate, ID: "1c6d1a0b-04ab-4f4e-9a3c-0f2b7d0e6a11"},
+			cfg: Config{Certificates: []string{sns.Certificate}, TopicARNs: []string{snsDefaultTopic}}, wrong: Config{Certificates: []string{sns2.Certificate}}, wantID: "1c6d1a0b-04ab-4f4e-9a3c-0f2b7d0e6a11"},
 		{name: "ses v2, another topic", provider: "ses", req: SignRequest{PrivateKey: sns.PrivateKey, SignatureVersion: "2", TopicARN: "arn:aws-cn:sns:cn-north-1:123456789012:t"},
 			cfg: Config{Certificates: []string{sns.Certificate}, TopicARNs: []string{"arn:aws-cn:sns:cn-north-1:123456789012:t"}}, wrong: Config{Certificates: []string{sns2.Certificate}}},
 		{name: "mailgun", provider: "mailgun", req: SignRequest{Secret: "key-1", ID: "tok"},
@@ -110,6 +110,32 @@ func TestSignRoundTrip(t *testing.T) {
 			cfg: Config{Username: "u", Password: "p"}, wrong: Config{Username: "u", Password: "q"}},
 		{name: "postmark header", provider: "postmark", req: SignRequest{Header: "X-Token", Secret: "tk"},
 			cfg: Config{Header: "X-Token", Secrets: []string{"tk"}}, wrong: Config{Header: "X-Token", Secrets: []string{"tl"}}},
+		// Named providers over the schemes above (presets_more_aliases.go),
+		// zoom (the recipe engine) and hygraph.
+		{name: "clerk", provider: "clerk", req: SignRequest{Secret: swSecret},
+			cfg: Config{Secrets: []string{swSecret}}, wrong: Config{Secrets: []string{swOther}}},
+		{name: "openai", provider: "openai", req: SignRequest{Secret: swSecret},
+			cfg: Config{Secrets: []string{swSecret}}, wrong: Config{Secrets: []string{swOther}}},
+		{name: "brex", provider: "brex", req: SignRequest{Secret: swSecret},
+			cfg: Config{Secrets: []string{swSecret}}, wrong: Config{Secrets: []string{swOther}}},
+		{name: "loops", provider: "loops", req: SignRequest{Secret: swSecret},
+			cfg: Config{Secrets: []string{swSecret}}, wrong: Config{Secrets: []string{swOther}}},
+		{name: "replicate", provider: "replicate", req: SignRequest{Secret: swSecret},
+			cfg: Config{Secrets: []string{swSecret}}, wrong: Config{Secrets: []string{swOther}}},
+		{name: "mailchimp", provider: "mailchimp", req: SignRequest{Secret: "k", URL: "https://example.com/hooks/mc"},
+			cfg: Config{Secrets: []string{"k"}, URL: "https://example.com/hooks/mc"}, wrong: Config{Secrets: []string{"l"}, URL: "https://example.com/hooks/mc"}},
+		{name: "mailjet", provider: "mailjet", req: SignRequest{Username: "u", Password: "p"},
+			cfg: Config{Username: "u", Password: "p"}, wrong: Config{Username: "u", Password: "q"}},
+		{name: "sparkpost", provider: "sparkpost", req: SignRequest{Header: "X-Token", Secret: "tk"},
+			cfg: Config{Header: "X-Token", Secrets: []string{"tk"}}, wrong: Config{Header: "X-Token", Secrets: []string{"tl"}}},
+		{name: "vmware", provider: "vmware", req: SignRequest{Username: "u", Password: "p"},
+			cfg: Config{Username: "u", Password: "p"}, wrong: Config{Username: "u", Password: "q"}},
+		{name: "brevo", provider: "brevo", req: SignRequest{Secret: "tok"},
+			cfg: Config{Secrets: []string{"tok"}}, wrong: Config{Secrets: []string{"tol"}}},
+		{name: "zoom", provider: "zoom", req: SignRequest{Secret: "zs"},
+			cfg: Config{Secrets: []string{"zs"}}, wrong: Config{Secrets: []string{"zt"}}},
+		{name: "hygraph", provider: "hygraph", req: SignRequest{Secret: "hs", Environment: "staging"},
+			cfg: Config{Secrets: []string{"hs"}}, wrong: Config{Secrets: []string{"ht"}}},
 	}
 	seen := map[string]bool{}
 	for _, tt := range tests {
@@ -148,7 +174,7 @@ func TestSignRoundTrip(t *testing.T) {
 				tampered.Body = append(bytes.Clone(s.Body), ' ')
 			}
 			_, err = signVerify(t, tt.provider, tt.cfg, tt.reqURL, &tampered, now)
-			if tt.provider == "postmark" || tt.provider == "mailgun" {
+			if c := Canonical(tt.provider); c == "postmark" || c == "mailgun" || c == "mailjet" || c == "sparkpost" || c == "vmware" || c == "brevo" {
 				// Neither signs the body (see their verifiers); the
 				// mailgun change lands in the signature block or the data.
 				return
@@ -228,6 +254,12 @@ func TestSignPublishedVectors(t *testing.T) {
 			SignRequest{Secret: rcSwSecret, Recipe: &recipeStandard, ID: rcSwID, Now: time.Unix(rcSwTS, 0), Body: []byte(rcSwBody)}, "webhook-signature", "v1," + rcSwSig},
 		{"hmac recipe, sha512 base64url ms id (independent)", "hmac",
 			SignRequest{Secret: rcX5Secret, Recipe: &recipeX5, ID: rcX5ID, Now: time.UnixMilli(1700000000123), Body: []byte(rcX5Body)}, "X-Sig", "sha512=" + rcX5Sig},
+		{"zoom (independent, zoom_test.go)", "zoom",
+			SignRequest{Secret: zoomSecret, Now: time.Unix(1654503849, 0), Body: []byte(zoomEvent)}, "x-zm-signature", "v0=" + zoomEventSig},
+		{"hygraph (hygraph-utils, presets_more_hygraph_test.go)", "hygraph",
+			SignRequest{Secret: hygraphSecret, Now: time.UnixMilli(1767225570000), Body: []byte(hygraphBody2)}, "gcms-signature", hygraphSig2},
+		{"hygraph environment (hygraph-utils)", "graphcms",
+			SignRequest{Secret: hygraphSecret, Environment: "staging-2", Now: time.UnixMilli(1767225570000), Body: []byte(hygraphBody1)}, "gcms-signature", hygraphSigEnv},
 		{"twilio form (twilio-python)", "twilio",
 			SignRequest{Secret: twilioToken, URL: twilioURL, Body: form(twilioPyParams)}, "X-Twilio-Signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8="},
 		{"twilio json bodySHA256 (twilio-go)", "twilio",
