@@ -459,3 +459,36 @@ func TestGenerateKey(t *testing.T) {
 		t.Error("whsk_ is not seed || public key")
 	}
 }
+
+// BenchmarkSign: the cost of one signed delivery (1 KiB body).
+func BenchmarkSign(b *testing.B) {
+	body := bytes.Repeat([]byte("a"), 1024)
+	sg, mc := mustKeysB(b, "sendgrid"), mustKeysB(b, "mailchannels")
+	for _, bc := range []struct {
+		name, provider string
+		req            SignRequest
+	}{
+		{"github", "github", SignRequest{Secret: "s"}},
+		{"standard_webhooks", "standard_webhooks", SignRequest{Secret: swSecret, ID: "msg_1"}},
+		{"sendgrid", "sendgrid", SignRequest{PrivateKey: sg.PrivateKey}},
+		{"mailchannels", "mailchannels", SignRequest{PrivateKey: mc.PrivateKey}},
+		{"sns", "sns", SignRequest{PrivateKey: signSNSKey}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			bc.req.Body = body
+			for b.Loop() {
+				if _, err := Sign(bc.provider, bc.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func mustKeysB(b *testing.B, provider string) *KeyPair {
+	k, err := GenerateKey(provider)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
