@@ -135,6 +135,18 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--environment", "staging"}, []string{"--secret", "x"}},
 	}
 
+	// Providers signed by the recipe engine (recipe presets) that have no
+	// route above get one: a secret is all they take.
+	named := map[string]bool{}
+	for _, r := range routes {
+		named[r.name] = true
+	}
+	for _, n := range verifiers.SignerNames() {
+		if !named[n] && !named[verifiers.Canonical(n)] && verifiers.RecipeBased(n) {
+			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
+		}
+	}
+
 	var cfg strings.Builder
 	cfg.WriteString(globalOptions())
 	fmt.Fprintf(&cfg, ":%d {\n", testHTTPPort)

@@ -108,6 +108,17 @@ func Signable(name string) bool {
 	return err == nil
 }
 
+// RecipeBased reports whether provider is signed by the recipe engine
+// without a signer of its own (zoom, recipe presets): a secret is all it
+// takes.
+func RecipeBased(provider string) bool {
+	signersMu.RLock()
+	_, own := signers[Canonical(provider)]
+	signersMu.RUnlock()
+	_, err := recipeSignerFor(provider, probeSecret)
+	return !own && err == nil
+}
+
 // probeSecret decodes as raw, base64 and whsec alike, to find out whether
 // a provider is built on the recipe engine.
 const probeSecret = "dGVzdC1zZWNyZXQ="
