@@ -99,8 +99,9 @@ Providers: ` + strings.Join(verifiers.SignerNames(), ", ") + `.
   url:          twilio and mandrill sign --url (default: the --send url)
   credentials:  postmark: --username and --password, or --header and --secret
                 (mailjet, sparkpost, vmware alike; brevo: --secret is the Bearer token)
-  named senders over these schemes: brex, clerk, loops, openai, replicate
-                (standard_webhooks), mailchimp (mandrill), zoom, hygraph (--environment)
+  named senders sign as the scheme they use (clerk as standard_webhooks,
+                mailchimp as mandrill, ...); providers on the recipe engine
+                (zoom, recipe presets) take --secret alone
 
 For sns the body is the Message; the gate must pin the certificate
 (certificate <file>): SigningCertURL names an AWS host but no real
@@ -125,7 +126,7 @@ Errors never quote the secret or the key.
 	f.StringP("secret", "s", "", "the shared secret (HMAC providers; postmark with --header)")
 	f.String("secret-file", "", "read the secret from this file (a final newline is dropped)")
 	f.String("private-key", "", "PEM (or whsk_) private key file: standard_webhooks v1a, sendgrid, mailchannels, sns")
-	f.String("key-id", "", "mailchannels: the keyid to sign with (default "+`"local-test-key"`+")")
+	f.String("key-id", "", "mailchannels: the keyid to sign with (default "+`"local-test-key"`+"); hygraph: the environment (default master)")
 	f.String("certificate", "", "sns: PEM certificate file of the private key (names SigningCertURL)")
 	f.StringP("body-file", "b", "", "the body: a file, or - for stdin (required)")
 	f.String("content-type", "", "Content-Type of the body (default: what the provider sends)")
@@ -140,7 +141,6 @@ Errors never quote the secret or the key.
 	f.String("header", "", "postmark: the header that carries --secret")
 	f.String("topic-arn", "", "sns: topic ARN (default arn:aws:sns:us-east-1:123456789012:webhook-test)")
 	f.String("signature-version", "1", "sns: 1 (SHA1withRSA) or 2 (SHA256withRSA)")
-	f.String("environment", "", "hygraph: the environment name (default master)")
 	for _, rf := range recipeFlags {
 		f.String(rf.name, "", rf.usage)
 	}
@@ -174,7 +174,7 @@ func runSign(cmd *cobra.Command, args []string) error {
 	req := verifiers.SignRequest{
 		Secret: str("secret"), KeyID: str("key-id"), ContentType: str("content-type"), URL: str("url"),
 		ID: str("id"), Username: str("username"), Password: str("password"), Header: str("header"),
-		TopicARN: str("topic-arn"), SignatureVersion: str("signature-version"), Environment: str("environment"),
+		TopicARN: str("topic-arn"), SignatureVersion: str("signature-version"),
 	}
 	if path := str("secret-file"); path != "" {
 		if req.Secret != "" {
@@ -260,8 +260,8 @@ func runSign(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("--send must be an absolute http or https url")
 		}
 		sendURL = u
-		if req.URL == "" && (canon == "twilio" || canon == "mandrill" || canon == "mailchimp") {
-			req.URL = send
+		if req.URL == "" {
+			req.URL = send // the URL signed by twilio, mandrill and the like
 		}
 	}
 	if ts, _ := f.GetInt64("timestamp"); ts != 0 {

@@ -132,8 +132,17 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"replicate", "replicate {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
 		{"mailchimp", "mailchimp {\n\t\t\tsecret mc-key\n\t\t\turl " + base + "/hooks/mailchimp\n\t\t}", []string{"--secret", "mc-key"}, []string{"--secret", "x"}},
 		{"zoom", "zoom {\n\t\t\tsecret zoom-secret\n\t\t}", []string{"--secret", "zoom-secret"}, []string{"--secret", "x"}},
-		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--environment", "staging"}, []string{"--secret", "x"}},
+		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--key-id", "staging"}, []string{"--secret", "x"}},
 	}
+	// The named senders' signers live with them (presets): test those
+	// that are there.
+	kept := routes[:0]
+	for _, r := range routes {
+		if verifiers.Signable(strings.TrimSuffix(r.name, "_v1a")) {
+			kept = append(kept, r)
+		}
+	}
+	routes = kept
 
 	// Providers signed by the recipe engine (recipe presets) that have no
 	// route above get one: a secret is all they take.

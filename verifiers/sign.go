@@ -27,7 +27,8 @@ type SignRequest struct {
 	// PrivateKey is the private key of the asymmetric providers: PEM
 	// (PKCS#8, or PKCS#1 / SEC 1), or whsk_ for Standard Webhooks v1a.
 	PrivateKey string
-	// KeyID names the key where the scheme carries one (mailchannels).
+	// KeyID names the key where the scheme carries one (mailchannels; for
+	// hygraph, the environment name).
 	KeyID string
 	// Certificate is the PEM signing certificate (sns): it names the
 	// SigningCertURL and must hold the private key's public key.
@@ -55,8 +56,6 @@ type SignRequest struct {
 	TopicARN string
 	// SignatureVersion is sns's "1" (SHA1withRSA, the default) or "2" (SHA256withRSA).
 	SignatureVersion string
-	// Environment is the hygraph environment name (default master).
-	Environment string
 }
 
 // Signed is a delivery ready to send.

@@ -37,56 +37,6 @@ func init() {
 	RegisterSigner("twilio", signTwilio)
 	RegisterSigner("mandrill", signMandrill)
 	RegisterSigner("postmark", signPostmark)
-	// Named providers over these schemes (presets_more_aliases.go).
-	for _, name := range []string{"brex", "clerk", "loops", "openai", "replicate"} {
-		RegisterSigner(name, signStandardWebhooks)
-	}
-	RegisterSigner("mailchimp", signMandrill)
-	for _, name := range []string{"mailjet", "sparkpost", "vmware"} {
-		RegisterSigner(name, signPostmark)
-	}
-	RegisterSigner("brevo", signBrevo)
-	RegisterSigner("graphcms", signHygraph)
-}
-
-// signBrevo: postmark's credentials; a secret without --header is Brevo's
-// token, sent as Authorization: Bearer <token>.
-func signBrevo(name string, r SignRequest) (*Signed, error) {
-	if r.Secret != "" && r.Header == "" {
-		r.Header = "Authorization"
-		if !strings.HasPrefix(r.Secret, "Bearer ") {
-			r.Secret = "Bearer " + r.Secret
-		}
-	}
-	return signPostmark(name, r)
-}
-
-// hygraphDefaultEnv is the environment the hygraph signer names without one.
-const hygraphDefaultEnv = "master"
-
-// signHygraph: gcms-signature: sign=<base64 HMAC-SHA256(secret, payload)>,
-// env=<environment>, t=<Unix ms>, the payload built as the verifier
-// rebuilds it (presets_more_hygraph.go).
-func signHygraph(_ string, r SignRequest) (*Signed, error) {
-	key, err := needSecret(r)
-	if err != nil {
-		return nil, err
-	}
-	env := r.Environment
-	if env == "" {
-		env = hygraphDefaultEnv
-	}
-	if !hygraphValidEnv(env) {
-		return nil, fmt.Errorf("environment must be letters, digits, - and _")
-	}
-	if !utf8.Valid(r.Body) {
-		return nil, fmt.Errorf("body is not utf-8, which the signed payload requires")
-	}
-	ts := fmt.Sprint(r.Now.UnixMilli())
-	sig := base64.StdEncoding.EncodeToString(MAC(sha256.New, key, hygraphPayload(r.Body, env, ts)))
-	s := newSigned(r.Body, contentType(r, "application/json"))
-	s.Header.Set(hygraphHeader, "sign="+sig+", env="+env+", t="+ts)
-	return s, nil
 }
 
 // signStandardWebhooks: v1 with r.Secret (whsec_), v1a with r.PrivateKey
@@ -124,7 +74,7 @@ func signStandardWebhooks(name string, r SignRequest) (*Signed, error) {
 		entries = append(entries, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(k, msg)))
 	}
 	col := 1
-	if name == "svix" || name == "resend" || name == "clerk" {
+	if name == "svix" || name == "resend" {
 		col = 0
 	}
 	s := newSigned(r.Body, contentType(r, "application/json"))
