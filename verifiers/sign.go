@@ -107,15 +107,12 @@ func Signable(name string) bool {
 	return err == nil
 }
 
-// RecipeBased reports whether provider is signed by the recipe engine
-// without a signer of its own (zoom, recipe presets): a secret is all it
-// takes.
+// RecipeBased reports whether provider's verifier is built on the recipe
+// engine and takes a secret alone (zoom, recipe presets): such a provider
+// is signed by the engine, with a signer of its own or without one.
 func RecipeBased(provider string) bool {
-	signersMu.RLock()
-	_, own := signers[Canonical(provider)]
-	signersMu.RUnlock()
 	_, err := recipeSignerFor(provider, probeSecret)
-	return !own && err == nil
+	return err == nil
 }
 
 // probeSecret decodes as raw, base64 and whsec alike, to find out whether
