@@ -144,14 +144,17 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	}
 	routes = kept
 
-	// Providers signed by the recipe engine (recipe presets) that have no
-	// route above get one: a secret is all they take.
+	// Other signing providers that take a secret alone (the recipe presets)
+	// get a route of their own.
 	named := map[string]bool{}
 	for _, r := range routes {
 		named[r.name] = true
 	}
 	for _, n := range verifiers.SignerNames() {
-		if !named[n] && !named[verifiers.Canonical(n)] && verifiers.RecipeBased(n) {
+		if named[n] || named[verifiers.Canonical(n)] {
+			continue
+		}
+		if _, err := verifiers.New(n, verifiers.Config{Provider: n, Secrets: []string{"dGVzdC1zZWNyZXQ="}}); err == nil {
 			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
 			named[n], named[verifiers.Canonical(n)] = true, true
 		}

@@ -107,10 +107,10 @@ func Signable(name string) bool {
 	return err == nil
 }
 
-// RecipeBased reports whether provider's verifier is built on the recipe
+// recipeBased reports whether provider's verifier is built on the recipe
 // engine and takes a secret alone (zoom, recipe presets): such a provider
 // is signed by the engine, with a signer of its own or without one.
-func RecipeBased(provider string) bool {
+func recipeBased(provider string) bool {
 	_, err := recipeSignerFor(provider, probeSecret)
 	return err == nil
 }

@@ -172,7 +172,7 @@ func TestSignRoundTrip(t *testing.T) {
 	// Providers signed through the recipe engine without a case of their
 	// own (recipe presets): a generic round trip.
 	for _, n := range SignerNames() {
-		if seen[Canonical(n)] || !RecipeBased(n) {
+		if seen[Canonical(n)] || !recipeBased(n) {
 			continue
 		}
 		seen[Canonical(n)] = true
