@@ -132,6 +132,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"replicate", "replicate {\n\t\t\tsecret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n\t\t}", []string{"--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, []string{"--secret", "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}},
 		{"mailchimp", "mailchimp {\n\t\t\tsecret mc-key\n\t\t\turl " + base + "/hooks/mailchimp\n\t\t}", []string{"--secret", "mc-key"}, []string{"--secret", "x"}},
 		{"zoom", "zoom {\n\t\t\tsecret zoom-secret\n\t\t}", []string{"--secret", "zoom-secret"}, []string{"--secret", "x"}},
+		{"plivo", "plivo {\n\t\t\tsecret plivo-token\n\t\t\turl " + base + "/hooks/plivo\n\t\t}", []string{"--secret", "plivo-token"}, []string{"--secret", "x"}},
 		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--key-id", "staging"}, []string{"--secret", "x"}},
 	}
 	// The named senders' signers live with them (presets): test those
@@ -172,6 +173,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 
 	body := `{"type":"order.created","id":"evt_1","items":[1,2,3],"note":"it's \"quoted\""}`
 	bodyFile := writeFile(t, dir, "body.json", body)
+	// Plivo posts forms (its signer refuses JSON).
+	formBody := "CallUUID=c-1&From=%2B14158675309&To=%2B18005551212"
+	bodies := map[string]string{"plivo": writeFile(t, dir, "form.txt", formBody)}
 	covered := map[string]bool{}
 	for _, r := range routes {
 		t.Run(r.name, func(t *testing.T) {
@@ -181,6 +185,10 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			}
 			covered[verifiers.Canonical(provider)] = true
 			path := "/hooks/" + r.name
+			bodyFile, body := bodyFile, body
+			if f, ok := bodies[r.name]; ok {
+				bodyFile, body = f, formBody
+			}
 			args := []string{"sign"}
 			if r.good[0] != "--provider" {
 				args = append(args, provider)
