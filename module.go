@@ -637,11 +637,12 @@ func (h *Handler) dropConsumed(r *http.Request, res *verifiers.Result) {
 // request (Caddy's copy of the original request has neither a Host nor
 // TLS state).
 func requestURL(r *http.Request) *url.URL {
-	src := r.URL
+	u := *r.URL
+	// Caddy's copy of the original request holds only its method, remote
+	// address, request URI and URL: scheme and host come from r.
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		src = orig.URL
+		u = *orig.URL
 	}
-	u := *src
 	u.Scheme = "http"
 	if r.TLS != nil {
 		u.Scheme = "https"

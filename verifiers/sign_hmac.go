@@ -26,7 +26,8 @@ func init() {
 		"shopify":  shopifyRecipe,
 		"paddle":   paddleRecipe,
 		"maildesk": maildeskRecipe,
-		"autosend": autosendRecipe,
+		// AutoSend sends milliseconds (its recipe reads either).
+		"autosend": autosendMS,
 	} {
 		RegisterSigner(name, func(_ string, r SignRequest) (*Signed, error) {
 			return SignRecipe(recipe, r)
@@ -34,8 +35,11 @@ func init() {
 	}
 }
 
+// autosendMS is autosendRecipe with the unit AutoSend sends now.
+var autosendMS = func() HMACRecipe { r := autosendRecipe; r.TimestampUnit = "ms"; return r }()
+
 // SignRecipe signs r.Body by recipe with r.Secret. The timestamp is r.Now
-// in the recipe's unit (milliseconds for "ms" and "auto"); the id, when the
+// in the recipe's unit (seconds for "s" and "auto", milliseconds for "ms"); the id, when the
 // recipe has id_header, is r.ID or a random one.
 func SignRecipe(recipe HMACRecipe, r SignRequest) (*Signed, error) {
 	if r.Secret == "" {
@@ -46,13 +50,24 @@ func SignRecipe(recipe HMACRecipe, r SignRequest) (*Signed, error) {
 		// compileRecipe's messages start with "provider hmac: ".
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "provider hmac: "))
 	}
+	return v.sign(r)
+}
+
+// recipeSigner is implemented by the recipe verifier and every verifier
+// that embeds it (zoom, recipe presets): Sign falls back to it for a
+// provider without a signer of its own.
+type recipeSigner interface {
+	sign(r SignRequest) (*Signed, error)
+}
+
+// sign signs r.Body with the first configured key of v.
+func (v *recipeVerifier) sign(r SignRequest) (*Signed, error) {
 	var ts string
 	if v.hasTS {
-		switch recipe.TimestampUnit {
-		case "ms", "auto":
-			ts = strconv.FormatInt(r.Now.UnixMilli(), 10)
-		default:
+		if isSecondsParser(v) {
 			ts = strconv.FormatInt(r.Now.Unix(), 10)
+		} else {
+			ts = strconv.FormatInt(r.Now.UnixMilli(), 10)
 		}
 	}
 	var id string
@@ -100,4 +115,12 @@ func SignRecipe(recipe HMACRecipe, r SignRequest) (*Signed, error) {
 		s.Header.Set(v.idHeader, id)
 	}
 	return s, nil
+}
+
+// isSecondsParser reports whether v reads a 10-digit timestamp as Unix
+// seconds (units s and auto: those get seconds, as Zoom sends them); unit
+// ms gets milliseconds. The compiled recipe keeps only its parser.
+func isSecondsParser(v *recipeVerifier) bool {
+	t, err := v.parseTS("1700000000")
+	return err == nil && t.Unix() == 1700000000
 }
