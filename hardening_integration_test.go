@@ -246,6 +246,7 @@ func TestIntegrationHardening(t *testing.T) {
 	}
 	t.Run("request url", func(t *testing.T) { hardRequestURL(t, env) })
 	t.Run("declared length over max_size", func(t *testing.T) { hardDeclaredTooLarge(t) })
+	t.Run("100-continue within max_size", func(t *testing.T) { hardContinue(t) })
 	t.Run("chunked body cut at max_size+1", func(t *testing.T) { hardChunked(t) })
 	t.Run("body_timeout", func(t *testing.T) { hardBodyTimeout(t) })
 	t.Run("trailers dropped", func(t *testing.T) { hardTrailers(t, env) })
@@ -387,6 +388,31 @@ func hardDeclaredTooLarge(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hardContinue: a body within max_size announced with Expect: 100-continue
+// gets its 100 Continue and is verified as usual.
+func hardContinue(t *testing.T) {
+	c := rawConn(t)
+	if _, err := io.WriteString(c, hardHead("/limit", fmt.Sprintf("Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n", len(ghBody)))); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	line, err := br.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("first line %q (%v), want 100 Continue", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil { // the blank line
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, ghBody); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("after the body: %v %v, want 200", resp, err)
+	}
+	resp.Body.Close()
 }
 
 // hardChunked: a chunked body is cut at max_size+1 bytes: with exactly

@@ -537,13 +537,16 @@ func abortRead(w http.ResponseWriter, r *http.Request) {
 }
 
 // restoreBody hands the next handler the exact bytes that were verified.
-// Request trailers are dropped: nothing signed them. The bytes may live in
+// Request trailers are dropped: nothing signed them; so is Expect. The bytes may live in
 // a pooled buffer: the returned body gives them out until it is retired.
 func restoreBody(r *http.Request, body []byte) *heldBody {
 	hb := &heldBody{b: body}
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Trailer = nil
+	// The body is in hand: the upstream is not to be asked for a 100
+	// Continue (it would reach the client as a second one).
+	r.Header.Del("Expect")
 	if len(body) == 0 {
 		// Known to be empty: sent upstream without a body, not chunked.
 		r.Body = http.NoBody
