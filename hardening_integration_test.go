@@ -211,7 +211,8 @@ type hardEnv struct {
 func (e *hardEnv) config() string {
 	// A reload lets the old servers finish the requests they are
 	// handling (the suite's 1ns grace period would cut them off).
-	global := strings.Replace(globalOptions(), "grace_period 1ns", "grace_period 10s", 1)
+	// h2c too, for the HTTP/2 body limits.
+	global := strings.Replace(globalOptions(), "grace_period 1ns", "grace_period 10s\n\tservers {\n\t\tprotocols h1 h2 h2c\n\t}", 1)
 	return global + fmt.Sprintf(hardeningConfig, e.upAddr, testHTTPPort, hardMcKey, ghSecret, swSecret, e.faultAddr, e.steadyMax, e.snsCert)
 }
 
@@ -248,6 +249,7 @@ func TestIntegrationHardening(t *testing.T) {
 	t.Run("declared length over max_size", func(t *testing.T) { hardDeclaredTooLarge(t) })
 	t.Run("100-continue within max_size", func(t *testing.T) { hardContinue(t) })
 	t.Run("chunked body cut at max_size+1", func(t *testing.T) { hardChunked(t) })
+	t.Run("http2 limits", func(t *testing.T) { hardHTTP2(t) })
 	t.Run("body_timeout", func(t *testing.T) { hardBodyTimeout(t) })
 	t.Run("trailers dropped", func(t *testing.T) { hardTrailers(t, env) })
 	t.Run("reservations never evicted", func(t *testing.T) { hardFull(t, env) })
@@ -413,6 +415,49 @@ func hardContinue(t *testing.T) {
 		t.Fatalf("after the body: %v %v, want 200", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// hardHTTP2: over HTTP/2 (h2c) too, a declared length over max_size is
+// refused while the body is still to come, and a stalled body gets 408
+// after body_timeout; the other streams of the connection go on.
+func hardHTTP2(t *testing.T) {
+	tr := &http.Transport{Protocols: new(http.Protocols)}
+	tr.Protocols.SetUnencryptedHTTP2(true)
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 15 * time.Second}
+	for _, tc := range []struct {
+		name   string
+		length int64
+		want   int
+	}{{"declared too large", 5_000_000, 413}, {"stalled body", 100, 408}} {
+		t.Run(tc.name, func(t *testing.T) {
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			req, _ := http.NewRequest("POST", baseURL()+"/limit", pr)
+			req.ContentLength = tc.length
+			req.Header.Set("X-Hub-Signature-256", ghSig)
+			go func() { _, _ = pw.Write([]byte("0123456789")) }() // then nothing
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("request: %v", err)
+			}
+			resp.Body.Close()
+			if resp.ProtoMajor != 2 || resp.StatusCode != tc.want {
+				t.Fatalf("%s %d, want HTTP/2 %d", resp.Proto, resp.StatusCode, tc.want)
+			}
+			// The same connection still serves a signed delivery.
+			req, _ = http.NewRequest("POST", baseURL()+"/limit", strings.NewReader(ghBody))
+			req.Header.Set("X-Hub-Signature-256", ghSig)
+			resp, err = client.Do(req)
+			if err != nil {
+				t.Fatalf("next request: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("next request: %d", resp.StatusCode)
+			}
+		})
+	}
 }
 
 // hardChunked: a chunked body is cut at max_size+1 bytes: with exactly
