@@ -611,15 +611,36 @@ func recycleAfter(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *by
 	if buf == nil {
 		return next
 	}
-	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, req *http.Request) error {
-		err := next.ServeHTTP(w, req)
-		if err == nil {
-			hb.retire()
-			r.Body, r.GetBody = http.NoBody, nil
-			putBody(buf)
-		}
-		return err
-	})
+	return &recycler{next: next, r: r, hb: hb, buf: buf}
+}
+
+// recycler is the next handler wrapped by recycleAfter.
+type recycler struct {
+	next caddyhttp.Handler
+	r    *http.Request
+	hb   *heldBody
+	buf  *bytes.Buffer
+}
+
+func (rc *recycler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	err := rc.next.ServeHTTP(w, r)
+	if err == nil {
+		rc.recycle()
+	}
+	return err
+}
+
+// recycle ends the body's readers and gives its buffer back. Call it only
+// when nothing will read the request body any more (next succeeded, or a
+// duplicate was answered without calling next).
+func (rc *recycler) recycle() {
+	if rc.buf == nil {
+		return
+	}
+	rc.hb.retire()
+	rc.r.Body, rc.r.GetBody = http.NoBody, nil
+	putBody(rc.buf)
+	rc.buf = nil
 }
 
 // dropConsumed removes from the request the credentials the verifier

@@ -370,6 +370,10 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	}
 	switch state {
 	case replay.Accepted:
+		if rc, ok := next.(*recycler); ok {
+			// Answered here, successfully: the body is not needed.
+			rc.recycle()
+		}
 		h.outcome(r, "duplicate", res.ID, nil)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
