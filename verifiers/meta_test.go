@@ -119,7 +119,9 @@ func runBodyHMAC(t *testing.T, provider string, extra Config, cases []bodyHMACCa
 }
 
 func TestMetaVerify(t *testing.T) {
-	h := func(sig string) []string { return []string{"X-Hub-Signature-256", sig, "Content-Type", "application/json"} }
+	h := func(sig string) []string {
+		return []string{"X-Hub-Signature-256", sig, "Content-Type", "application/json"}
+	}
 	for _, name := range []string{"facebook_graph_api", "facebook_messenger", "instagram", "whatsapp", "meta"} {
 		t.Run(name, func(t *testing.T) {
 			runBodyHMAC(t, name, Config{VerifyToken: "tok"}, []bodyHMACCase{
