@@ -18,19 +18,21 @@ import (
 // The PING has the shape of Discord's "Receiving an Interaction" docs; the
 // command is a slash-command interaction (type 2).
 const (
-	discordPub     = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
-	discordTS      = "1700000000"
-	discordPingBody    = `{"application_id":"123456789012345678","id":"987654321098765432","token":"aW50ZXJhY3Rpb246OTg3NjU0MzIxMDk4NzY1NDMyOnRva2Vu","type":1,"user":{"id":"53908232506183680","username":"mason"},"version":1}`
-	discordPingSig = "a1fdb3ec85eb5ca57cb6e3b548d40275834087199ff5cbfdc2c15d8a90647eb677248d21656fd2cfcae0a44c14320012cf9e62d1aed068e3950345e3c8cdd901"
-	discordCmd     = `{"application_id":"123456789012345678","data":{"id":"771825006014889984","name":"blep","type":1},"id":"987654321098765433","token":"dG9rZW4y","type":2,"version":1}`
-	discordCmdSig  = "bb335bc70e1620efe7e691fd54710f66b783653dc77b6132b52a3f53651f90c2b875c84e0dcbb690e02a6a852157f492b4b0651a7fe4702549ad077f839ee501"
+	discordPub      = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+	discordTS       = "1700000000"
+	discordPingBody = `{"application_id":"123456789012345678","id":"987654321098765432","token":"aW50ZXJhY3Rpb246OTg3NjU0MzIxMDk4NzY1NDMyOnRva2Vu","type":1,"user":{"id":"53908232506183680","username":"mason"},"version":1}`
+	discordPingSig  = "a1fdb3ec85eb5ca57cb6e3b548d40275834087199ff5cbfdc2c15d8a90647eb677248d21656fd2cfcae0a44c14320012cf9e62d1aed068e3950345e3c8cdd901"
+	discordCmd      = `{"application_id":"123456789012345678","data":{"id":"771825006014889984","name":"blep","type":1},"id":"987654321098765433","token":"dG9rZW4y","type":2,"version":1}`
+	discordCmdSig   = "bb335bc70e1620efe7e691fd54710f66b783653dc77b6132b52a3f53651f90c2b875c84e0dcbb690e02a6a852157f492b4b0651a7fe4702549ad077f839ee501"
 	// RFC 8032 section 7.1 TEST 2's public key: a key that signed nothing here.
 	ed25519OtherPub = "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c"
 )
 
 func TestDiscordVerify(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	h := func(ts, sig string) []string { return []string{"X-Signature-Timestamp", ts, "X-Signature-Ed25519", sig} }
+	h := func(ts, sig string) []string {
+		return []string{"X-Signature-Timestamp", ts, "X-Signature-Ed25519", sig}
+	}
 	tests := []struct {
 		name    string
 		keys    []string

@@ -26,7 +26,9 @@ const (
 
 func TestTelnyxVerify(t *testing.T) {
 	now := time.Unix(1700000000, 0)
-	h := func(ts, sig string) []string { return []string{"telnyx-timestamp", ts, "telnyx-signature-ed25519", sig} }
+	h := func(ts, sig string) []string {
+		return []string{"telnyx-timestamp", ts, "telnyx-signature-ed25519", sig}
+	}
 	tests := []struct {
 		name    string
 		keys    []string
