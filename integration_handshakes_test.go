@@ -75,6 +75,10 @@ const (
 	e2eTwitchVerBody = `{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387-161a-49f9-a165-0f21d7a4e1c4","status":"webhook_callback_verification_pending","type":"channel.follow","version":"1","cost":1,"condition":{"broadcaster_user_id":"12826"},"transport":{"method":"webhook","callback":"https://example.com/webhooks/callback"},"created_at":"2019-11-16T10:11:12.123Z"}}`
 	e2eTwitchVerSig  = "84609d21bec5008d0b4ea06c72c38cfa7c59e16102ed98cbc9ba0d7e4f27b391"
 
+	// Adyen's Go library vector in the JSON envelope (verifiers/adyen_test.go).
+	e2eAdyenKey  = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"
+	e2eAdyenBody = `{"live":"false","notificationItems":[{"NotificationRequestItem":{"additionalData":{"hmacSignature":"ipnxGCaUZ4l8TUW75a71/ghd2Fe5ffvX0pV4TLTntIc="},"amount":{"currency":"EUR","value":1000},"eventCode":"EVENT","eventDate":"1970-01-01T00:00:00+01:00","merchantAccountCode":"merchantAccount","merchantReference":"reference","originalReference":"originalReference","paymentMethod":"VISA","pspReference":"pspReference","reason":"reason","success":"true"}}]}`
+
 	// Slack's url_verification (verifiers/slack_test.go).
 	e2eSlackURLVerification    = `{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`
 	e2eSlackURLVerificationSig = "f9bd80929259f3f6d5fe3a3186c453c89cd1ad4862815a15837584f31c993652"
@@ -101,6 +105,7 @@ func e2eProviderRoutes() []e2eRoute {
 		{"/telnyx-stale", "telnyx", "public_key " + e2eTelnyxPub},
 		{"/twitch", "twitch", "secret " + e2eTwitchSecret + "\ntolerance off"},
 		{"/twitch-stale", "twitch", "secret " + e2eTwitchSecret},
+		{"/adyen", "adyen", "secret " + e2eAdyenKey},
 	}
 }
 
@@ -164,6 +169,9 @@ func e2eProviderCases() []e2eCase {
 		e2eOK("twitch: twitch_api2 notification", "/twitch", tchH, []byte(e2eTwitchBody), 0, e2eTwitchID, e2eUnix(e2eTwitchTS)),
 		e2eReject("twitch: tampered", "/twitch", tchH, e2eReplace([]byte(e2eTwitchBody), "testFromUser", "testFromUsex"), 401),
 		e2eReject("twitch: stale", "/twitch-stale", tchH, []byte(e2eTwitchBody), 401),
+		e2eOK("adyen: go library vector", "/adyen", map[string]string{"Content-Type": ctJSON}, []byte(e2eAdyenBody), 0, "pspReference", "-"),
+		e2eReject("adyen: amount changed", "/adyen", map[string]string{"Content-Type": ctJSON}, e2eReplace([]byte(e2eAdyenBody), "1000", "1001"), 401),
+		e2eReject("adyen: case-variant duplicate", "/adyen", map[string]string{"Content-Type": ctJSON}, e2eReplace([]byte(e2eAdyenBody), `"reason":"reason"`, `"reason":"reason","PSPreference":"x"`), 400),
 	)
 	return cases
 }
