@@ -39,6 +39,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
+//			redis <url> [<url>...] {   # see unmarshalRedis
+//				username, password, key_prefix, timeout, pool_size,
+//				cluster, sentinel <master>, tls { ca, server_name }
+//			}
 //		}
 //		url <scheme://host/path>       # twilio, mandrill
 //		topic_arn <arn...>             # sns
@@ -330,9 +334,21 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Errf("module %s is not a caddy.StorageConverter", modID)
 			}
 			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", modName, nil)
+		case "redis":
+			if rc.Redis != nil {
+				return d.Err("redis given twice")
+			}
+			redis, err := unmarshalRedis(d)
+			if err != nil {
+				return err
+			}
+			rc.Redis = redis
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}
+	}
+	if rc.Redis != nil && rc.Cluster {
+		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
 }

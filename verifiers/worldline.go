@@ -51,6 +51,17 @@ func (v *worldline) Verify(r *Request) (*Result, error) {
 	return v.recipeVerifier.Verify(r)
 }
 
+// sign signs a delivery for `caddy webhook sign` (the recipe engine's
+// signer) and names a key id, which the verifier requires.
+func (v *worldline) sign(r SignRequest) (*Signed, error) {
+	s, err := v.recipeVerifier.sign(r)
+	if err != nil {
+		return nil, err
+	}
+	s.Header.Set("X-GCS-KeyId", "webhook-verify-sign")
+	return s, nil
+}
+
 // Handshake answers Worldline's GET endpoint verification request.
 func (v *worldline) Handshake(r *Request) (*Response, bool, error) {
 	if r.Method != http.MethodGet || len(r.Header.Values(worldlineVerificationHeader)) == 0 {
