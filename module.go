@@ -150,6 +150,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		if len(cfg.TopicARNs) == 0 {
 			h.logger.Warn("sns without topic_arn: any AWS account can subscribe this endpoint to its own topic and have its messages verified")
 		}
+	case "facebook_graph_api":
+		if cfg.VerifyToken == "" {
+			h.logger.Warn("meta provider without verify_token: Meta's GET subscription handshake is refused with 403")
+		}
 	case "mailchannels":
 		if len(cfg.CustomerHandles) == 0 {
 			h.logger.Warn("mailchannels without customer_handle: events signed for any MailChannels customer are accepted")

@@ -150,3 +150,17 @@ func TestAdyenConfig(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAdyenVerify(b *testing.B) {
+	v, err := New("adyen", Config{Secrets: []string{adyenKeyGo}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := slackRequest(adyenBody(adyenItemGo), time.Now())
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.Verify(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

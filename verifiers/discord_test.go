@@ -112,3 +112,17 @@ func TestDiscordConfig(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkDiscordVerify(b *testing.B) {
+	v, err := New("discord", Config{PublicKeys: []PublicKey{{Key: discordPub}}, Tolerance: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := slackRequest(discordCmd, time.Now(), "X-Signature-Timestamp", discordTS, "X-Signature-Ed25519", discordCmdSig)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.Verify(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

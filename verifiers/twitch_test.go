@@ -96,3 +96,18 @@ func TestTwitchVerify(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkTwitchVerify(b *testing.B) {
+	v, err := New("twitch", Config{Secrets: []string{twitchSecret}, Tolerance: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := slackRequest(twitchBody, time.Now(), "Twitch-Eventsub-Message-Id", twitchID, "Twitch-Eventsub-Message-Timestamp", twitchTS,
+		"Twitch-Eventsub-Message-Signature", "sha256="+twitchSig, "Twitch-Eventsub-Message-Type", "notification")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := v.Verify(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
