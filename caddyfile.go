@@ -53,6 +53,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		header <name>                  # postmark
 //		customer_handle <handle...>    # mailchannels
 //		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
+//		webhook_id <id>                # paypal
 //
 //		# the generic hmac provider's recipe:
 //		signature_header <name>
@@ -196,6 +197,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.VerifyToken = v
+		case "webhook_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.WebhookID = v
 
 		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
 			"timestamp_key", "id_header", "separator", "timestamp_unit":

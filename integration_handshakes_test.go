@@ -2,10 +2,12 @@ package webhookverify
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +86,16 @@ const (
 	e2eSlackURLVerificationSig = "f9bd80929259f3f6d5fe3a3186c453c89cd1ad4862815a15837584f31c993652"
 )
 
+// e2ePayPalCert is the absolute path of verifiers/testdata/paypal/cert.pem
+// (verifiers/paypal_test.go), pinned by the paypal routes.
+func e2ePayPalCert() string {
+	p, err := filepath.Abs("verifiers/testdata/paypal/cert.pem")
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
 // e2eProviderRoutes are the routes of these providers.
 func e2eProviderRoutes() []e2eRoute {
 	meta := "secret " + e2eMetaSecret + "\nverify_token " + e2eMetaToken
@@ -106,7 +118,18 @@ func e2eProviderRoutes() []e2eRoute {
 		{"/twitch", "twitch", "secret " + e2eTwitchSecret + "\ntolerance off"},
 		{"/twitch-stale", "twitch", "secret " + e2eTwitchSecret},
 		{"/adyen", "adyen", "secret " + e2eAdyenKey},
+		{"/paypal", "paypal", fmt.Sprintf("webhook_id 1JE4291016473214C\ncertificate %q\ntolerance off", e2ePayPalCert())},
+		{"/paypal-stale", "paypal", fmt.Sprintf("webhook_id 1JE4291016473214C\ncertificate %q", e2ePayPalCert())},
 	}
+}
+
+// e2eReadTestdata reads a fixture file.
+func e2eReadTestdata(path string) []byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // e2eWorldlineBody is the Worldline Connect Go SDK's testValidBody, kept
@@ -134,6 +157,10 @@ func e2eProviderCases() []e2eCase {
 	tchH := map[string]string{"Twitch-Eventsub-Message-Id": e2eTwitchID, "Twitch-Eventsub-Message-Timestamp": e2eTwitchTS,
 		"Twitch-Eventsub-Message-Signature": "sha256=" + e2eTwitchSig, "Twitch-Eventsub-Message-Type": "notification", "Content-Type": ctJSON}
 	wl := e2eWorldlineBody()
+	ppBody, ppSig := e2eReadTestdata("verifiers/testdata/paypal/body.json"), string(bytes.TrimSpace(e2eReadTestdata("verifiers/testdata/paypal/sig.b64")))
+	ppH := map[string]string{"PAYPAL-TRANSMISSION-ID": "69cd13f0-d67a-11e5-baa3-778b53f4ae55", "PAYPAL-TRANSMISSION-TIME": "2016-02-18T20:01:35Z",
+		"PAYPAL-TRANSMISSION-SIG": ppSig, "PAYPAL-CERT-URL": "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-a5cafa77",
+		"PAYPAL-AUTH-ALGO": "SHA256withRSA", "Content-Type": ctJSON}
 	var cases []e2eCase
 	cases = append(cases,
 		e2eOK("zoom: meeting.started", "/zoom", zoomH, []byte(e2eZoomEvent), 0, "", e2eZoomTS),
@@ -171,6 +198,10 @@ func e2eProviderCases() []e2eCase {
 		e2eReject("twitch: stale", "/twitch-stale", tchH, []byte(e2eTwitchBody), 401),
 		e2eOK("adyen: go library vector", "/adyen", map[string]string{"Content-Type": ctJSON}, []byte(e2eAdyenBody), 0, "pspReference", "-"),
 		e2eReject("adyen: amount changed", "/adyen", map[string]string{"Content-Type": ctJSON}, e2eReplace([]byte(e2eAdyenBody), "1000", "1001"), 401),
+		e2eOK("paypal: PAYMENT.SALE.COMPLETED (pinned certificate)", "/paypal", ppH, ppBody, 0, "69cd13f0-d67a-11e5-baa3-778b53f4ae55", e2eUnix("2016-02-18T20:01:35Z")),
+		e2eReject("paypal: tampered", "/paypal", ppH, e2eReplace(ppBody, "0.48", "4.80"), 401),
+		e2eReject("paypal: certificate URL elsewhere", "/paypal", e2eWith(ppH, "PAYPAL-CERT-URL", "https://evil.example/v1/notifications/certs/CERT-1"), ppBody, 400),
+		e2eReject("paypal: stale", "/paypal-stale", ppH, ppBody, 401),
 		e2eReject("adyen: case-variant duplicate", "/adyen", map[string]string{"Content-Type": ctJSON}, e2eReplace([]byte(e2eAdyenBody), `"reason":"reason"`, `"reason":"reason","PSPreference":"x"`), 400),
 	)
 	return cases

@@ -111,6 +111,10 @@ type Handler struct {
 	// Placeholders are resolved.
 	VerifyToken string `json:"verify_token,omitempty"`
 
+	// The id of the PayPal webhook (`paypal`), which PayPal signs along
+	// with each delivery. Placeholders are resolved.
+	WebhookID string `json:"webhook_id,omitempty"`
+
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
@@ -229,7 +233,7 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		in   string
 		out  *string
 	}{{"url", h.URL, &cfg.URL}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password},
-		{"verify_token", h.VerifyToken, &cfg.VerifyToken}} {
+		{"verify_token", h.VerifyToken, &cfg.VerifyToken}, {"webhook_id", h.WebhookID, &cfg.WebhookID}} {
 		if f.in == "" {
 			continue
 		}
