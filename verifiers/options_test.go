@@ -18,6 +18,7 @@ func TestEveryProviderRefusesForeignOptions(t *testing.T) {
 		{"auto_confirm", func(c *Config) { c.AutoConfirm = true }, []string{"sns"}},
 		{"username", func(c *Config) { c.Username = "u" }, []string{"postmark", "mailjet", "sparkpost", "brevo"}},
 		{"verify_token", func(c *Config) { c.VerifyToken = "t" }, []string{"facebook_graph_api"}},
+		{"webhook_id", func(c *Config) { c.WebhookID = "w" }, []string{"paypal"}},
 	}
 	for _, name := range Names() {
 		for _, f := range foreign {
