@@ -126,7 +126,7 @@ type Handler struct {
 	VerifyToken string `json:"verify_token,omitempty"`
 
 	// The id of the PayPal webhook (`paypal`), which PayPal signs along
-	// with the delivery. Placeholders are resolved.
+	// with each delivery. Placeholders are resolved.
 	WebhookID string `json:"webhook_id,omitempty"`
 
 	// Replay protection; on by default.
@@ -176,6 +176,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	case "sns":
 		if len(cfg.TopicARNs) == 0 {
 			h.logger.Warn("sns without topic_arn: any AWS account can subscribe this endpoint to its own topic and have its messages verified")
+		}
+	case "facebook_graph_api":
+		if cfg.VerifyToken == "" {
+			h.logger.Warn("meta provider without verify_token: Meta's GET subscription handshake is refused with 403")
 		}
 	case "mailchannels":
 		if len(cfg.CustomerHandles) == 0 {
