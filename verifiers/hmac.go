@@ -962,24 +962,7 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 
 	expected := make([][]byte, len(v.keys))
 	for i, k := range v.keys {
-		var m hash.Hash
-		if v.scheme == "hash" {
-			m = v.hash()
-			m.Write(k)
-		} else {
-			m = hmac.New(v.hash, k)
-		}
-		for j, part := range v.content {
-			switch part.kind {
-			case recipeLiteral:
-				m.Write(part.lit)
-			case recipeBody:
-				m.Write(r.Body)
-			default:
-				io.WriteString(m, vals[j])
-			}
-		}
-		expected[i] = m.Sum(nil)
+		expected[i] = v.mac(k, r.Body, vals)
 	}
 	key, _, ok := MatchMAC(expected, sigs)
 	if !ok {
@@ -992,6 +975,29 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 		res.SignedID = id
 	}
 	return res, nil
+}
+
+// mac is the MAC (scheme hmac) or hash (scheme hash) of the signed
+// content under key; vals holds the validated value of each variable part.
+func (v *recipeVerifier) mac(key, body []byte, vals []string) []byte {
+	var m hash.Hash
+	if v.scheme == "hash" {
+		m = v.hash()
+		m.Write(key)
+	} else {
+		m = hmac.New(v.hash, key)
+	}
+	for j, part := range v.content {
+		switch part.kind {
+		case recipeLiteral:
+			m.Write(part.lit)
+		case recipeBody:
+			m.Write(body)
+		default:
+			io.WriteString(m, vals[j])
+		}
+	}
+	return m.Sum(nil)
 }
 
 // verifyToken checks a header carrying the secret itself, in constant time
