@@ -656,12 +656,16 @@ type redisProc struct {
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1.
 func startRedis(t *testing.T, port int) *redisProc {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
+	name := os.Getenv("WEBHOOK_VERIFY_REDIS_SERVER") // e.g. valkey-server
+	if name == "" {
+		name = "redis-server"
+	}
+	bin, err := exec.LookPath(name)
 	if err != nil {
 		if os.Getenv("WEBHOOK_VERIFY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("redis-server not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", err)
+			t.Fatalf("%s not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", name, err)
 		}
-		t.Skipf("redis-server not found (apt-get install redis-server): %v", err)
+		t.Skipf("%s not found (apt-get install redis-server): %v", name, err)
 	}
 	r := &redisProc{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: new(syncBuffer)}
 	r.p = startProc(t, r.out, os.Environ(), bin,
