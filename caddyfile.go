@@ -52,6 +52,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		password <password>            # postmark
 //		header <name>                  # postmark
 //		customer_handle <handle...>    # mailchannels
+//		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
+//		webhook_id <id>                # paypal
 //
 //		# the generic hmac provider's recipe:
 //		signature_header <name>
@@ -189,6 +191,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Header = v
+		case "verify_token":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.VerifyToken = v
+		case "webhook_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.WebhookID = v
 
 		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
 			"timestamp_key", "id_header", "separator", "timestamp_unit":

@@ -849,6 +849,9 @@ func TestIntegrationProviders(t *testing.T) {
 		byPath[r.path] = r
 		providers[r.provider] = true
 	}
+	for _, r := range e2ePresetsMoreRoutes(nil) { // integration_presets_more_test.go
+		providers[r.provider] = true
+	}
 	for _, name := range verifiers.Names() {
 		if !providers[name] {
 			t.Errorf("provider %q has no end-to-end route", name)

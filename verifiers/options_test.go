@@ -16,7 +16,7 @@ func TestEveryProviderRefusesForeignOptions(t *testing.T) {
 	}{
 		{"customer_handle", func(c *Config) { c.CustomerHandles = []string{"acme"} }, []string{"mailchannels"}},
 		{"auto_confirm", func(c *Config) { c.AutoConfirm = true }, []string{"sns"}},
-		{"username", func(c *Config) { c.Username = "u" }, []string{"postmark"}},
+		{"username", func(c *Config) { c.Username = "u" }, []string{"postmark", "mailjet", "sparkpost", "brevo"}},
 	}
 	for _, name := range Names() {
 		for _, f := range foreign {
