@@ -6,11 +6,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +31,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 
 	"github.com/webhookverify/caddy-webhook-verify/replay"
 )
@@ -654,7 +663,7 @@ type redisProc struct {
 // startRedis starts redis-server on port and waits until it answers PING.
 // Without redis-server it skips the test, or fails it when
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1.
-func startRedis(t *testing.T, port int) *redisProc {
+func startRedis(t *testing.T, port int, extra ...string) *redisProc {
 	t.Helper()
 	name := os.Getenv("WEBHOOK_VERIFY_REDIS_SERVER") // e.g. valkey-server
 	if name == "" {
@@ -668,9 +677,9 @@ func startRedis(t *testing.T, port int) *redisProc {
 		t.Skipf("%s not found (apt-get install redis-server): %v", name, err)
 	}
 	r := &redisProc{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: new(syncBuffer)}
-	r.p = startProc(t, r.out, os.Environ(), bin,
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--daemonize", "no")
+	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--daemonize", "no"}, extra...)
+	r.p = startProc(t, r.out, os.Environ(), bin, args...)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		reply, err := redisDo(r.addr, "PING")
@@ -936,4 +945,96 @@ func TestClusterRedisNativeACL(t *testing.T) {
 	if strings.Contains(c.log.String(), pw) {
 		t.Error("the log contains the Redis password")
 	}
+}
+
+// TestRedisReplayTLS provisions the native Redis store against a real
+// redis-server that speaks TLS only on its TLS port (a CA and a server
+// certificate made here for the name redis.test): with `tls { ca,
+// server_name }` the store works; without the CA, or with another server
+// name, the certificate is refused and the store is unavailable (503).
+func TestRedisReplayTLS(t *testing.T) {
+	dir := t.TempDir()
+	caPEM, certPEM, keyPEM := testTLSFiles(t, "redis.test")
+	files := map[string][]byte{"ca.pem": caPEM, "cert.pem": certPEM, "key.pem": keyPEM}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports := freePorts(t, 2)
+	startRedis(t, ports[0], "--tls-port", strconv.Itoa(ports[1]),
+		"--tls-cert-file", filepath.Join(dir, "cert.pem"), "--tls-key-file", filepath.Join(dir, "key.pem"),
+		"--tls-ca-cert-file", filepath.Join(dir, "ca.pem"), "--tls-auth-clients", "no")
+	url := fmt.Sprintf("rediss://127.0.0.1:%d", ports[1])
+	for _, tc := range []struct {
+		name string
+		tls  *RedisTLSConfig
+		ok   bool
+	}{
+		{"ca and server name", &RedisTLSConfig{CA: filepath.Join(dir, "ca.pem"), ServerName: "redis.test"}, true},
+		{"system roots only", &RedisTLSConfig{ServerName: "redis.test"}, false},
+		{"wrong server name", &RedisTLSConfig{CA: filepath.Join(dir, "ca.pem"), ServerName: "other.test"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &Handler{logger: caddy.Log()}
+			h.replay = new(replayState)
+			rc := &RedisReplayConfig{URLs: []string{url}, TLS: tc.tls, Timeout: caddy.Duration(2 * time.Second)}
+			if err := h.provisionRedisReplay(h.replay, rc); err != nil {
+				t.Fatal(err)
+			}
+			defer h.Cleanup()
+			k := replay.Key("tls", []byte(tc.name))
+			st, tok, err := h.replay.store.Reserve(context.Background(), k, time.Minute)
+			if !tc.ok {
+				if !errors.Is(err, replay.ErrUnavailable) {
+					t.Fatalf("Reserve = %v, %v; want ErrUnavailable (certificate refused)", st, err)
+				}
+				return
+			}
+			if err != nil || st != replay.New {
+				t.Fatalf("Reserve over TLS = %v, %v", st, err)
+			}
+			if err := h.replay.store.Commit(context.Background(), k, tok, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if st, _, err := h.replay.store.Reserve(context.Background(), k, time.Minute); err != nil || st != replay.Accepted {
+				t.Fatalf("second Reserve over TLS = %v, %v; want accepted", st, err)
+			}
+		})
+	}
+}
+
+// testTLSFiles makes a CA and a server certificate for name (PEM).
+func testTLSFiles(t *testing.T, name string) (caPEM, certPEM, keyPEM []byte) {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test redis ca"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srvTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caTmpl, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srvDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 }
