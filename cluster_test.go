@@ -818,6 +818,32 @@ func TestClusterRedisNative(t *testing.T) {
 		}
 	}
 
+	t.Run("unverified requests never touch redis", func(t *testing.T) {
+		if _, err := redisDo(rd.addr, "CONFIG", "RESETSTAT"); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 5; i++ {
+			h := signedHeaders(uniqueID("forged"), nil)
+			h["webhook-signature"] = "v1," + base64.StdEncoding.EncodeToString(make([]byte, 32))
+			if st, _, _ := []*caddyInstance{a, b}[i%2].postHook(t, h); st != http.StatusUnauthorized {
+				t.Errorf("forged copy %d: status %d, want 401", i, st)
+			}
+		}
+		info, err := redisDo(rd.addr, "INFO", "commandstats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, ok := info.(string)
+		if !ok || !strings.Contains(s, "# Commandstats") {
+			t.Fatalf("INFO commandstats = %v", info)
+		}
+		for _, cmd := range []string{"cmdstat_set:", "cmdstat_get:", "cmdstat_evalsha:", "cmdstat_eval:"} {
+			if strings.Contains(s, cmd) {
+				t.Errorf("forged requests reached redis: %s in\n%s", cmd, s)
+			}
+		}
+	})
+
 	t.Run("in-flight entry expires in redis", func(t *testing.T) {
 		id := uniqueID("pttl")
 		done := make(chan int, 1)
