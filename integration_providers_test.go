@@ -431,7 +431,7 @@ func e2eMailgunMultipart(token string) ([]byte, string) {
 // e2eRoutes is the test config: one route per provider or case.
 func e2eRoutes(phpCert, snsCert string) []e2eRoute {
 	php := e2eSnsPHPVectors
-	return []e2eRoute{
+	return append([]e2eRoute{
 		{"/standard_webhooks", "standard_webhooks", "secret " + e2eSwSecret + "\ntolerance off"},
 		{"/standard_webhooks-v1a", "standard_webhooks", "public_key " + e2eSwPK + "\ntolerance off"},
 		{"/svix", "svix", "secret " + e2eSwSecret + "\ntolerance off"},
@@ -517,7 +517,7 @@ id_header X-Id`},
 		{"/twilio-443", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com:443/myapp.php"},
 
 		{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL},
-	}
+	}, e2eProviderRoutes()...)
 }
 
 // e2eCaddyfile renders the routes. Every route gets its own replay
@@ -812,6 +812,7 @@ func e2eCases(t *testing.T) []e2eCase {
 		e2eReject("mandrill: tampered body", "/mandrill", mdH, e2eReplace(mdBody, "Oklahoma+City", "Oklahoma+Town"), 401),
 		e2eReject("mandrill: signature header missing", "/mandrill", e2eWith(mdH, "X-Mandrill-Signature", ""), mdBody, 400),
 	)
+	add(e2eProviderCases()...)
 	return cases
 }
 
