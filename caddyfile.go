@@ -34,6 +34,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		public_key [<key_id>] <value>  # repeatable
 //		tolerance <duration>|off       # default 5m
 //		max_size <size>                # default 1MiB
+//		body_timeout <duration>        # default 10s
 //		mode enforce|log_only          # default enforce
 //		name <route name>              # metrics route label and logs
 //		replay off
@@ -43,26 +44,38 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
+//			redis <url> [<url>...] {   # see unmarshalRedis
+//				username, password, key_prefix, timeout, pool_size,
+//				cluster, sentinel <master>, tls { ca, server_name }
+//			}
 //			key signature|id|json <pointer>
 //		}
-//		url <scheme://host/path>       # twilio, mandrill
+//		url <scheme://host/path>       # twilio, mandrill, {url} of a recipe (square, trello, hubspot)
 //		topic_arn <arn...>             # sns
 //		certificate <pem file>         # sns, repeatable
 //		auto_confirm                   # sns
 //		username <name>                # postmark
 //		password <password>            # postmark
 //		header <name>                  # postmark
+//		keep_credentials               # postmark: pass the checked credentials on
 //		customer_handle <handle...>    # mailchannels
+//		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
+//		webhook_id <id>                # paypal
 //
-//		# the generic hmac provider's recipe:
-//		signature_header <name>
+//		# the generic hmac provider's recipe (verifiers.HMACRecipe):
+//		signature_header <name> [<name>...]  # any one matching; Name-* = Name-1..32
+//		scheme hmac|hash|token
 //		prefix <text>
 //		hash sha1|sha256|sha512
 //		encoding hex|base64|base64url
-//		secret_encoding raw|base64|whsec
-//		content <template>             # from {body} {timestamp} {id} and text
-//		timestamp_header <name> [s|ms|auto]
+//		secret_encoding raw|base64|hex|whsec
+//		secret_prefix <text>
+//		content <template>             # {body} {timestamp} {id} {method} {path} {url} {header:Name}, text
+//		timestamp_header <name> [s|ms|auto|rfc3339|iso8601]
+//		timestamp_unit s|ms|auto|rfc3339|iso8601
 //		timestamp_key <prefix>
+//		timestamp_first
+//		timestamp_field <json pointer>
 //		id_header <name>
 //		separator <text>
 //	}
@@ -130,6 +143,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if dur <= 0 {
 				return d.Err("tolerance must be positive, or off")
 			}
+			if dur > MaxTolerance {
+				return d.Errf("tolerance must be at most %v", MaxTolerance)
+			}
 			h.Tolerance = caddy.Duration(dur)
 		case "max_size":
 			v, err := oneArg(d)
@@ -144,6 +160,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("max_size out of range")
 			}
 			h.MaxSize = int64(size)
+		case "body_timeout":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing body_timeout: %v", err)
+			}
+			if dur < MinBodyTimeout || dur > MaxBodyTimeout {
+				return d.Errf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
+			}
+			h.BodyTimeout = caddy.Duration(dur)
+		case "keep_credentials":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.KeepCredentials = true
 		case "replay":
 			if err := h.unmarshalReplay(d); err != nil {
 				return err
@@ -210,9 +244,43 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Header = v
+		case "verify_token":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.VerifyToken = v
+		case "webhook_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.WebhookID = v
 
-		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
-			"timestamp_key", "id_header", "separator", "timestamp_unit":
+		case "signature_header":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			r.SignatureHeader, r.SignatureHeaders = args[0], nil
+			if len(args) > 1 {
+				r.SignatureHeaders = args[1:]
+			}
+		case "timestamp_first":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			r.TimestampFirst = true
+		case "prefix", "hash", "encoding", "secret_encoding", "content", "scheme", "secret_prefix",
+			"timestamp_key", "id_header", "separator", "timestamp_unit", "timestamp_field":
 			r, err := recipe()
 			if err != nil {
 				return err
@@ -239,7 +307,16 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
 		}
 	}
-	return h.checkShape(directive, lines)
+	if err := h.checkShape(directive, lines); err != nil {
+		return err
+	}
+	if h.HMAC != nil {
+		// What the recipe alone can tell is caught here, with file and line.
+		if err := verifiers.CheckRecipe(*h.HMAC, h.URL, time.Duration(h.Tolerance)); err != nil {
+			return h.errAt(directive, lines, err)
+		}
+	}
+	return nil
 }
 
 // checkShape builds the verifier with stand-ins for the values only known
@@ -249,10 +326,15 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // is refused while parsing. The error points at the line of the option it
 // names, else at the directive.
 func (h *Handler) checkShape(directive caddyfile.Token, lines map[string]caddyfile.Token) error {
-	err := verifiers.Check(h.Provider, h.shapeConfig(), hasPlaceholder)
-	if err == nil {
-		return nil
+	if err := verifiers.Check(h.Provider, h.shapeConfig(), hasPlaceholder); err != nil {
+		return h.errAt(directive, lines, err)
 	}
+	return nil
+}
+
+// errAt names the route in err and points at the line of the first option
+// the message names, else at the directive.
+func (h *Handler) errAt(directive caddyfile.Token, lines map[string]caddyfile.Token, err error) error {
 	msg := directiveError(h.Provider, err).Error()
 	at := directive
 	best := -1
@@ -289,6 +371,8 @@ func (h *Handler) shapeConfig() verifiers.Config {
 		Password:        h.Password,
 		Header:          h.Header,
 		CustomerHandles: h.CustomerHandles,
+		VerifyToken:     h.VerifyToken,
+		WebhookID:       h.WebhookID,
 	}
 }
 
@@ -321,8 +405,12 @@ func wordIndex(s, word string) int {
 // recipeField maps a Caddyfile option to its field in the recipe.
 func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 	switch opt {
-	case "signature_header":
-		return &r.SignatureHeader
+	case "scheme":
+		return &r.Scheme
+	case "secret_prefix":
+		return &r.SecretPrefix
+	case "timestamp_field":
+		return &r.TimestampField
 	case "prefix":
 		return &r.Prefix
 	case "hash":
@@ -427,9 +515,21 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Err(err.Error())
 			}
 			rc.Key = v
+		case "redis":
+			if rc.Redis != nil {
+				return d.Err("redis given twice")
+			}
+			redis, err := unmarshalRedis(d)
+			if err != nil {
+				return err
+			}
+			rc.Redis = redis
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}
+	}
+	if rc.Redis != nil && rc.Cluster {
+		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
 }

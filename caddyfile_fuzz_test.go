@@ -68,7 +68,7 @@ func normalize(h Handler) Handler {
 
 // hasPendingValue reports whether any value would be resolved at load.
 func hasPendingValue(h Handler) bool {
-	vals := append([]string{h.URL, h.Username, h.Password}, h.Secrets...)
+	vals := append([]string{h.URL, h.Username, h.Password, h.VerifyToken, h.WebhookID}, h.Secrets...)
 	vals = append(vals, h.TopicARNs...)
 	vals = append(vals, h.CustomerHandles...)
 	for _, k := range h.PublicKeys {

@@ -40,7 +40,7 @@ func newMetrics() *metrics {
 			Namespace: "caddy",
 			Subsystem: "webhook_verify",
 			Name:      "requests_total",
-			Help:      "Webhook requests by provider, route and result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, timeout, replay_unavailable, internal).",
+			Help:      "Webhook requests by provider, route and result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, body_timeout, replay_unavailable, internal).",
 		}, []string{"provider", "route", "result"}),
 		verify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy",

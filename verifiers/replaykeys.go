@@ -6,7 +6,7 @@ package verifiers
 // key. Not body signers: mailgun (signs timestamp+token only), postmark
 // (no signature), sns (signs selected message fields, not the envelope),
 // twilio and mandrill (sign the URL and sorted form fields, not the raw
-// body).
+// body). Presets say it in their rows (presets.go: Preset.EventID).
 
 // SignsBody is true: Stripe signs t + "." + the raw body.
 func (v *stripeVerifier) SignsBody() bool { return true }
@@ -40,23 +40,6 @@ func (v *sendgridVerifier) SignsBody() bool { return true }
 // content-digest, which is recomputed from the raw body.
 func (v *mailchannelsVerifier) SignsBody() bool { return true }
 
-// SignsBody is true: a recipe's content must include {body}.
-func (v *recipeVerifier) SignsBody() bool { return true }
-
-// EventIDPointer is the preset's event id pointer, "" for none.
-func (v *recipeVerifier) EventIDPointer() string { return v.eventID }
-
-// recipeProviderWithEventID is recipeProvider for a preset whose body
-// carries a stable event id at pointer.
-func recipeProviderWithEventID(c Config, r HMACRecipe, pointer string) (Verifier, error) {
-	v, err := recipeProvider(c, r)
-	if err != nil {
-		return nil, err
-	}
-	v.(*recipeVerifier).eventID = pointer
-	return v, nil
-}
-
 var (
 	_ BodySigner = (*stripeVerifier)(nil)
 	_ EventIDer  = (*stripeVerifier)(nil)
@@ -66,6 +49,4 @@ var (
 	_ BodySigner = (*standardWebhooks)(nil)
 	_ BodySigner = (*sendgridVerifier)(nil)
 	_ BodySigner = (*mailchannelsVerifier)(nil)
-	_ BodySigner = (*recipeVerifier)(nil)
-	_ EventIDer  = (*recipeVerifier)(nil)
 )
