@@ -160,3 +160,12 @@ func (e *replayEntries) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(e.desc, prometheus.GaugeValue, float64(n), label)
 	}
 }
+
+// Stats counts the entries of the namespace's current in-memory store.
+func (c *memoryCache) Stats() replay.MemoryStats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Stats()
+}
+
+var _ statser = (*memoryCache)(nil)
