@@ -39,6 +39,10 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
+//			redis <url> [<url>...] {   # see unmarshalRedis
+//				username, password, key_prefix, timeout, pool_size,
+//				cluster, sentinel <master>, tls { ca, server_name }
+//			}
 //		}
 //		url <scheme://host/path>       # twilio, mandrill
 //		topic_arn <arn...>             # sns
@@ -48,6 +52,8 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		password <password>            # postmark
 //		header <name>                  # postmark
 //		customer_handle <handle...>    # mailchannels
+//		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
+//		webhook_id <id>                # paypal
 //
 //		# the generic hmac provider's recipe:
 //		signature_header <name>
@@ -185,6 +191,18 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Header = v
+		case "verify_token":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.VerifyToken = v
+		case "webhook_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.WebhookID = v
 
 		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
 			"timestamp_key", "id_header", "separator", "timestamp_unit":
@@ -316,9 +334,21 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Errf("module %s is not a caddy.StorageConverter", modID)
 			}
 			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", modName, nil)
+		case "redis":
+			if rc.Redis != nil {
+				return d.Err("redis given twice")
+			}
+			redis, err := unmarshalRedis(d)
+			if err != nil {
+				return err
+			}
+			rc.Redis = redis
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}
+	}
+	if rc.Redis != nil && rc.Cluster {
+		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
 }

@@ -104,6 +104,17 @@ type Handler struct {
 	// Placeholders are resolved.
 	CustomerHandles []string `json:"customer_handles,omitempty"`
 
+	// The token Meta sends in its GET subscription handshake
+	// (`hub.verify_token`; `facebook_graph_api`, `facebook_messenger`,
+	// `instagram`, `whatsapp`, alias `meta`): the handshake is answered
+	// with its challenge only when the token matches, else 403.
+	// Placeholders are resolved.
+	VerifyToken string `json:"verify_token,omitempty"`
+
+	// The id of the PayPal webhook (`paypal`), which PayPal signs along
+	// with the delivery. Placeholders are resolved.
+	WebhookID string `json:"webhook_id,omitempty"`
+
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
@@ -217,7 +228,8 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		what string
 		in   string
 		out  *string
-	}{{"url", h.URL, &cfg.URL}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password}} {
+	}{{"url", h.URL, &cfg.URL}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password},
+		{"verify_token", h.VerifyToken, &cfg.VerifyToken}, {"webhook_id", h.WebhookID, &cfg.WebhookID}} {
 		if f.in == "" {
 			continue
 		}

@@ -79,6 +79,11 @@ type ReplayConfig struct {
 	// The storage module to use in cluster mode; default: the global
 	// `storage` of the Caddy config.
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=caddy.storage inline_key=module"`
+
+	// Keeps the cache in Redis or Valkey, shared by every instance that
+	// uses the same server and key prefix, one round trip a step. Excludes
+	// cluster (storage).
+	Redis *RedisReplayConfig `json:"redis,omitempty"`
 }
 
 // memoryPool keeps in-memory replay caches across config reloads.
@@ -93,6 +98,9 @@ type replayState struct {
 	inFlightTTL time.Duration
 	poolKey     string           // set when store came from memoryPool
 	owned       caddy.Destructor // a store this handler created and must destroy
+
+	// set when the store's client came from redisPool (replay_redis.go)
+	redisPoolKey string
 }
 
 // provisionReplay sets up the replay cache, unless it is disabled.
@@ -131,6 +139,17 @@ func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error
 		}
 	}
 	logger := h.logger
+
+	if rc.Redis != nil {
+		if rc.Cluster {
+			return errors.New("replay: redis and storage exclude each other")
+		}
+		if err := h.provisionRedisReplay(rs, rc.Redis); err != nil {
+			return err
+		}
+		h.replay = rs
+		return nil
+	}
 
 	if rc.Cluster {
 		storage := ctx.Storage()
@@ -188,6 +207,10 @@ func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error
 func (h *Handler) Cleanup() error {
 	if h.replay == nil {
 		return nil
+	}
+	if h.replay.redisPoolKey != "" {
+		_, err := redisPool.Delete(h.replay.redisPoolKey)
+		return err
 	}
 	if h.replay.poolKey != "" {
 		_, err := memoryPool.Delete(h.replay.poolKey)

@@ -1,16 +1,21 @@
 package verifiers
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxHeaderValue bounds the length of any single signing header we parse.
@@ -76,20 +81,39 @@ func parseDigits(s string, max int) (int64, error) {
 	return n, nil
 }
 
-// CheckTimestamp returns ErrTimestamp when ts is more than the tolerance
-// away from now, in either direction. A distance of exactly the tolerance is
-// accepted, as in the Standard Webhooks reference libraries. It does nothing
-// when the check is off (see Config.EffectiveTolerance).
+// Timestamps outside [MinTimestamp, MaxTimestamp) are refused by
+// CheckTimestamp whatever the tolerance, even when the check is off: no
+// provider signs such a time, and a far one would make durations computed
+// from it (now.Sub saturates at about 292 years) meaningless.
+var (
+	MinTimestamp = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTimestamp = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// InTimestampRange reports whether ts is within [MinTimestamp,
+// MaxTimestamp).
+func InTimestampRange(ts time.Time) bool {
+	return !ts.Before(MinTimestamp) && ts.Before(MaxTimestamp)
+}
+
+// CheckTimestamp returns ErrTimestamp when ts is outside the years
+// 2000..2199 (see MinTimestamp), or, unless the check is off (see
+// Config.EffectiveTolerance), more than the tolerance away from now, in
+// either direction. A distance of exactly the tolerance is accepted, as in
+// the Standard Webhooks reference libraries. Times are compared, never
+// subtracted, so no distance overflows.
 func CheckTimestamp(c Config, ts, now time.Time) error {
+	if !InTimestampRange(ts) {
+		return fmt.Errorf("%w: out of range", ErrTimestamp)
+	}
 	tol, on := c.EffectiveTolerance()
 	if !on {
 		return nil
 	}
-	d := now.Sub(ts)
-	if d > tol {
+	if ts.Before(now.Add(-tol)) {
 		return fmt.Errorf("%w: too old", ErrTimestamp)
 	}
-	if -d > tol {
+	if ts.After(now.Add(tol)) {
 		return fmt.Errorf("%w: in the future", ErrTimestamp)
 	}
 	return nil
@@ -177,4 +201,70 @@ func MatchMAC(expected [][]byte, candidates [][]byte) (key int, sig []byte, ok b
 		}
 	}
 	return key, sig, key >= 0
+}
+
+// looseEqual reports whether a matches name the way some reader
+// may match it: ignoring case by Unicode simple folding (Go's
+// encoding/json and strings.EqualFold: "ſ" is "s", "K" is "k") or after
+// upper- or lower-casing (.NET's invariant culture: "ı" upper-cases to "I").
+func looseEqual(a, name string) bool {
+	return strings.EqualFold(a, name) || strings.EqualFold(strings.ToUpper(a), name) ||
+		strings.EqualFold(strings.ToLower(a), name)
+}
+
+// jsonMembers walks one JSON object and returns the raw values of
+// the named members (exact, case-sensitive names). A named member given
+// twice, a value that is not an object, or trailing data is ErrMalformed.
+// With strict, so is a member whose name matches a named one only loosely
+// (looseEqual: "Token", "ſignature") and any member whose name is
+// not plain ASCII, as in the SNS verifier: an upstream whose decoder folds
+// case (Go's encoding/json does) would read those instead. Other members
+// are skipped. Errors never quote the input.
+func jsonMembers(data []byte, strict bool, names ...string) (map[string]json.RawMessage, error) {
+	bad := fmt.Errorf("%w: invalid JSON body", ErrMalformed)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, bad
+	}
+	out := make(map[string]json.RawMessage, len(names))
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, bad
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, bad
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, bad
+		}
+		if strict {
+			for i := 0; i < len(key); i++ {
+				if key[i] >= utf8.RuneSelf {
+					return nil, fmt.Errorf("%w: JSON member name is not ascii", ErrMalformed)
+				}
+			}
+		}
+		for _, n := range names {
+			if key != n {
+				if strict && looseEqual(key, n) {
+					return nil, fmt.Errorf("%w: JSON member %s in another spelling", ErrMalformed, n)
+				}
+				continue
+			}
+			if _, dup := out[key]; dup {
+				return nil, fmt.Errorf("%w: duplicated JSON member %s", ErrMalformed, key)
+			}
+			out[key] = raw
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, bad
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, bad
+	}
+	return out, nil
 }

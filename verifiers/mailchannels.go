@@ -36,6 +36,7 @@ package verifiers
 // RFC 9530 ; RFC 8941.
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -161,16 +162,40 @@ func (v *mailchannelsVerifier) checkCustomers(body []byte) error {
 	if len(v.cfg.CustomerHandles) == 0 {
 		return nil
 	}
-	var events []struct {
-		CustomerHandle *string `json:"customer_handle"`
+	// Each event is read with jsonMembers, not encoding/json: a second
+	// customer_handle, or one in another spelling ("Customer_Handle",
+	// "cuſtomer_handle") that a case-folding reader takes for it, would let
+	// the upstream see another handle than the one checked.
+	dec := json.NewDecoder(bytes.NewReader(body))
+	bad := fmt.Errorf("%w: body is not a JSON array of events", ErrMalformed)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return bad
 	}
-	if err := json.Unmarshal(body, &events); err != nil || len(events) == 0 {
-		return fmt.Errorf("%w: body is not a JSON array of events", ErrMalformed)
-	}
-	for _, e := range events {
-		if e.CustomerHandle == nil || !slices.Contains(v.cfg.CustomerHandles, *e.CustomerHandle) {
-			return fmt.Errorf("%w: customer_handle not allowed", ErrSignature)
+	allowed := true
+	n := 0
+	for ; dec.More(); n++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return bad
 		}
+		ev, err := jsonMembers(raw, true, "customer_handle")
+		if err != nil {
+			return err
+		}
+		var h string
+		if c := ev["customer_handle"]; len(c) == 0 || c[0] != '"' || json.Unmarshal(c, &h) != nil ||
+			!slices.Contains(v.cfg.CustomerHandles, h) {
+			allowed = false // every event is still read for ambiguity
+		}
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim(']') || n == 0 {
+		return bad
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return bad
+	}
+	if !allowed {
+		return fmt.Errorf("%w: customer_handle not allowed", ErrSignature)
 	}
 	return nil
 }

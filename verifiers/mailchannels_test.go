@@ -1130,3 +1130,63 @@ func TestMailChannelsCustomerHandles(t *testing.T) {
 		})
 	}
 }
+
+// A customer_handle given twice, or in another spelling that a loose JSON
+// reader (Go's encoding/json folds case and "ſ" to "s" and keeps the last
+// duplicate) takes for it, would let the upstream see another handle than
+// the one checked: refused. Signed independently with a throwaway key (not
+// kept), created=1625098010, keyid "mckey":
+//
+//	openssl genpkey -algorithm ed25519 -out k3.pem
+//	openssl pkey -in k3.pem -pubout -outform DER | base64 -w0      # mcK3SPKI
+//	printf '%s' "$BODY" > body
+//	D="sha-256=:$(openssl dgst -sha256 -binary body | base64 -w0):"
+//	P='("content-digest");created=1625098010;alg="ed25519";keyid="mckey"'
+//	printf '"content-digest": %s\n"@signature-params": %s' "$D" "$P" > base
+//	openssl pkeyutl -sign -inkey k3.pem -rawin -in base | base64 -w0
+func TestMailChannelsCustomerHandleAmbiguous(t *testing.T) {
+	const mcK3SPKI = "MCowBQYDK2VwAyEAPLGX8pp3Myrv5Ixf3p2JW/dDewZ6EVSvu3/nCCMIjLk="
+	vectors := []struct{ body, digest, sig string }{
+		{`[{"customer_handle":"abc123","Customer_Handle":"evil","event":"delivered"}]`, `sha-256=:Hw1MjaF0w75Dop/zKTn9ElSXaiReCCvkPS6h6asVRPs=:`, `nvRPV8GeqZdVgpCaNjzol+r43tFgtiqtpe1VAadwZWXh1y/byjpbC8LZCf0b6YRQEMrvu7fkBVLPWAbRedBNCw==`},
+		{`[{"customer_handle":"evil","customer_handle":"abc123","event":"delivered"}]`, `sha-256=:h88kyr8mc9fIT0W7i9Z+/I9sJo0EjC+kO99H2SaYi0k=:`, `CqSi66DZN2yQOJBvz9PJ66avz/b4lCte8ueSxQP0ToECK6V5sWQvmL1gcpWPc/540blqlhC9VNcimOTqzP4BAg==`},
+		{`[{"customer_handle":"abc123","customer_handle":"evil","event":"delivered"}]`, `sha-256=:iKOVZStsC0BeKdQc0dwBRB2eTZt+8fgm/RmKlzuj07A=:`, `1POlh9Yf8pz+bdHF1wM8bPFi2bwZIHOMkvfbf0dXQm7m6YjOhBZm73+MLwX2ypMIprtfn8Mmy+pIYVN1BQOwCw==`},
+		{`[{"CUSTOMER_HANDLE":"abc123","event":"delivered"}]`, `sha-256=:NgUrNyby/Wdg5Gt1UQqNTAZ/Gx4LBX+gdpxJdWbTQ2M=:`, `kwEw9aMDkyQIPGTVsjSbtEQVkltE1C0sgl4SjOEy38ApkS2RHkN6mhFZqgpa0Yw2Wk8Hapbl6NYrsEN8KvKdBQ==`},
+		{`[{"customer_handle":"abc123","cuſtomer_handle":"evil","event":"delivered"}]`, `sha-256=:vugZvFPmS8DcCfaaTheGfZoFQo/hahhJ3d6rHRATFGM=:`, `uifTnbRiRndkHXy9uOfDWn6IUKs6VWuotNUdoqVo1F4vhkRt+gp8dygytsLJQizpOzvhkL2ybLb0g8nbeChdBQ==`},
+		{`[{"customer_handle":"abc123","customer_hand\u006ce":"evil","event":"delivered"}]`, `sha-256=:Q0Latcrpbzwjt4XnuCuQGGzsSimOFO6CwfAX4BWjqRE=:`, `LIL41LTNOqNINjpcxTSzAGXV+LT8GmRH1KFH29t0thtLQM7loOeMp3Rzu9iH8VBXVPyrCgvpIvhXxaRlMbLyCg==`},
+		{`[{"customer_handle":"abc123","event":"delivered"},{"customer_handle":"abc123","Customer_handle":"evil"}]`, `sha-256=:yzP43UtC73tSu8sp/3MStQ1LbZK16LzAE6U1YVreD0c=:`, `AW/bxyychmw/nd42TQo26PtlluSl9jPJM1U4ccmEzQCtSu37xIOX1SBfcuLkj7E2F0vrZid5s5f91kJUHf1UCQ==`},
+		// Control: duplicates of other members are MailChannels' business.
+		{`[{"customer_handle":"abc123","event":"delivered","Email":"a@example.com","email":"b@example.com"}]`, `sha-256=:34pd+WE7ZONFgLOSW2RL0SU8s1cDKVaoxZflgzCEi1E=:`, `Ojk3lhmModksphkdoiJ1EEzxmbXtUyconOZcLFsZqRIsBGOn2DvqHWjxxXcaBrUmKEPztRk8wK/2+JPg/aMEAA==`},
+	}
+	input := `sig_1=("content-digest");created=1625098010;alg="ed25519";keyid="mckey"`
+	for i, vec := range vectors {
+		for _, handles := range [][]string{{"abc123"}, {"evil"}, {"abc123", "evil"}} {
+			t.Run(fmt.Sprint(i, handles), func(t *testing.T) {
+				v, err := New("mailchannels", Config{PublicKeys: []PublicKey{mcKey("mckey", mcK3SPKI)}, CustomerHandles: handles})
+				if err != nil {
+					t.Fatal(err)
+				}
+				u, _ := url.Parse("https://hooks.example.com/mailchannels")
+				res, err := v.Verify(&Request{Context: context.Background(), Method: "POST", URL: u,
+					Header: mcHeader(input, "sig_1=:"+vec.sig+":", vec.digest), Body: []byte(vec.body), Now: time.Unix(1625098010, 0)})
+				switch {
+				case i == len(vectors)-1 && handles[0] == "abc123":
+					if err != nil {
+						t.Fatalf("control: %v", err)
+					}
+				case i == len(vectors)-1:
+					if !errors.Is(err, ErrSignature) {
+						t.Fatalf("control, handle not allowed: %v", err)
+					}
+				case !errors.Is(err, ErrMalformed) || res != nil:
+					t.Fatalf("got %+v, %v; want ErrMalformed", res, err)
+				}
+			})
+		}
+		// Without an allow-list the body is not looked at.
+		v, _ := New("mailchannels", Config{PublicKeys: []PublicKey{mcKey("mckey", mcK3SPKI)}})
+		if _, err := v.Verify(&Request{Context: context.Background(), Method: "POST",
+			Header: mcHeader(input, "sig_1=:"+vec.sig+":", vec.digest), Body: []byte(vec.body), Now: time.Unix(1625098010, 0)}); err != nil {
+			t.Errorf("vector %d without allow-list: %v", i, err)
+		}
+	}
+}

@@ -36,7 +36,11 @@ import (
 // to the end, at most mailgunMaxParts parts (more is ErrMalformed), each
 // wanted field at most mailgunMaxField bytes. Any repeat of timestamp,
 // token or signature, wherever it comes, is ErrMalformed, as in form and
-// JSON bodies: frameworks disagree on which copy they keep.
+// JSON bodies: frameworks disagree on which copy they keep. So is a name
+// that a loose reader would take for one of them ("Token", "ſignature":
+// see looseEqual; in JSON, any non-ASCII member name of the two
+// objects), and a multipart part with a Content-Transfer-Encoding or two
+// Content-Disposition headers.
 
 func init() {
 	Register("mailgun", newMailgun)
@@ -139,7 +143,7 @@ func mailgunParse(r *Request) (mailgunFields, error) {
 
 func mailgunJSON(body []byte) (mailgunFields, error) {
 	var f mailgunFields
-	top, err := mailgunJSONMembers(body, "signature", "event-data")
+	top, err := jsonMembers(body, true, "signature", "event-data")
 	if err != nil {
 		return f, err
 	}
@@ -147,7 +151,7 @@ func mailgunJSON(body []byte) (mailgunFields, error) {
 	if !ok {
 		return f, fmt.Errorf("%w: missing signature object", ErrMalformed)
 	}
-	sig, err := mailgunJSONMembers(raw, "timestamp", "token", "signature", "parent-signature")
+	sig, err := jsonMembers(raw, true, "timestamp", "token", "signature", "parent-signature")
 	if err != nil {
 		return f, err
 	}
@@ -190,7 +194,7 @@ func mailgunEventLabel(ev []byte) string {
 	if len(ev) == 0 {
 		return ""
 	}
-	evf, err := mailgunJSONMembers(ev, "id")
+	evf, err := jsonMembers(ev, false, "id")
 	if err != nil {
 		return ""
 	}
@@ -209,13 +213,17 @@ func mailgunForm(body []byte) (mailgunFields, error) {
 	}
 	got := map[string]string{}
 	for _, ff := range fields {
-		switch ff.name {
-		case "timestamp", "token", "signature":
-			if _, dup := got[ff.name]; dup {
-				return f, fmt.Errorf("%w: duplicated form field %s", ErrMalformed, ff.name)
-			}
-			got[ff.name] = ff.value
+		name, ok, err := mailgunFieldName(ff.name)
+		if err != nil {
+			return f, err
 		}
+		if !ok {
+			continue
+		}
+		if _, dup := got[name]; dup {
+			return f, fmt.Errorf("%w: duplicated form field %s", ErrMalformed, name)
+		}
+		got[name] = ff.value
 	}
 	return mailgunFromMap(got)
 }
@@ -230,7 +238,9 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 	// are in: a later part of the same name would be what a framework that
 	// keeps the last value hands the upstream.
 	for parts := 0; ; parts++ {
-		p, err := mr.NextPart()
+		// NextRawPart: NextPart would decode a quoted-printable part
+		// and hide its Content-Transfer-Encoding.
+		p, err := mr.NextRawPart()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -240,8 +250,19 @@ func mailgunMultipart(body []byte, boundary string) (mailgunFields, error) {
 		if parts == mailgunMaxParts {
 			return mailgunFields{}, fmt.Errorf("%w: more than %d multipart parts", ErrMalformed, mailgunMaxParts)
 		}
-		name := p.FormName()
-		if name != "timestamp" && name != "token" && name != "signature" {
+		if len(p.Header["Content-Transfer-Encoding"]) > 0 {
+			// RFC 7578 §4.7: senders must not use it; readers disagree on
+			// whether they decode it.
+			return mailgunFields{}, fmt.Errorf("%w: multipart part with a Content-Transfer-Encoding", ErrMalformed)
+		}
+		if len(p.Header["Content-Disposition"]) > 1 {
+			return mailgunFields{}, fmt.Errorf("%w: multipart part with two Content-Disposition headers", ErrMalformed)
+		}
+		name, ok, err := mailgunFieldName(p.FormName())
+		if err != nil {
+			return mailgunFields{}, err
+		}
+		if !ok {
 			continue
 		}
 		if _, dup := got[name]; dup {
@@ -277,48 +298,21 @@ func mailgunFromMap(got map[string]string) (mailgunFields, error) {
 	}, nil
 }
 
-// mailgunJSONMembers walks one JSON object and returns the raw values of the named
-// members (exact, case-sensitive names, unlike encoding/json's struct
-// matching). A named member given twice, a value that is not an object, or
-// trailing data is ErrMalformed. Other members are skipped. Errors never
-// quote the input.
-func mailgunJSONMembers(data []byte, names ...string) (map[string]json.RawMessage, error) {
-	bad := fmt.Errorf("%w: invalid JSON body", ErrMalformed)
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return nil, bad
-	}
-	out := make(map[string]json.RawMessage, len(names))
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, bad
+// mailgunSigningFields are the form fields of the signature.
+var mailgunSigningFields = []string{"timestamp", "token", "signature"}
+
+// mailgunFieldName sorts a form field name: ok for a signing field, an
+// ErrMalformed error for a name a loose reader would take for one.
+func mailgunFieldName(n string) (name string, ok bool, err error) {
+	for _, f := range mailgunSigningFields {
+		if n == f {
+			return f, true, nil
 		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, bad
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, bad
-		}
-		for _, n := range names {
-			if key != n {
-				continue
-			}
-			if _, dup := out[key]; dup {
-				return nil, fmt.Errorf("%w: duplicated JSON member %s", ErrMalformed, key)
-			}
-			out[key] = raw
+		if looseEqual(n, f) {
+			return "", false, fmt.Errorf("%w: form field %s in another spelling", ErrMalformed, f)
 		}
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
-		return nil, bad
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, bad
-	}
-	return out, nil
+	return "", false, nil
 }
 
 // mailgunJSONString decodes a required JSON string member.

@@ -352,6 +352,16 @@ func TestMailgunTolerance(t *testing.T) {
 		v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}, Tolerance: tc.tol})
 		formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), body, tc.now), tc.want)
 	}
+	// A timestamp in the year 33658, signed (independently:
+	//   printf '%s' '9999999999995egbgr1vjgqxtrnp65xfznchgdccwh5d6i09vijqi3whgowmn6' |
+	//     openssl dgst -sha256 -hmac 'key-3ax6xnjp29jd6fds4gc373sgvjxteol0' -hex
+	// ): now.Sub saturated and passed it as within the tolerance.
+	far := mailgunJSONBody(`"999999999999"`, mailgunToken,
+		"dfecf192dd8740473c3abf03c98e536c4516cae4afb2223e0f16d7c4914170a4", "")
+	for _, tol := range []time.Duration{0, time.Hour, -1} {
+		v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}, Tolerance: tol})
+		formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), far, mailgunNow), ErrTimestamp)
+	}
 	v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}})
 	if ts, ok := v.(Timestamped); !ok || !ts.HasTimestamp() {
 		t.Errorf("mailgun must report a checked timestamp")
@@ -405,4 +415,100 @@ func TestMailgunConfig(t *testing.T) {
 	if Canonical("mailgun") != "mailgun" {
 		t.Errorf("mailgun not registered")
 	}
+}
+
+// mailgunRawParts builds a multipart body of hand-made parts, each given
+// as its header lines and its content.
+func mailgunRawParts(t *testing.T, parts ...[2]string) ([]byte, string) {
+	t.Helper()
+	const boundary = "b0undary"
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString("--" + boundary + "\r\n" + p[0] + "\r\n\r\n" + p[1] + "\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return []byte(b.String()), "multipart/form-data; boundary=" + boundary
+}
+
+// Members and fields that differ from the signing fields' names only by
+// case or by Unicode case folding are refused, like exact duplicates: an
+// upstream that matches names loosely (Go's encoding/json folds case and
+// maps "ſ" to "s" and "K" to "k"; ASP.NET forms ignore case) would read
+// them instead of the checked ones. So are multipart parts with a
+// Content-Transfer-Encoding (Go's multipart reader silently decodes
+// quoted-printable; RFC 7578 §4.7: senders must not send one) or two
+// Content-Disposition headers.
+func TestMailgunFoldedDuplicates(t *testing.T) {
+	sig := func(members string) []byte {
+		return []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","token":"` + mailgunToken +
+			`","signature":"` + mailgunSig + `"` + members + `},"event-data":{"id":"` + mailgunEventID + `"}}`)
+	}
+	top := func(members string) []byte {
+		return []byte(`{"signature":{"timestamp":"` + mailgunTimestamp + `","token":"` + mailgunToken +
+			`","signature":"` + mailgunSig + `"},"event-data":{"id":"` + mailgunEventID + `"}` + members + `}`)
+	}
+	form := func(extra string) []byte {
+		return []byte(string(mailgunFormBody("timestamp", mailgunTimestamp, "token", mailgunToken, "signature", mailgunSig)) + extra)
+	}
+	field := func(name, value string) [2]string {
+		return [2]string{`Content-Disposition: form-data; name="` + name + `"`, value}
+	}
+	good := [][2]string{field("timestamp", mailgunTimestamp), field("token", mailgunToken), field("signature", mailgunSig)}
+	multi := func(extra ...[2]string) ([]byte, string) {
+		return mailgunRawParts(t, append(append([][2]string{}, good...), extra...)...)
+	}
+	type tc struct {
+		name string
+		ct   string
+		body []byte
+	}
+	tests := []tc{
+		{"json: Signature object beside signature", "application/json", top(`,"Signature":{"timestamp":"1","token":"x","signature":"00"}`)},
+		{"json: long s signature object", "application/json", top(`,"\u017fignature":{}`)},
+		{"json: Event-Data beside event-data", "application/json", top(`,"Event-Data":{"id":"other"}`)},
+		{"json: EVENT-DATA beside event-data", "application/json", top(`,"EVENT-DATA":{"id":"other"}`)},
+		{"json: non-ascii top-level member", "application/json", top(`,"\u00e9vent":1`)},
+		{"json: Token beside token", "application/json", sig(`,"Token":"attacker"`)},
+		{"json: TIMESTAMP beside timestamp", "application/json", sig(`,"TIMESTAMP":"1"`)},
+		{"json: long s signature member", "application/json", sig(`,"\u017fignature":"00"`)},
+		{"json: long s timestamp member", "application/json", sig(`,"time\u017ftamp":"1"`)},
+		{"json: Parent-Signature", "application/json", sig(`,"Parent-Signature":"00"`)},
+		{"json: non-ascii signature member", "application/json", sig(`,"\u212aey":"1"`)},
+		{"form: Signature beside signature", formsigFormType, form("&Signature=00")},
+		{"form: TOKEN beside token", formsigFormType, form("&TOKEN=attacker")},
+		{"form: long s signature", formsigFormType, form("&%C5%BFignature=00")},
+		{"form: Kelvin sign token", formsigFormType, form("&to%E2%84%AAen=attacker")},
+	}
+	for _, extra := range []struct {
+		name string
+		part [2]string
+	}{
+		{"Token part", field("Token", "attacker")},
+		{"long s signature part", field("\u017fignature", "00")},
+		{"quoted-printable part", [2]string{"Content-Disposition: form-data; name=\"body-plain\"\r\nContent-Transfer-Encoding: quoted-printable", "Hi=20Bob"}},
+		{"base64 part", [2]string{"Content-Disposition: form-data; name=\"body-plain\"\r\nContent-Transfer-Encoding: base64", "SGkgQm9i"}},
+		{"two Content-Disposition headers", [2]string{"Content-Disposition: form-data; name=\"x\"\r\nContent-Disposition: form-data; name=\"token\"", "attacker"}},
+	} {
+		b, ct := multi(extra.part)
+		tests = append(tests, tc{"multipart: " + extra.name, ct, b})
+	}
+	// A quoted-printable signing field: Go decodes it, other readers may not.
+	qp, qpCT := mailgunRawParts(t, field("timestamp", mailgunTimestamp),
+		[2]string{"Content-Disposition: form-data; name=\"token\"\r\nContent-Transfer-Encoding: quoted-printable", mailgunToken},
+		field("signature", mailgunSig))
+	tests = append(tests, tc{"multipart: quoted-printable token", qpCT, qp})
+
+	v := newTestMailgun(t, Config{Secrets: []string{mailgunKey}})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{"Content-Type": {tt.ct}}
+			formsigCheck(t, v, formsigRequest(t, "POST", "", h, tt.body, mailgunNow), ErrMalformed)
+		})
+	}
+	// The hand-made multipart body without extras verifies, and so do
+	// unrelated members and fields whatever their case.
+	b, ct := multi(field("Recipient", "bob@example.com"))
+	formsigCheck(t, v, formsigRequest(t, "POST", "", http.Header{"Content-Type": {ct}}, b, mailgunNow), nil)
+	formsigCheck(t, v, formsigRequest(t, "POST", "", mailgunJSONHeader(), top(`,"Other":1`), mailgunNow), nil)
+	formsigCheck(t, v, formsigRequest(t, "POST", "", http.Header{"Content-Type": {formsigFormType}}, form("&Recipient=x&%C3%A9=1"), mailgunNow), nil)
 }

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"crypto/sha1"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -34,8 +35,10 @@ import (
 // would be ambiguous.
 //
 // No timestamp, no delivery id: replay protection keys on the signature.
-// Mandrill checks a new webhook URL with an unsigned HEAD request; match
-// only POST requests with this handler, or answer HEAD elsewhere.
+//
+// Mandrill checks a new webhook URL with an unsigned HEAD request and
+// expects a 2xx: the handler answers any HEAD with 200 and an empty body
+// itself (Handshake), without reading a body or forwarding anything.
 
 func init() {
 	Register("mandrill", newMandrill)
@@ -69,6 +72,14 @@ func newMandrill(c Config) (Verifier, error) {
 		return nil, fmt.Errorf("provider %s: url must be an absolute http or https url", c.Provider)
 	}
 	return &mandrill{url: c.URL, query: u.RawQuery, keys: keys}, nil
+}
+
+// Handshake answers Mandrill's HEAD on webhook creation.
+func (v *mandrill) Handshake(r *Request) (*Response, bool, error) {
+	if r.Method != http.MethodHead {
+		return nil, false, nil
+	}
+	return &Response{Status: http.StatusOK}, true, nil
 }
 
 // HasTimestamp: Mandrill requests carry no timestamp.
@@ -114,3 +125,5 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	}
 	return &Result{Signature: matched, Key: key}, nil
 }
+
+var _ Handshaker = (*mandrill)(nil)

@@ -254,3 +254,28 @@ func TestMandrillConfig(t *testing.T) {
 		t.Errorf("mandrill must report no timestamp")
 	}
 }
+
+// TestMandrillHandshake: Mandrill's unsigned HEAD on webhook creation is
+// answered 200 (Mandrill's "Authenticating webhook requests": "we'll send
+// a HEAD request to the URL to make sure it exists"); every other method
+// is verified as usual.
+func TestMandrillHandshake(t *testing.T) {
+	v := newTestMandrill(t, Config{URL: mandrillURL, Secrets: []string{mandrillKey}})
+	hs, ok := v.(Handshaker)
+	if !ok {
+		t.Fatal("mandrill is not a Handshaker")
+	}
+	u, _ := url.Parse(mandrillURL)
+	for _, tc := range []struct {
+		method string
+		ok     bool
+	}{{http.MethodHead, true}, {http.MethodPost, false}, {http.MethodGet, false}} {
+		resp, ok, err := hs.Handshake(&Request{Method: tc.method, URL: u, Header: http.Header{}})
+		if err != nil || ok != tc.ok {
+			t.Fatalf("%s: ok %v, err %v; want ok %v", tc.method, ok, err, tc.ok)
+		}
+		if ok && (resp == nil || resp.Status != http.StatusOK || resp.Body != "") {
+			t.Fatalf("%s: response %+v, want an empty 200", tc.method, resp)
+		}
+	}
+}

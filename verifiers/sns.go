@@ -63,6 +63,11 @@ import (
 //     Unicode simple case folding, where U+017F (long s) folds to "s" and
 //     U+212A (Kelvin sign) to "k", so a key like "Meſſage" would reach a Go
 //     application's Message field while the signature covers another one.
+//   - every field of the string to sign has the shape AWS documents
+//     (snsCheckSigned): no line break in any field but Message, MessageId
+//     a UUID, Timestamp RFC 3339 in UTC, TopicArn an SNS topic ARN, Subject
+//     at most 100 characters without control characters; so that two
+//     different messages never share a string to sign.
 //   - the decoded Signature has an RSA signature size: 128 to 512 bytes, a
 //     multiple of 8 (SNS signs with 2048-bit keys: 256 bytes in every
 //     published message).
@@ -108,7 +113,9 @@ const (
 	snsMinSigBytes   = 128 // RSA-1024
 	snsMaxSigBytes   = 512 // RSA-4096
 	snsMaxCerts      = 8   // certificates in one PEM bundle
-	snsMaxAIA        = 2   // issuer URLs tried per certificate
+	snsMaxSubject    = 100 // characters (AWS: "less than 100")
+	snsMaxToken      = 1024
+	snsMaxAIA        = 2 // issuer URLs tried per certificate
 )
 
 // snsHost is the AWS validators' rule for SigningCertURL hosts
@@ -122,7 +129,18 @@ var snsHost = regexp.MustCompile(`^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?
 var snsCertPath = regexp.MustCompile(`^/SimpleNotificationService-[A-Za-z0-9]{1,128}\.pem$`)
 
 // snsTopicARN splits an SNS topic ARN into partition and region.
-var snsTopicARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9\-]{3,}):[0-9]{12}:[^:]+$`)
+// Topic names are 1 to 256 ASCII letters, digits, hyphens and underscores,
+// with ".fifo" at the end of a FIFO topic's name (CreateTopic, Name).
+var snsTopicARN = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov):sns:([a-z0-9\-]{3,32}):[0-9]{12}:[A-Za-z0-9_\-]{1,256}(\.fifo)?$`)
+
+// snsMessageID is the shape of MessageId: a UUID (every published message;
+// AWS documents "a Universally Unique Identifier, unique for each message
+// published").
+var snsMessageID = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// snsTimestamp is the shape of Timestamp: ISO 8601 / RFC 3339 in UTC with
+// a Z, as SNS writes it ("2012-04-25T21:49:25.719Z").
+var snsTimestamp = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$`)
 
 // snsFields lists the string fields of the envelope, by lowercased name.
 var snsFields = map[string]string{}
@@ -455,7 +473,69 @@ func snsParse(body []byte) (map[string]string, error) {
 			return nil, fmt.Errorf("%w: field %s not expected in a %s", ErrMalformed, f, m["Type"])
 		}
 	}
+	if err := snsCheckSigned(m); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// snsCheckSigned checks the shape of every field that goes into the string
+// to sign, so that two different messages never share one. The string to
+// sign is "<key>\n<value>\n" per field, in a fixed order, with Subject
+// optional: were a single-line field allowed a line break, a Notification
+// with Subject could be re-sent with MessageId "<id>\nSubject\n<subject>"
+// and no Subject, under a new MessageId with the same signature. With every
+// field after Message on one line (and Message first), the lines of the
+// string to sign can be read back one way only.
+//
+// Shapes: Type one of the three; MessageId a UUID; Timestamp RFC 3339 in
+// UTC (Z) within 2000..2199; TopicArn an SNS topic ARN (snsTopicARN);
+// Subject at most 100 characters with no control character, line break or
+// line separator (AWS: "UTF-8 text with no line breaks or control
+// characters, and less than 100 characters long"); Token printable ASCII
+// without spaces; SubscribeURL an SNS URL (snsURL). Message is free text
+// (it is first, and may hold line breaks).
+func snsCheckSigned(m map[string]string) error {
+	if !snsMessageID.MatchString(m["MessageId"]) {
+		return fmt.Errorf("%w: MessageId is not a uuid", ErrMalformed)
+	}
+	ts := m["Timestamp"]
+	if !snsTimestamp.MatchString(ts) {
+		return fmt.Errorf("%w: Timestamp is not an rfc 3339 utc time", ErrMalformed)
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil || !InTimestampRange(t) {
+		return fmt.Errorf("%w: invalid Timestamp", ErrMalformed)
+	}
+	if !snsTopicARN.MatchString(m["TopicArn"]) {
+		return fmt.Errorf("%w: TopicArn is not an sns topic arn", ErrMalformed)
+	}
+	if s, ok := m["Subject"]; ok {
+		if utf8.RuneCountInString(s) > snsMaxSubject {
+			return fmt.Errorf("%w: Subject too long", ErrMalformed)
+		}
+		for _, c := range s {
+			if c < ' ' || c == 0x7f || (c >= 0x80 && c <= 0x9f) || c == '\u2028' || c == '\u2029' || c == utf8.RuneError {
+				return fmt.Errorf("%w: Subject has a control character or line break", ErrMalformed)
+			}
+		}
+	}
+	if tok, ok := m["Token"]; ok {
+		if len(tok) > snsMaxToken {
+			return fmt.Errorf("%w: Token too long", ErrMalformed)
+		}
+		for i := 0; i < len(tok); i++ {
+			if tok[i] <= ' ' || tok[i] >= 0x7f {
+				return fmt.Errorf("%w: Token has a forbidden character", ErrMalformed)
+			}
+		}
+	}
+	if u, ok := m["SubscribeURL"]; ok {
+		if _, err := snsURL(u, false); err != nil {
+			return fmt.Errorf("%w: SubscribeURL %v", ErrMalformed, err)
+		}
+	}
+	return nil
 }
 
 // snsURL checks a SigningCertURL (cert) or SubscribeURL against the AWS

@@ -1709,3 +1709,90 @@ func TestSNSFetchSlots(t *testing.T) {
 	res, err := v.Verify(snsRequest(body(4), snsNow))
 	snsCheck(t, res, err, body(4), 0)
 }
+
+// Every field of the string to sign is checked for its shape before the
+// string is built. The first case is the replay bypass: the official
+// vector with a Subject (FunctionalValidationsTest.php's third), re-sent
+// without Subject and with MessageId "<id>\nSubject\n<subject>", has a
+// byte-identical string to sign, so it verified under a new MessageId.
+func TestSNSSignedFieldShapes(t *testing.T) {
+	v := newTestSNS(t, Config{Certificates: []string{snsPHPCert}}, nil)
+	vec := snsPHPVectors[2]
+	if vec["Subject"] == "" {
+		t.Fatal("vector 2 has no Subject")
+	}
+	edit := func(f func(m map[string]string)) []byte {
+		m := map[string]string{}
+		for k, val := range vec {
+			m[k] = val
+		}
+		f(m)
+		return snsBody(t, m)
+	}
+	now, _ := time.Parse(time.RFC3339, "2022-07-28T22:54:00Z")
+	if _, err := v.Verify(snsRequest(snsBody(t, vec), now)); err != nil {
+		t.Fatalf("the vector itself: %v", err)
+	}
+	sub := snsFixture(t, "subscription-v2.json")
+	n := snsFixture(t, "notification-v2.json")
+	cases := []struct {
+		name string
+		body []byte
+	}{
+		{"subject moved into MessageId", edit(func(m map[string]string) {
+			m["MessageId"] += "\nSubject\n" + m["Subject"]
+			delete(m, "Subject")
+		})},
+		{"MessageId with CR", edit(func(m map[string]string) { m["MessageId"] += "\r" })},
+		{"MessageId not a uuid", edit(func(m map[string]string) { m["MessageId"] = "11405cc3_9ac7_56d5_b45d_079e8f7a8edf" })},
+		{"MessageId too long", edit(func(m map[string]string) { m["MessageId"] += "0" })},
+		{"Subject with LF", edit(func(m map[string]string) { m["Subject"] = "Hello\nworld" })},
+		{"Subject with CR", edit(func(m map[string]string) { m["Subject"] = "Hello\rworld" })},
+		{"Subject with NUL", edit(func(m map[string]string) { m["Subject"] = "Hello\x00world" })},
+		{"Subject with NEL", edit(func(m map[string]string) { m["Subject"] = "Hello\u0085world" })},
+		{"Subject with line separator", edit(func(m map[string]string) { m["Subject"] = "Hello\u2028world" })},
+		{"Subject too long", edit(func(m map[string]string) { m["Subject"] = strings.Repeat("é", 101) })},
+		{"Timestamp with LF", edit(func(m map[string]string) { m["Timestamp"] += "\nTopicArn\nx" })},
+		{"Timestamp with offset", edit(func(m map[string]string) { m["Timestamp"] = "2022-07-28T22:53:49.654+00:00" })},
+		{"Timestamp lowercase z", edit(func(m map[string]string) { m["Timestamp"] = "2022-07-28T22:53:49.654z" })},
+		{"Timestamp far future", edit(func(m map[string]string) { m["Timestamp"] = "9999-07-28T22:53:49.654Z" })},
+		{"Timestamp before 2000", edit(func(m map[string]string) { m["Timestamp"] = "1999-07-28T22:53:49.654Z" })},
+		{"TopicArn with LF", edit(func(m map[string]string) { m["TopicArn"] += "\nType\nNotification" })},
+		{"TopicArn with space", edit(func(m map[string]string) { m["TopicArn"] += " x" })},
+		{"TopicArn with colon", edit(func(m map[string]string) { m["TopicArn"] += ":x" })},
+		{"Type with LF", edit(func(m map[string]string) { m["Type"] += "\n" })},
+		{"Token with LF", snsEdit(t, sub, `"Token" : "`, `"Token" : "a\nb`)},
+		{"Token with space", snsEdit(t, sub, `"Token" : "`, `"Token" : "a b`)},
+		{"Token too long", snsEdit(t, sub, `"Token" : "`, `"Token" : "`+strings.Repeat("a", 1100))},
+		{"SubscribeURL with LF", snsEdit(t, sub, `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/?`, `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/?\n`)},
+		{"SubscribeURL on another host", snsEdit(t, sub, `"SubscribeURL" : "https://sns.us-east-1.amazonaws.com/`, `"SubscribeURL" : "https://example.com/`)},
+		{"notification MessageId with LF", snsEdit(t, n, `"MessageId" : "da41e39f-ea4d-435a-b922-c6aae3915ebe"`, `"MessageId" : "da41e39f-ea4d-435a-b922-c6aae3915ebe\nx"`)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := v.Verify(snsRequest(c.body, now))
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("got %v, want ErrMalformed", err)
+			}
+		})
+	}
+	// The shapes AWS documents still pass: a FIFO topic, an uppercase
+	// UUID, a Subject of 100 characters, no fraction of a second.
+	for _, m := range []map[string]string{
+		{"MessageId": "11405CC3-9AC7-56D5-B45D-079E8F7A8EDF"},
+		{"TopicArn": "arn:aws:sns:us-east-2:295079676684:orders_topic-1.fifo"},
+		{"Subject": strings.Repeat("é", 100)},
+		{"Timestamp": "2022-07-28T22:53:49Z"},
+	} {
+		cp := map[string]string{}
+		for k, val := range vec {
+			cp[k] = val
+		}
+		for k, val := range m {
+			cp[k] = val
+		}
+		if err := snsCheckSigned(cp); err != nil {
+			t.Errorf("%v: %v", m, err)
+		}
+	}
+}
