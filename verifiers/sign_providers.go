@@ -314,7 +314,7 @@ func signMailgun(_ string, r SignRequest) (*Signed, error) {
 	if !json.Valid(event) {
 		return nil, fmt.Errorf("body (the event data) is not JSON")
 	}
-	if m, err := mailgunJSONMembers(event, "event-data"); err == nil && m["event-data"] != nil {
+	if m, err := jsonMembers(event, false, "event-data"); err == nil && m["event-data"] != nil {
 		event = m["event-data"]
 	}
 	token := r.ID
