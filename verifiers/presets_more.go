@@ -41,7 +41,15 @@ func init() {
 	for i := range presetsMore {
 		row := &presetsMore[i]
 		Register(row.Name, row.factory, row.Aliases...)
+		RegisterSigner(row.Name, row.sign)
 	}
+}
+
+// sign signs as the recipe engine does (caddy webhook sign), the secret
+// given as the dashboard shows it.
+func (row *presetMoreRow) sign(_ string, r SignRequest) (*Signed, error) {
+	r.Secret = strings.TrimPrefix(r.Secret, row.SecretPrefix)
+	return SignRecipe(row.Recipe, r)
 }
 
 func (row *presetMoreRow) factory(c Config) (Verifier, error) {
