@@ -11,8 +11,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
 
 // End-to-end tests, through Caddy, of the providers of
@@ -106,51 +104,6 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 		e2eRoute{"/p-hygraph-stale", "hygraph", "secret " + e2eHygraphSecret},
 		e2eRoute{"/p-plivo", "plivo", "secret " + e2ePlivoToken + "\nurl " + e2ePlivoURL},
 	)
-	return append(routes, e2eRowRoutes(vectors)...)
-}
-
-// e2eRowNames lists the providers of the vector file that have no route
-// above (the recipe rows, verifiers/presets_more.go), and their aliases:
-// one generic route each, with the vector of the canonical name.
-func e2eRowNames(vectors map[string]e2eMoreVector) []string {
-	explicit := map[string]bool{}
-	for _, n := range e2eStandardWebhooksPresets {
-		explicit[n] = true
-	}
-	var names []string
-	for _, n := range verifiers.Names() {
-		c := verifiers.Canonical(n)
-		if _, ok := vectors[c]; ok && !explicit[c] {
-			names = append(names, n)
-		}
-	}
-	return names
-}
-
-// e2eRowTimestamped reports whether the provider checks a timestamp.
-func e2eRowTimestamped(name string, v e2eMoreVector) bool {
-	vf, err := verifiers.New(name, verifiers.Config{Secrets: v.Secrets})
-	if err != nil {
-		return false
-	}
-	ts, ok := vf.(verifiers.Timestamped)
-	return ok && ts.HasTimestamp()
-}
-
-// e2eRowRoutes: each row's route lists another secret first (the vector's
-// must match at position 1); timestamped rows get "tolerance off" and a
-// "-stale" route with the default tolerance.
-func e2eRowRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
-	var routes []e2eRoute
-	for _, n := range e2eRowNames(vectors) {
-		v := vectors[verifiers.Canonical(n)]
-		opts := fmt.Sprintf("secret %q\nsecret %q", "c2VjcmV0LWtleS1vdGhlcg==", v.Secrets[0])
-		if e2eRowTimestamped(n, v) {
-			routes = append(routes, e2eRoute{"/r-" + n, n, opts + "\ntolerance off"}, e2eRoute{"/r-" + n + "-stale", n, opts})
-		} else {
-			routes = append(routes, e2eRoute{"/r-" + n, n, opts})
-		}
-	}
 	return routes
 }
 
@@ -211,20 +164,6 @@ func e2ePresetsMoreCases(vectors map[string]e2eMoreVector) []e2eCase {
 		e2eReject("hygraph unsigned", "/p-graphcms", e2eWith(hy, "gcms-signature", ""), []byte(e2eHygraphBody), 400),
 		e2eReject("hygraph stale", "/p-hygraph-stale", hy, []byte(e2eHygraphBody), 401),
 	)
-	for _, n := range e2eRowNames(vectors) {
-		v := vectors[verifiers.Canonical(n)]
-		body := []byte(v.Body)
-		ts := "-"
-		if e2eRowTimestamped(n, v) {
-			ts = strconv.FormatInt(v.Now-30, 10) // sign.js signs at now-30 s
-			add(e2eReject(n+" stale", "/r-"+n+"-stale", v.Headers, body, 401))
-		}
-		add(
-			e2eOK(n, "/r-"+n, v.Headers, body, 1, "", ts),
-			e2eReject(n+" tampered", "/r-"+n, v.Headers, append(bytes.Clone(body), ' '), 401),
-			e2eReject(n+" unsigned", "/r-"+n, map[string]string{"Content-Type": "application/json"}, body, 400),
-		)
-	}
 	pl := map[string]string{"X-Plivo-Signature-V3": e2ePlivoSig, "X-Plivo-Signature-V3-Nonce": e2ePlivoNonce, "Content-Type": form}
 	add(
 		e2eOK("plivo", "/p-plivo", pl, []byte(e2ePlivoForm), 0, "", "-"),

@@ -194,6 +194,13 @@ const (
 	e2eRcX5Sig    = "ZWsysspnb2Y0x93VPKwspWXHyGFSxsYC_nSl2NRc_q4mb1it1dKF-ulsbzmuGhOu9E78t_9NvECi2XRr3cEE6Q"
 )
 
+// ---- Zoom (verifiers/zoom_test.go, which cites its source)
+const (
+	e2eZoomSecret   = "Zm9vYmFyc2VjcmV0dG9rZW4"
+	e2eZoomEvent    = `{"event":"meeting.started","payload":{"account_id":"AAAAAABBBB","object":{"id":"1234567890","uuid":"czLF6FFFoQOKgAB99DlDb9g==","host_id":"x1yCzABCDEfg23HiJKl4mN","topic":"My Meeting","type":2,"start_time":"2022-06-06T08:30:00Z","timezone":"America/Los_Angeles","duration":60}},"event_ts":1654503849680}`
+	e2eZoomEventSig = "920e9932cf2ab51ddf46cf40ac911213367fec63090bb3be6954bb3fc55122eb"
+)
+
 // ---- SendGrid (verifiers/sendgrid_test.go)
 //
 // Vector A: github:sendgrid/sendgrid-go helpers/eventwebhook/eventwebhook_test.go
@@ -486,6 +493,8 @@ secret_encoding base64
 content "v2|{id}|{timestamp}|{body}"
 timestamp_header X-Ts ms
 id_header X-Id`},
+
+		{"/zoom", "zoom", "secret " + e2eZoomSecret + "\ntolerance off"},
 
 		{"/sendgrid", "sendgrid", "public_key " + e2eSgKeyA + "\npublic_key " + e2eSgKeyB + "\ntolerance off"},
 		{"/sendgrid-stale", "sendgrid", "public_key " + e2eSgKeyA},
@@ -804,6 +813,13 @@ func e2eCases(t *testing.T) []e2eCase {
 		e2eReject("twilio: url configured with :443, tampered param", "/twilio-443"+q, twH("RSOYDt4T1cUTdK1PDd93/VVr8B8=", ctForm), pyTampered, 401),
 	)
 
+	// Zoom (verifiers/zoom_test.go).
+	zmH := map[string]string{"x-zm-request-timestamp": "1654503849", "x-zm-signature": "v0=" + e2eZoomEventSig, "Content-Type": ctJSON}
+	add(
+		e2eOK("zoom: event", "/zoom", zmH, []byte(e2eZoomEvent), 0, "", "1654503849"),
+		e2eReject("zoom: tampered event", "/zoom", zmH, e2eReplace([]byte(e2eZoomEvent), "My Meeting", "My Meetinh"), 401),
+	)
+
 	// Mandrill.
 	mdBody := e2eReadFile(t, "verifiers/testdata/mandrill/click_with_signature.form")
 	mdH := map[string]string{"X-Mandrill-Signature": e2eMandrillSig, "Content-Type": ctForm, "User-Agent": "Mandrill-Webhook/1.0"}
@@ -853,6 +869,9 @@ func TestIntegrationProviders(t *testing.T) {
 		providers[r.provider] = true
 	}
 	for _, name := range verifiers.Names() {
+		if _, preset := verifiers.LookupPreset(name); preset {
+			continue // TestIntegrationPresets runs every row's vector
+		}
 		if !providers[name] {
 			t.Errorf("provider %q has no end-to-end route", name)
 		}

@@ -419,10 +419,12 @@ func restoreBody(r *http.Request, body []byte) {
 // requestURL reconstructs the absolute URL of the request as the client
 // sent it, before any rewrite (uri strip_prefix, handle_path) changed it.
 func requestURL(r *http.Request) *url.URL {
-	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		r = &orig
-	}
 	u := *r.URL
+	// Caddy's copy of the original request holds only its method, remote
+	// address, request URI and URL: scheme and host come from r.
+	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
+		u = *orig.URL
+	}
 	u.Scheme = "http"
 	if r.TLS != nil {
 		u.Scheme = "https"

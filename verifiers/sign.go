@@ -27,7 +27,8 @@ type SignRequest struct {
 	// PrivateKey is the private key of the asymmetric providers: PEM
 	// (PKCS#8, or PKCS#1 / SEC 1), or whsk_ for Standard Webhooks v1a.
 	PrivateKey string
-	// KeyID names the key where the scheme carries one (mailchannels).
+	// KeyID names the key where the scheme carries one (mailchannels; for
+	// hygraph, the environment name).
 	KeyID string
 	// Certificate is the PEM signing certificate (sns): it names the
 	// SigningCertURL and must hold the private key's public key.
@@ -93,12 +94,54 @@ func RegisterSigner(name string, f SignFunc) {
 	signers[name] = f
 }
 
-// Signable reports whether the provider (or alias) has a signer.
+// Signable reports whether the provider (or alias) has a signer: one of
+// its own, or the recipe engine's for a provider built on it.
 func Signable(name string) bool {
 	signersMu.RLock()
-	defer signersMu.RUnlock()
 	_, ok := signers[Canonical(name)]
-	return ok
+	signersMu.RUnlock()
+	if ok {
+		return true
+	}
+	_, err := recipeSignerFor(name, probeSecret, probeURL(name))
+	return err == nil
+}
+
+// recipeBased reports whether provider's verifier is built on the recipe
+// engine and takes a secret alone (zoom, recipe presets): such a provider
+// is signed by the engine, with a signer of its own or without one.
+func recipeBased(provider string) bool {
+	_, err := recipeSignerFor(provider, probeSecret, probeURL(provider))
+	return err == nil
+}
+
+// probeURL is a url for presets that sign one ({url}), "" for the others.
+func probeURL(name string) string {
+	if p, ok := LookupPreset(name); ok && p.takesURL() {
+		return "https://example.invalid/webhook"
+	}
+	return ""
+}
+
+// probeSecret decodes as raw, base64 and whsec alike, to find out whether
+// a provider is built on the recipe engine.
+const probeSecret = "dGVzdC1zZWNyZXQ="
+
+// recipeSignerFor builds provider with secret and returns it as a
+// recipeSigner, if it is one.
+func recipeSignerFor(provider, secret, url string) (recipeSigner, error) {
+	if !Known(provider) {
+		return nil, fmt.Errorf("unknown provider %q", provider)
+	}
+	v, err := New(provider, Config{Provider: provider, Secrets: []string{secret}, URL: url})
+	if err != nil {
+		return nil, err
+	}
+	rs, ok := v.(recipeSigner)
+	if !ok {
+		return nil, fmt.Errorf("not a recipe provider")
+	}
+	return rs, nil
 }
 
 // SignerNames lists the providers and aliases that can be signed, sorted.
@@ -118,14 +161,26 @@ func Sign(provider string, r SignRequest) (*Signed, error) {
 	signersMu.RLock()
 	f, ok := signers[Canonical(provider)]
 	signersMu.RUnlock()
+	if r.Now.IsZero() {
+		r.Now = time.Now()
+	}
 	if !ok {
 		if !Known(provider) {
 			return nil, fmt.Errorf("unknown provider %q", provider)
 		}
-		return nil, fmt.Errorf("provider %s has no signer (it does not sign with a secret or a private key)", provider)
-	}
-	if r.Now.IsZero() {
-		r.Now = time.Now()
+		if !Signable(provider) {
+			return nil, fmt.Errorf("provider %s has no signer (it does not sign with a secret or a private key)", provider)
+		}
+		// A provider built on the recipe engine (zoom, recipe presets).
+		if r.Secret == "" {
+			return nil, fmt.Errorf("provider %s: needs a secret", provider)
+		}
+		rs, err := recipeSignerFor(provider, r.Secret, r.URL)
+		if err != nil {
+			// The constructor's errors name the secret's position, never its value.
+			return nil, err
+		}
+		return rs.sign(r)
 	}
 	s, err := f(provider, r)
 	if err != nil {

@@ -239,6 +239,9 @@ func signSNS(_ string, r SignRequest) (*Signed, error) {
 	if id == "" {
 		id = randomUUID()
 	}
+	if !snsMessageID.MatchString(id) {
+		return nil, fmt.Errorf("id (the MessageId) must be a uuid")
+	}
 	fields := [][2]string{
 		{"Type", "Notification"},
 		{"MessageId", id},
@@ -280,6 +283,9 @@ func signSNS(_ string, r SignRequest) (*Signed, error) {
 		body.WriteByte('\n')
 	}
 	body.WriteString("}")
+	if _, err := snsParse(body.Bytes()); err != nil {
+		return nil, fmt.Errorf("the message would be refused: %v", err)
+	}
 	s := newSigned(body.Bytes(), contentType(r, "text/plain; charset=UTF-8"))
 	s.BodyRewritten = true
 	s.Header.Set("X-Amz-Sns-Message-Type", "Notification")

@@ -3,106 +3,22 @@ package verifiers
 import (
 	"fmt"
 	"net/http"
-	"strings"
 )
 
-// Presets of the helper "presets" (ngrok's provider ids and other providers
-// users name), each one recipe of the engine (hmac.go) with its source
-// cited, registered with today's API (recipeProvider). When the presets
-// table of presets.go lands, these rows move there unchanged.
-// verifiers/presets_notes.md has the research behind each row; the
-// vectors (testdata/presets/vectors.json) are the providers' published
+// Presets of the helper "presets": ngrok's provider ids and other
+// providers users name, each one recipe of the engine (hmac.go) with its
+// source cited. verifiers/presets_notes.md has the research behind each
+// row; the vectors (internal/presetvectors) are the providers' published
 // examples where any exist, else signed by Node's crypto
-// (testdata/presets/sign.js). Unless a row says otherwise the secret is
-// used as its UTF-8 bytes, the signature covers the raw body only and
-// there is no timestamp.
-
-// presetMoreRow is one preset: a provider that is one recipe.
-type presetMoreRow struct {
-	// Name is the provider name (ngrok's id where ngrok has one).
-	Name string
-	// Aliases are other names the provider is known by.
-	Aliases []string
-	// Recipe is the scheme.
-	Recipe HMACRecipe
-	// EventID is the RFC 6901 pointer to the provider's stable event id in
-	// the signed body, "" if none.
-	EventID string
-	// Source cites the scheme.
-	Source string
-	// Handshake answers the provider's unsigned handshakes; nil if none.
-	Handshake func(r *Request) (*Response, bool, error)
-	// SecretPrefix is removed from the start of each configured secret,
-	// when present (the engine's secret_prefix, not yet in hmac.go).
-	SecretPrefix string
-}
+// (verifiers/testdata/presets/sign.js). Unless a row says otherwise the
+// secret is used as its UTF-8 bytes, the signature covers the raw body
+// only and there is no timestamp.
 
 func init() {
-	for i := range presetsMore {
-		row := &presetsMore[i]
-		Register(row.Name, row.factory, row.Aliases...)
-		RegisterSigner(row.Name, row.sign)
-	}
+	addPresets(presetsCatalog)
 }
 
-// sign signs as the recipe engine does (caddy webhook sign), the secret
-// given as the dashboard shows it.
-func (row *presetMoreRow) sign(_ string, r SignRequest) (*Signed, error) {
-	r.Secret = strings.TrimPrefix(r.Secret, row.SecretPrefix)
-	return SignRecipe(row.Recipe, r)
-}
-
-func (row *presetMoreRow) factory(c Config) (Verifier, error) {
-	if row.SecretPrefix != "" {
-		secrets := make([]string, len(c.Secrets))
-		for i, s := range c.Secrets {
-			secrets[i] = strings.TrimPrefix(s, row.SecretPrefix)
-		}
-		c.Secrets = secrets
-	}
-	v, err := recipeProvider(c, row.Recipe)
-	if err != nil {
-		return nil, err
-	}
-	return &presetMoreVerifier{Verifier: v, row: row}, nil
-}
-
-// presetMoreVerifier is the recipe verifier with the row's extras.
-type presetMoreVerifier struct {
-	Verifier
-	row *presetMoreRow
-}
-
-// HasTimestamp reports whether the recipe checks a timestamp.
-func (v *presetMoreVerifier) HasTimestamp() bool {
-	if ts, ok := v.Verifier.(Timestamped); ok {
-		return ts.HasTimestamp()
-	}
-	return false
-}
-
-// SignsBody: every row's content includes the raw body.
-func (v *presetMoreVerifier) SignsBody() bool { return true }
-
-// EventIDPointer is the row's event id pointer.
-func (v *presetMoreVerifier) EventIDPointer() string { return v.row.EventID }
-
-// Handshake answers the row's handshakes.
-func (v *presetMoreVerifier) Handshake(r *Request) (*Response, bool, error) {
-	if v.row.Handshake == nil {
-		return nil, false, nil
-	}
-	return v.row.Handshake(r)
-}
-
-var (
-	_ Timestamped = (*presetMoreVerifier)(nil)
-	_ BodySigner  = (*presetMoreVerifier)(nil)
-	_ EventIDer   = (*presetMoreVerifier)(nil)
-	_ Handshaker  = (*presetMoreVerifier)(nil)
-)
-
-var presetsMore = []presetMoreRow{
+var presetsCatalog = []Preset{
 	// ---- ngrok's provider ids
 
 	{
@@ -202,9 +118,9 @@ var presetsMore = []presetMoreRow{
 			SignatureHeader: "X-Request-Signature",
 			Prefix:          "sha1=",
 			Hash:            "sha1",
+			SecretPrefix:    "sk_",
 		},
-		SecretPrefix: "sk_",
-		Source:       "github:clearbit/clearbit-ruby lib/clearbit/webhook.rb @9d25adb2c27c03df460f8a5d789244ba4a70a703",
+		Source: "github:clearbit/clearbit-ruby lib/clearbit/webhook.rb @9d25adb2c27c03df460f8a5d789244ba4a70a703",
 	},
 	{
 		// Coinbase Commerce: X-CC-Webhook-Signature = hex HMAC-SHA256 of
@@ -310,6 +226,23 @@ var presetsMore = []presetMoreRow{
 		Source:  "https://docs.mux.com/guides/listen-for-webhooks#verify-webhook-signatures",
 	},
 	{
+		// Orb: X-Orb-Timestamp is ISO 8601 without a zone (UTC),
+		// X-Orb-Signature a space-separated list of v1=<hex
+		// HMAC-SHA256(secret, "v1:" + timestamp + ":" + body)>. The event
+		// id is /id.
+		Name: "orb",
+		Recipe: HMACRecipe{
+			SignatureHeader: "X-Orb-Signature",
+			Separator:       " ",
+			Prefix:          "v1=",
+			TimestampHeader: "X-Orb-Timestamp",
+			TimestampUnit:   "iso8601",
+			Content:         "v1:{timestamp}:{body}",
+		},
+		EventID: "/id",
+		Source:  "github:orbcorp/orb-java orb-java-core/src/main/kotlin/com/withorb/api/services/blocking/WebhookServiceImpl.kt @143457bb6f9d9953def62bddc78e09ad6f42c158",
+	},
+	{
 		// PagerDuty v3: X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the
 		// body>[,v1=<hex>] (several during a secret rotation). The event
 		// id is /event/id.
@@ -394,6 +327,20 @@ var presetsMore = []presetMoreRow{
 		Name:   "xero",
 		Recipe: HMACRecipe{SignatureHeader: "x-xero-signature", Encoding: "base64"},
 		Source: "https://developer.xero.com/documentation/guides/webhooks/overview/",
+	},
+	{
+		// Zendesk: X-Zendesk-Webhook-Signature = base64
+		// HMAC-SHA256(signing secret, timestamp + body), the timestamp
+		// being X-Zendesk-Webhook-Signature-Timestamp (RFC 3339).
+		Name: "zendesk",
+		Recipe: HMACRecipe{
+			SignatureHeader: "X-Zendesk-Webhook-Signature",
+			Encoding:        "base64",
+			TimestampHeader: "X-Zendesk-Webhook-Signature-Timestamp",
+			TimestampUnit:   "rfc3339",
+			Content:         "{timestamp}{body}",
+		},
+		Source: "https://developer.zendesk.com/documentation/webhooks/verifying/",
 	},
 
 	// ---- Beyond ngrok
