@@ -52,3 +52,27 @@ func TestPresetNylasChallenge(t *testing.T) {
 		}
 	}
 }
+
+// TestRecipeISO8601Delimiter: an ISO 8601 timestamp before {body} may be
+// delimited by a byte it holds (":", Orb's "v1:{timestamp}:{body}") but not
+// by one that could continue it into another valid value ("." of a
+// fraction, "+"/"-" of a zone, "Z", digits).
+func TestRecipeISO8601Delimiter(t *testing.T) {
+	base := HMACRecipe{SignatureHeader: "X-Sig", TimestampHeader: "X-Ts", TimestampUnit: "iso8601"}
+	for content, ok := range map[string]bool{
+		"v1:{timestamp}:{body}": true,
+		"{timestamp}|{body}":    true,
+		"{timestamp}.{body}":    false,
+		"{timestamp}+{body}":    false,
+		"{timestamp}-{body}":    false,
+		"{timestamp}Z{body}":    false,
+		"{timestamp}0{body}":    false,
+	} {
+		r := base
+		r.Content = content
+		_, err := compileRecipe(Config{Provider: "hmac", Secrets: []string{"k"}}, r)
+		if (err == nil) != ok {
+			t.Errorf("%q: err %v, want ok %v", content, err, ok)
+		}
+	}
+}
