@@ -3,7 +3,7 @@ package presetvectors
 import "time"
 
 // Vectors of the rows of verifiers/presets_catalog.go (helper "presets"),
-// generated from verifiers/testdata/presets/vectors.json. Published
+// converted from verifiers/testdata/presets/vectors.json. Published
 // vectors cite their source; the others were signed by Node's crypto,
 // following each provider's documented algorithm (cited in the row and in
 // verifiers/presets_notes.md), with
@@ -367,6 +367,10 @@ var catalogVectors = []Vector{
 		Header:   map[string]string{"X-Nylas-Signature": "eb442eb9179ffbbe7cab73c5fcdd37db1d6d8880b0e3e6e2b6fbb2aa59aa7f63"},
 		Body:     "{\"id\":\"evt_nylas_1\",\"type\":\"test.event\",\"data\":{\"provider\":\"nylas\",\"n\":1}}",
 		Now:      time.Unix(1767225600, 0),
+		// Nylas's GET ?challenge= handshake, answered with the value.
+		HandshakeMethod: "GET",
+		HandshakeQuery:  "challenge=bc609b38-c81f-47fb-a275-1d9bd61a968b",
+		HandshakeBody:   "bc609b38-c81f-47fb-a275-1d9bd61a968b",
 	},
 	{
 		Provider: "mailtrap",
