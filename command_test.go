@@ -158,6 +158,14 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		if _, err := verifiers.New(n, verifiers.Config{Provider: n, Secrets: []string{"dGVzdC1zZWNyZXQ="}}); err == nil {
 			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
 			named[n], named[verifiers.Canonical(n)] = true, true
+		} else if u := base + "/hooks/" + n; func() bool {
+			_, err := verifiers.New(n, verifiers.Config{Provider: n, Secrets: []string{"dGVzdC1zZWNyZXQ="}, URL: u})
+			return err == nil
+		}() {
+			// Presets that sign their url (square, hubspot, trello): the
+			// signer signs the --send url, the route's url.
+			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t\turl " + u + "\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
+			named[n], named[verifiers.Canonical(n)] = true, true
 		}
 	}
 
@@ -211,6 +219,11 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			case "mailgun":
 				if !bytes.Contains(got[0].body, []byte(`"event-data":`+body)) {
 					t.Errorf("mailgun body: %s", got[0].body)
+				}
+			case "linear":
+				// Its timestamp is a body field: the signer puts it first.
+				if !bytes.HasPrefix(got[0].body, []byte(`{"webhookTimestamp":`)) || !bytes.HasSuffix(got[0].body, []byte(body[1:])) {
+					t.Errorf("linear body: %s", got[0].body)
 				}
 			case "mandrill", "mailchimp":
 				if !bytes.HasPrefix(got[0].body, []byte("mandrill_events=")) {

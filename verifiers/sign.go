@@ -175,7 +175,11 @@ func Sign(provider string, r SignRequest) (*Signed, error) {
 		if r.Secret == "" {
 			return nil, fmt.Errorf("provider %s: needs a secret", provider)
 		}
-		rs, err := recipeSignerFor(provider, r.Secret, r.URL)
+		u := ""
+		if probeURL(provider) != "" {
+			u = r.URL // only presets that sign a url take one
+		}
+		rs, err := recipeSignerFor(provider, r.Secret, u)
 		if err != nil {
 			// The constructor's errors name the secret's position, never its value.
 			return nil, err

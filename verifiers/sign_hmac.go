@@ -45,7 +45,11 @@ func SignRecipe(recipe HMACRecipe, r SignRequest) (*Signed, error) {
 	if r.Secret == "" {
 		return nil, fmt.Errorf("needs a secret")
 	}
-	v, err := compileRecipe(Config{Provider: "hmac", Secrets: []string{r.Secret}, URL: r.URL}, recipe)
+	u := ""
+	if strings.Contains(recipe.Content, "{url}") {
+		u = r.URL // the url option exists only for recipes that sign it
+	}
+	v, err := compileRecipe(Config{Provider: "hmac", Secrets: []string{r.Secret}, URL: u}, recipe)
 	if err != nil {
 		// compileRecipe's messages start with "provider hmac: ".
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "provider hmac: "))
