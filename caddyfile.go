@@ -32,6 +32,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		public_key [<key_id>] <value>  # repeatable
 //		tolerance <duration>|off       # default 5m
 //		max_size <size>                # default 1MiB
+//		body_timeout <duration>        # default 10s
 //		replay off
 //		replay {
 //			ttl <duration>
@@ -51,6 +52,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		username <name>                # postmark
 //		password <password>            # postmark
 //		header <name>                  # postmark
+//		keep_credentials               # postmark: pass the checked credentials on
 //		customer_handle <handle...>    # mailchannels
 //		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
 //		webhook_id <id>                # paypal
@@ -131,6 +133,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if dur <= 0 {
 				return d.Err("tolerance must be positive, or off")
 			}
+			if dur > MaxTolerance {
+				return d.Errf("tolerance must be at most %v", MaxTolerance)
+			}
 			h.Tolerance = caddy.Duration(dur)
 		case "max_size":
 			v, err := oneArg(d)
@@ -145,6 +150,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("max_size out of range")
 			}
 			h.MaxSize = int64(size)
+		case "body_timeout":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing body_timeout: %v", err)
+			}
+			if dur < MinBodyTimeout || dur > MaxBodyTimeout {
+				return d.Errf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
+			}
+			h.BodyTimeout = caddy.Duration(dur)
+		case "keep_credentials":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.KeepCredentials = true
 		case "replay":
 			if err := h.unmarshalReplay(d); err != nil {
 				return err

@@ -180,6 +180,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"replay short ttl", "webhook_verify stripe {\n replay {\n ttl 10ms\n }\n}", "Testfile:3"},
 		{"replay unknown option", "webhook_verify stripe {\n replay {\n size 1\n }\n}", "unrecognized replay option \"size\", at Testfile:3"},
 		{"customer_handle without value", "webhook_verify mailchannels {\n customer_handle\n}", "Testfile:2"},
+		{"verify_token without value", "webhook_verify meta {\n secret s\n verify_token\n}", "Testfile:3"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
 	}
 	for _, tt := range tests {

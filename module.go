@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -64,9 +65,16 @@ type Handler struct {
 	// the timestamp check.
 	Tolerance caddy.Duration `json:"tolerance,omitempty"`
 
-	// The largest body accepted, in bytes. Default 1 MiB. A larger body is
-	// refused with 413 before it is read whole.
+	// The largest body accepted, in bytes. Default 1 MiB. A request that
+	// declares a larger Content-Length is refused with 413 before its body
+	// is read (no 100 Continue is sent); a chunked body is cut after
+	// max_size + 1 bytes with 413. The connection is closed after either.
 	MaxSize int64 `json:"max_size,omitempty"`
+
+	// How long the client may take to send the whole body, from the time
+	// the handler starts reading it. Default 10s; at least 1s. A body not
+	// received in time is answered 408 and the connection is closed.
+	BodyTimeout caddy.Duration `json:"body_timeout,omitempty"`
 
 	// The recipe of the generic `hmac` provider.
 	HMAC *verifiers.HMACRecipe `json:"hmac,omitempty"`
@@ -97,6 +105,12 @@ type Handler struct {
 	// (`postmark`, instead of Basic auth).
 	Header string `json:"header,omitempty"`
 
+	// Keep the credentials the gate checked (`postmark`'s secret header
+	// or Basic Authorization) on the request passed to the next handler.
+	// By default they are removed, so they reach neither the upstream nor
+	// the logs of Caddy and the upstream.
+	KeepCredentials bool `json:"keep_credentials,omitempty"`
+
 	// Allowed MailChannels customer handles (`mailchannels`): every event
 	// in a verified body must carry one. MailChannels signs all its
 	// customers' events with the same keys, so without this any
@@ -112,7 +126,7 @@ type Handler struct {
 	VerifyToken string `json:"verify_token,omitempty"`
 
 	// The id of the PayPal webhook (`paypal`), which PayPal signs along
-	// with the delivery. Placeholders are resolved.
+	// with each delivery. Placeholders are resolved.
 	WebhookID string `json:"webhook_id,omitempty"`
 
 	// Replay protection; on by default.
@@ -123,6 +137,8 @@ type Handler struct {
 	maxSize  int64
 	logger   *zap.Logger
 	metrics  *metrics
+
+	bodyTimeout time.Duration
 }
 
 // CaddyModule returns the Caddy module information.
@@ -140,6 +156,13 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if h.maxSize == 0 {
 		h.maxSize = DefaultMaxSize
 	}
+	if err := h.checkDurations(); err != nil {
+		return err
+	}
+	h.bodyTimeout = time.Duration(h.BodyTimeout)
+	if h.bodyTimeout == 0 {
+		h.bodyTimeout = DefaultBodyTimeout
+	}
 	cfg, err := h.verifierConfig()
 	if err != nil {
 		return err
@@ -153,6 +176,10 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	case "sns":
 		if len(cfg.TopicARNs) == 0 {
 			h.logger.Warn("sns without topic_arn: any AWS account can subscribe this endpoint to its own topic and have its messages verified")
+		}
+	case "facebook_graph_api":
+		if cfg.VerifyToken == "" {
+			h.logger.Warn("meta provider without verify_token: Meta's GET subscription handshake is refused with 403")
 		}
 	case "mailchannels":
 		if len(cfg.CustomerHandles) == 0 {
@@ -172,6 +199,14 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) verifierConfig() (verifiers.Config, error) {
 	repl := caddy.NewReplacer()
 	resolve := func(what string, i int, s string) (string, error) {
+		// A placeholder the replacer does not know ({enx.X}, or a request
+		// placeholder, which has no value at provision time) would be
+		// kept as literal text: a secret anyone reading the config could
+		// sign with. Refused, without echoing any part of the value
+		// (write a literal brace as \{ or \}).
+		if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
+			return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
+		}
 		out, err := repl.ReplaceOrErr(s, true, false)
 		if err != nil {
 			return "", fmt.Errorf("%s %d: %v", what, i+1, err)
@@ -240,6 +275,40 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 	return cfg, nil
 }
 
+// Duration bounds checked at load, for the Caddyfile and JSON alike.
+const (
+	// MaxTolerance is the largest timestamp tolerance accepted.
+	MaxTolerance = 24 * time.Hour
+	// MinReplayTTL is the shortest ttl and in_flight_ttl accepted.
+	MinReplayTTL = time.Second
+	// MaxReplayTTL is the longest ttl and in_flight_ttl accepted.
+	MaxReplayTTL = 366 * 24 * time.Hour
+	// MaxBodyTimeout is the longest body_timeout accepted.
+	MaxBodyTimeout = time.Hour
+)
+
+// checkDurations applies the bounds of tolerance, body_timeout and the
+// replay TTLs (zero means the default; a negative tolerance means off).
+func (h *Handler) checkDurations() error {
+	if tol := time.Duration(h.Tolerance); tol > MaxTolerance {
+		return fmt.Errorf("tolerance must be at most %v", MaxTolerance)
+	}
+	if bt := time.Duration(h.BodyTimeout); bt != 0 && (bt < MinBodyTimeout || bt > MaxBodyTimeout) {
+		return fmt.Errorf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
+	}
+	if rc := h.Replay; rc != nil && !rc.Disabled {
+		for _, d := range []struct {
+			name string
+			v    caddy.Duration
+		}{{"ttl", rc.TTL}, {"in_flight_ttl", rc.InFlightTTL}} {
+			if v := time.Duration(d.v); v != 0 && (v < MinReplayTTL || v > MaxReplayTTL) {
+				return fmt.Errorf("replay: %s must be between %v and %v", d.name, MinReplayTTL, MaxReplayTTL)
+			}
+		}
+	}
+	return nil
+}
+
 // Validate checks the configuration for obvious mistakes.
 func (h *Handler) Validate() error {
 	if h.Provider == "" {
@@ -247,6 +316,9 @@ func (h *Handler) Validate() error {
 	}
 	if h.MaxSize < 0 {
 		return errors.New("max_size must not be negative")
+	}
+	if err := h.checkDurations(); err != nil {
+		return err
 	}
 	if h.verifier == nil {
 		return errors.New("verifier not provisioned")
@@ -283,10 +355,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}
 
-	body, err := h.readBody(w, r)
+	body, buf, err := h.readBody(w, r)
 	if err != nil {
 		return h.reject(w, r, repl, "", err)
 	}
+	// The buffer goes back to the pool when the request is refused or
+	// answered here; once handed to the next handler, recycleAfter decides.
+	recycle := true
+	defer func() {
+		if recycle {
+			putBody(buf)
+		}
+	}()
 
 	vr := &verifiers.Request{
 		Context: r.Context(),
@@ -319,12 +399,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		return writeResponse(w, res.Reply)
 	}
 
-	restoreBody(r, body)
+	h.dropConsumed(r, res)
+	hb := restoreBody(r, body)
+	recycle = false
 	if res.Act != nil {
 		// The verifier answers this request itself: it takes the place of
 		// the next handler, behind the same replay protection.
 		next = h.actHandler(repl, res)
 	}
+	next = recycleAfter(next, r, hb, buf)
 	if h.replay != nil {
 		return h.forwardOnce(w, r, repl, res, next)
 	}
@@ -363,61 +446,224 @@ func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
 	return err
 }
 
-// maxPrealloc is the most memory a request gets for its body before the
-// bytes have arrived.
-const maxPrealloc = 64 << 10
+// Body reading limits.
+const (
+	// DefaultBodyTimeout is how long a client may take to send the body
+	// when body_timeout is not set.
+	DefaultBodyTimeout = 10 * time.Second
+	// MinBodyTimeout is the shortest body_timeout accepted.
+	MinBodyTimeout = time.Second
+	// maxPooledBody is the largest body buffer kept for reuse; larger
+	// ones are left to the garbage collector.
+	maxPooledBody = 256 << 10
+)
 
 // errTooLarge marks a body over max_size.
 var errTooLarge = errors.New("body too large")
 
-// readBody reads the whole body, refusing one larger than maxSize.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// errBodyTimeout marks a body not received within body_timeout.
+var errBodyTimeout = errors.New("body not received in time")
+
+// bodyPool holds body buffers between requests. A buffer starts empty and
+// grows with the bytes that arrive, so a client that only declares a
+// large body, or sends it slowly, costs no more memory than it sent.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBody returns a body buffer to the pool. It must only be called once
+// nothing refers to the buffer's bytes any more.
+func putBody(buf *bytes.Buffer) {
+	if buf == nil || buf.Cap() > maxPooledBody {
+		return
+	}
+	buf.Reset()
+	bodyPool.Put(buf)
+}
+
+// readBody reads the whole body within body_timeout, refusing one larger
+// than maxSize. The returned buffer (nil for an empty body) holds the
+// bytes; the caller gives it back with putBody once the request is done.
+// On an error the connection is marked to be closed after the response,
+// and the buffer is already given back.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bytes.Buffer, error) {
 	if r.ContentLength > h.maxSize {
-		return nil, errTooLarge
+		// Before reading a byte: no 100 Continue goes out, and the
+		// client is not made to send what will be refused.
+		abortRead(w, r)
+		return nil, nil, errTooLarge
 	}
-	if r.Body == nil || r.Body == http.NoBody {
-		return []byte{}, nil
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return []byte{}, nil, nil
 	}
-	// MaxBytesReader also tells the server to close the connection once
-	// the limit is hit, so an oversized body is not drained.
+	rc := http.NewResponseController(w)
+	timeout := h.bodyTimeout
+	if timeout <= 0 {
+		timeout = DefaultBodyTimeout
+	}
+	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	// MaxBytesReader reads at most maxSize+1 bytes and tells the server
+	// to close the connection once the limit is hit.
 	rd := http.MaxBytesReader(w, r.Body, h.maxSize)
-	defer r.Body.Close()
-	var body []byte
-	var err error
-	if n := r.ContentLength; n >= 0 && n <= maxPrealloc {
-		// A small known length (at most maxSize, checked above): one
-		// allocation of exactly that size. net/http ends the body there.
-		body = make([]byte, n)
-		_, err = io.ReadFull(rd, body)
-	} else {
-		// Unknown or large: grow as bytes arrive, so a client that only
-		// declares a large body cannot make Caddy hold that much memory.
-		buf := bytes.NewBuffer(make([]byte, 0, maxPrealloc))
-		_, err = buf.ReadFrom(rd)
-		body = buf.Bytes()
-	}
+	buf := bodyPool.Get().(*bytes.Buffer)
+	_, err := buf.ReadFrom(rd)
 	if err != nil {
+		putBody(buf)
+		abortRead(w, r)
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, errTooLarge
+		switch {
+		case errors.As(err, &mbe):
+			return nil, nil, errTooLarge
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			return nil, nil, errBodyTimeout
 		}
-		return nil, fmt.Errorf("%w: reading body: %v", verifiers.ErrMalformed, err)
+		return nil, nil, fmt.Errorf("%w: reading body: %v", verifiers.ErrMalformed, err)
 	}
-	return body, nil
+	if deadlineSet {
+		// The rest of the request (the upstream's answer) is not bound
+		// by the body's deadline; a read deadline left behind would end
+		// the request's context while the upstream works.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
+	_ = r.Body.Close()
+	return buf.Bytes(), buf, nil
+}
+
+// abortRead makes sure nothing more is read from a request whose body is
+// refused: the connection is closed after the response (HTTP/1), and the
+// read deadline is moved to now, so neither net/http's draining of the
+// unread body nor a client that stops sending can hold the connection.
+func abortRead(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		// In HTTP/2 this header would close every stream of the
+		// connection; there, the stream alone is reset.
+		w.Header().Set("Connection", "close")
+	}
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 }
 
 // restoreBody hands the next handler the exact bytes that were verified.
-func restoreBody(r *http.Request, body []byte) {
-	r.Body = io.NopCloser(bytes.NewReader(body))
+// Request trailers are dropped: nothing signed them; so is Expect. The bytes may live in
+// a pooled buffer: the returned body gives them out until it is retired.
+func restoreBody(r *http.Request, body []byte) *heldBody {
+	hb := &heldBody{b: body}
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
-	r.GetBody = func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(body)), nil
+	r.Trailer = nil
+	// The body is in hand: the upstream is not to be asked for a 100
+	// Continue (it would reach the client as a second one).
+	r.Header.Del("Expect")
+	if len(body) == 0 {
+		// Known to be empty: sent upstream without a body, not chunked.
+		r.Body = http.NoBody
+		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		return hb
+	}
+	r.Body = hb.reader()
+	r.GetBody = func() (io.ReadCloser, error) { return hb.reader(), nil }
+	return hb
+}
+
+// heldBody gives the next handler readers over the verified bytes, until
+// retire: from then on every read fails, so a reader still in use (a
+// transport that goes on writing a request body after the response came
+// back) can never see the bytes of a later request in the reused buffer.
+type heldBody struct {
+	mu      sync.Mutex
+	b       []byte
+	retired bool
+}
+
+// errBodyRetired is returned by reads after the request was done.
+var errBodyRetired = errors.New("webhook_verify: request body read after the request was done")
+
+func (hb *heldBody) reader() io.ReadCloser { return &heldReader{hb: hb} }
+
+// retire ends every reader; the bytes may be reused once it returns.
+func (hb *heldBody) retire() {
+	hb.mu.Lock()
+	hb.retired = true
+	hb.b = nil
+	hb.mu.Unlock()
+}
+
+type heldReader struct {
+	hb  *heldBody
+	off int
+}
+
+func (r *heldReader) Read(p []byte) (int, error) {
+	r.hb.mu.Lock()
+	defer r.hb.mu.Unlock()
+	if r.hb.retired {
+		return 0, errBodyRetired
+	}
+	if r.off >= len(r.hb.b) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.hb.b[r.off:])
+	r.off += n
+	return n, nil
+}
+
+func (r *heldReader) Close() error { return nil }
+
+// recycleAfter wraps next so that the pooled body buffer is given back once
+// next is done with it. The buffer is kept out of the pool (left to the
+// garbage collector) when next fails or panics, since error routes
+// (handle_errors) may read the request body again after this handler
+// returned.
+func recycleAfter(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *bytes.Buffer) caddyhttp.Handler {
+	if buf == nil {
+		return next
+	}
+	return &recycler{next: next, r: r, hb: hb, buf: buf}
+}
+
+// recycler is the next handler wrapped by recycleAfter.
+type recycler struct {
+	next caddyhttp.Handler
+	r    *http.Request
+	hb   *heldBody
+	buf  *bytes.Buffer
+}
+
+func (rc *recycler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
+	err := rc.next.ServeHTTP(w, r)
+	if err == nil {
+		rc.recycle()
+	}
+	return err
+}
+
+// recycle ends the body's readers and gives its buffer back. Call it only
+// when nothing will read the request body any more (next succeeded, or a
+// duplicate was answered without calling next).
+func (rc *recycler) recycle() {
+	if rc.buf == nil {
+		return
+	}
+	rc.hb.retire()
+	rc.r.Body, rc.r.GetBody = http.NoBody, nil
+	putBody(rc.buf)
+	rc.buf = nil
+}
+
+// dropConsumed removes from the request the credentials the verifier
+// consumed (a shared-secret header, Basic Authorization), so they reach
+// neither the next handler nor the logs, unless keep_credentials is set.
+func (h *Handler) dropConsumed(r *http.Request, res *verifiers.Result) {
+	if h.KeepCredentials {
+		return
+	}
+	for _, name := range res.Consumed {
+		r.Header.Del(name)
 	}
 }
 
 // requestURL reconstructs the absolute URL of the request as the client
-// sent it, before any rewrite (uri strip_prefix, handle_path) changed it.
+// sent it: path and query from the request before any rewrite (uri
+// strip_prefix, handle_path) changed them, host and scheme from the live
+// request (Caddy's copy of the original request has neither a Host nor
+// TLS state).
 func requestURL(r *http.Request) *url.URL {
 	u := *r.URL
 	// Caddy's copy of the original request holds only its method, remote
@@ -430,6 +676,7 @@ func requestURL(r *http.Request) *url.URL {
 		u.Scheme = "https"
 	}
 	u.Host = r.Host
+	u.User = nil
 	return &u
 }
 
@@ -438,6 +685,8 @@ func reason(err error) (string, int) {
 	switch {
 	case errors.Is(err, errTooLarge):
 		return "too_large", http.StatusRequestEntityTooLarge
+	case errors.Is(err, errBodyTimeout):
+		return "body_timeout", http.StatusRequestTimeout
 	case errors.Is(err, verifiers.ErrMalformed):
 		return "malformed", http.StatusBadRequest
 	case errors.Is(err, verifiers.ErrTimestamp):

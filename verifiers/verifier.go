@@ -82,6 +82,11 @@ type Result struct {
 	// Key is the position (0-based) of the configured secret or public key
 	// that matched.
 	Key int
+	// Consumed names request headers that carry credentials the verifier
+	// checked (a shared-secret header, Basic Authorization). The handler
+	// removes them before passing the request on, so they reach neither
+	// the upstream nor its logs.
+	Consumed []string
 	// Reply, when non-nil, is a verified handshake (Slack url_verification,
 	// Zoom endpoint.url_validation, Discord PING, ...): the handler writes
 	// it at once and neither forwards the request nor touches the replay

@@ -21,6 +21,8 @@ import (
 // verifies, the handler answers {"plainToken":p,"encryptedToken":
 // hex(HMAC-SHA256(secret token, p))} as application/json itself and
 // forwards nothing. The answer uses the secret that verified the request.
+// Zoom signs the validation request like any event (its own sample checks
+// the signature first: github:zoom/webhook-sample index.js).
 //
 // Zoom sends no signed delivery id (x-zm-trackingid is not signed), so the
 // signature is the replay key.
