@@ -45,7 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //				cluster, sentinel <master>, tls { ca, server_name }
 //			}
 //		}
-//		url <scheme://host/path>       # twilio, mandrill
+//		url <scheme://host/path>       # twilio, mandrill, {url} of a recipe (square, trello, hubspot)
 //		topic_arn <arn...>             # sns
 //		certificate <pem file>         # sns, repeatable
 //		auto_confirm                   # sns

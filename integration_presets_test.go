@@ -111,6 +111,9 @@ func TestIntegrationPresets(t *testing.T) {
 			if p := got[0].header.Get("X-Wv-Provider"); p != v.Provider {
 				t.Errorf("provider placeholder %q", p)
 			}
+			if row.Recipe.Scheme == "token" && got[0].header.Get(row.Recipe.SignatureHeader) != "" {
+				t.Errorf("the token header %s reached the upstream", row.Recipe.SignatureHeader)
+			}
 			if id := got[0].header.Get("X-Wv-Id"); v.ID != "" && id != v.ID {
 				t.Errorf("id placeholder %q, want %q", id, v.ID)
 			}

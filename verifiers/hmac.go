@@ -1041,9 +1041,10 @@ func (v *recipeVerifier) verifyToken(r *Request) (*Result, error) {
 		}
 	}
 	// The token is the same on every delivery: the replay material is the
-	// body's digest.
+	// body's digest. The header is a credential: the handler removes it
+	// (unless keep_credentials).
 	sum := sha256.Sum256(r.Body)
-	return &Result{ID: id, Signature: sum[:], Key: key}, nil
+	return &Result{ID: id, Signature: sum[:], Key: key, Consumed: []string{name}}, nil
 }
 
 // HasTimestamp reports whether requests carry a timestamp that is both

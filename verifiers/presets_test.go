@@ -65,6 +65,9 @@ func TestPresetVectors(t *testing.T) {
 			if len(res.Signature) == 0 {
 				t.Error("no replay material")
 			}
+			if tok := row.Recipe.Scheme == "token"; tok != (len(res.Consumed) == 1 && res.Consumed[0] == row.Recipe.SignatureHeader) {
+				t.Errorf("Consumed = %v: a token header (and only it) is a credential to remove", res.Consumed)
+			}
 
 			tampered := presetRequest(vec, vec.Header, vec.Body+" ", vec.Now)
 			if vec.TamperHeader != nil {

@@ -100,8 +100,23 @@ func FuzzRecipe(f *testing.F) {
 		if len(tmpl) > 200 || len(body) > 1<<12 || len(body2) > 1<<12 {
 			return
 		}
-		a := fuzzDelivery{id, ts, method, path, hdr, body}
-		b := fuzzDelivery{id2, ts2, method2, path2, hdr2, body2}
+		// Fields the template does not use are left out of both deliveries.
+		uses := func(p string) bool { return strings.Contains(tmpl, p) }
+		keep := func(p, s string) string {
+			if uses(p) {
+				return s
+			}
+			return ""
+		}
+		if !uses("{method}") {
+			method, method2 = "POST", "POST"
+		}
+		if !uses("{path}") {
+			path, path2 = "/", "/"
+		}
+		a := fuzzDelivery{keep("{id}", id), keep("{timestamp}", ts), method, path, keep("{header:X-A}", hdr), body}
+		b := fuzzDelivery{keep("{id}", id2), keep("{timestamp}", ts2), method2, path2, keep("{header:X-A}", hdr2), body2}
+		id, ts, hdr = a.id, a.ts, a.hdr
 		r := HMACRecipe{SignatureHeader: "X-Sig", Content: tmpl, TimestampUnit: unit}
 		if strings.Contains(tmpl, "{timestamp}") {
 			r.TimestampHeader = "X-Ts"

@@ -175,9 +175,9 @@ func Sign(provider string, r SignRequest) (*Signed, error) {
 		if r.Secret == "" {
 			return nil, fmt.Errorf("provider %s: needs a secret", provider)
 		}
-		u := ""
+		u := "" // the url goes to presets that sign one ({url}) only
 		if probeURL(provider) != "" {
-			u = r.URL // only presets that sign a url take one
+			u = r.URL
 		}
 		rs, err := recipeSignerFor(provider, r.Secret, u)
 		if err != nil {

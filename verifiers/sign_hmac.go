@@ -45,11 +45,11 @@ func SignRecipe(recipe HMACRecipe, r SignRequest) (*Signed, error) {
 	if r.Secret == "" {
 		return nil, fmt.Errorf("needs a secret")
 	}
-	u := ""
+	cfg := Config{Provider: "hmac", Secrets: []string{r.Secret}}
 	if strings.Contains(recipe.Content, "{url}") {
-		u = r.URL // the url option exists only for recipes that sign it
+		cfg.URL = r.URL // the url only goes where the content signs it
 	}
-	v, err := compileRecipe(Config{Provider: "hmac", Secrets: []string{r.Secret}, URL: u}, recipe)
+	v, err := compileRecipe(cfg, recipe)
 	if err != nil {
 		// compileRecipe's messages start with "provider hmac: ".
 		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "provider hmac: "))
