@@ -28,7 +28,7 @@ import (
 )
 
 // Flood tests: tens of thousands of forged requests (bad signatures, random
-// MailChannels keyids, random SNS SigningCertURLs) sent to an in-process
+// MailChannels keyids, random SNS SigningCertURLs and PayPal cert URLs) sent to an in-process
 // Caddy over keep-alive connections by a bounded pool of workers. None may
 // reach the upstream or the replay cache, and afterwards the heap, the
 // goroutine count and the open file descriptors must be back near where
@@ -37,8 +37,8 @@ import (
 // goroutine or one descriptor per request would still fail them by far);
 // nothing is timed.
 //
-// Outbound fetches never leave loopback: both the MailChannels key fetcher
-// and the SNS certificate fetcher use clients without a Transport of their
+// Outbound fetches never leave loopback: the MailChannels key fetcher and
+// the SNS and PayPal certificate fetchers use clients without a Transport of their
 // own (the handler passes no HTTPClient), so for the length of the test
 // http.DefaultTransport is a floodTransport, which sends every request for a
 // non-loopback host to a local server that counts it and answers 404, and
@@ -108,6 +108,15 @@ http://localhost:%[1]d {
 		}
 		reverse_proxy %[2]s
 	}
+	handle /paypal-fetch {
+		webhook_verify paypal {
+			webhook_id WH-FLOOD
+			replay {
+				namespace flood_paypal_fetch
+			}
+		}
+		reverse_proxy %[2]s
+	}
 	handle /sns-pinned {
 		webhook_verify sns {
 			certificate %[6]q
@@ -124,7 +133,7 @@ http://localhost:%[1]d {
 const floodTopic = "arn:aws:sns:us-east-1:123456789012:MyTopic"
 
 // floodNamespaces are the replay namespaces of floodConfig.
-var floodNamespaces = []string{"flood_github", "flood_stripe", "flood_sw", "flood_mc_pinned", "flood_mc_fetch", "flood_sns_fetch", "flood_sns_pinned"}
+var floodNamespaces = []string{"flood_github", "flood_stripe", "flood_sw", "flood_mc_pinned", "flood_mc_fetch", "flood_sns_fetch", "flood_sns_pinned", "flood_paypal_fetch"}
 
 // floodTransport stands in for http.DefaultTransport: loopback requests go
 // to orig, every other host is redirected to the counting key server.
@@ -264,12 +273,15 @@ func randUUID(r *rand.Rand) string {
 	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:]
 }
 
+// floodKinds is the number of cases forge goes round.
+const floodKinds = 8
+
 // forge returns forged request i of a flood: the kind goes round the cases.
 // Signatures are random bytes of the right shape, so each request gets as
 // far as the signature check (or the key or certificate lookup).
 func forge(r *rand.Rand, i int) floodReq {
 	now := time.Now()
-	switch i % 7 {
+	switch i % floodKinds {
 	case 0:
 		body := []byte(`{"zen":"` + randHex(r, 8) + `"}`)
 		return floodReq{"/github", map[string]string{
@@ -285,7 +297,7 @@ func forge(r *rand.Rand, i int) floodReq {
 		}, body}
 	case 2:
 		id := "msg_" + randHex(r, 8)
-		if i%70 == 2 {
+		if i%(10*floodKinds) == 2 {
 			id = "msg_flood_target" // the id of the signed delivery sent afterwards
 		}
 		return floodReq{"/sw", map[string]string{
@@ -296,7 +308,7 @@ func forge(r *rand.Rand, i int) floodReq {
 		}, []byte(`{"type":"flood"}`)}
 	case 3, 4:
 		path := "/mc-pinned"
-		if i%7 == 4 {
+		if i%floodKinds == 4 {
 			path = "/mc-fetch"
 		}
 		body := []byte(`[{"email":"sender@example.com","customer_handle":"abc123","timestamp":` +
@@ -308,9 +320,18 @@ func forge(r *rand.Rand, i int) floodReq {
 			"Signature":       "sig_1=:" + randB64(r, 64) + ":",
 			"Content-Type":    "application/json",
 		}, body}
+	case 7:
+		return floodReq{"/paypal-fetch", map[string]string{
+			"PAYPAL-TRANSMISSION-ID":   randUUID(r),
+			"PAYPAL-TRANSMISSION-TIME": now.UTC().Format(time.RFC3339),
+			"PAYPAL-TRANSMISSION-SIG":  randB64(r, 256),
+			"PAYPAL-CERT-URL":          "https://api.paypal.com/v1/notifications/certs/CERT-" + randHex(r, 8),
+			"PAYPAL-AUTH-ALGO":         "SHA256withRSA",
+			"Content-Type":             "application/json",
+		}, []byte(`{"id":"WH-` + randHex(r, 8) + `","event_type":"PAYMENT.CAPTURE.COMPLETED"}`)}
 	default:
 		path := "/sns-fetch"
-		if i%7 == 6 {
+		if i%floodKinds == 6 {
 			path = "/sns-pinned"
 		}
 		m := map[string]string{
@@ -433,11 +454,12 @@ func TestFlood(t *testing.T) {
 	}
 
 	// Warm up: every path, pools, lazily built state, connections.
-	run(7*floodWorkers*4, 1)
+	run(floodKinds*floodWorkers*4, 1)
 	base := settle(nil)
 	baseLogs := logLines(t, logPath)
 	baseMC := ft.count("api.mailchannels.net")
 	baseSNS := ft.count("sns.us-east-1.amazonaws.com")
+	basePayPal := ft.count("api.paypal.com")
 	for k := range statuses {
 		delete(statuses, k)
 	}
@@ -476,7 +498,7 @@ func TestFlood(t *testing.T) {
 	for path, by := range statuses {
 		t.Logf("%s: statuses %v", path, by)
 		for code, n := range by {
-			ok := code == 401 || (code == 503 && (strings.HasPrefix(path, "/mc-fetch") || strings.HasPrefix(path, "/sns-fetch")))
+			ok := code == 401 || (code == 503 && strings.HasSuffix(path, "-fetch"))
 			if !ok {
 				t.Errorf("%s: %d forged requests answered %d", path, n, code)
 			}
@@ -500,15 +522,25 @@ func TestFlood(t *testing.T) {
 	// remembered), none with a pinned certificate.
 	mc := ft.count("api.mailchannels.net") - baseMC
 	sns := ft.count("sns.us-east-1.amazonaws.com") - baseSNS
-	t.Logf("outbound fetches during the flood: mailchannels %d, sns %d; all hosts %v", mc, sns, ft.byHost)
+	paypal := ft.count("api.paypal.com") - basePayPal
+	t.Logf("outbound fetches during the flood: mailchannels %d, sns %d, paypal %d; all hosts %v", mc, sns, paypal, ft.byHost)
 	if bound := 10 + int(elapsed/time.Second) + 1; mc > bound {
 		t.Errorf("mailchannels key fetches: %d in %v (bucket bound %d)", mc, elapsed, bound)
 	}
-	if snsForged := floodSize / 7; sns > snsForged {
-		t.Errorf("sns certificate fetches: %d for %d forged messages with distinct urls", sns, snsForged)
+	forged := func(path string) (n int) {
+		for _, c := range statuses[path] {
+			n += c
+		}
+		return n
+	}
+	if n := forged("/sns-fetch"); sns > n {
+		t.Errorf("sns certificate fetches: %d for %d forged messages with distinct urls", sns, n)
+	}
+	if n := forged("/paypal-fetch"); paypal > n {
+		t.Errorf("paypal certificate fetches: %d for %d forged deliveries with distinct urls", paypal, n)
 	}
 	for host := range ft.byHost {
-		if host != "api.mailchannels.net" && host != "sns.us-east-1.amazonaws.com" {
+		if host != "api.mailchannels.net" && host != "sns.us-east-1.amazonaws.com" && host != "api.paypal.com" {
 			t.Errorf("unexpected outbound request to %s", host)
 		}
 	}
