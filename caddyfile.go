@@ -45,7 +45,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //				cluster, sentinel <master>, tls { ca, server_name }
 //			}
 //		}
-//		url <scheme://host/path>       # twilio, mandrill
+//		url <scheme://host/path>       # twilio, mandrill, {url} of a recipe (square, trello, hubspot)
 //		topic_arn <arn...>             # sns
 //		certificate <pem file>         # sns, repeatable
 //		auto_confirm                   # sns
@@ -57,15 +57,20 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
 //		webhook_id <id>                # paypal
 //
-//		# the generic hmac provider's recipe:
-//		signature_header <name>
+//		# the generic hmac provider's recipe (verifiers.HMACRecipe):
+//		signature_header <name> [<name>...]  # any one matching; Name-* = Name-1..32
+//		scheme hmac|hash|token
 //		prefix <text>
 //		hash sha1|sha256|sha512
 //		encoding hex|base64|base64url
-//		secret_encoding raw|base64|whsec
-//		content <template>             # from {body} {timestamp} {id} and text
-//		timestamp_header <name> [s|ms|auto]
+//		secret_encoding raw|base64|hex|whsec
+//		secret_prefix <text>
+//		content <template>             # {body} {timestamp} {id} {method} {path} {url} {header:Name}, text
+//		timestamp_header <name> [s|ms|auto|rfc3339|iso8601]
+//		timestamp_unit s|ms|auto|rfc3339|iso8601
 //		timestamp_key <prefix>
+//		timestamp_first
+//		timestamp_field <json pointer>
 //		id_header <name>
 //		separator <text>
 //	}
@@ -227,8 +232,30 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.WebhookID = v
 
-		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
-			"timestamp_key", "id_header", "separator", "timestamp_unit":
+		case "signature_header":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			r.SignatureHeader, r.SignatureHeaders = args[0], nil
+			if len(args) > 1 {
+				r.SignatureHeaders = args[1:]
+			}
+		case "timestamp_first":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			r.TimestampFirst = true
+		case "prefix", "hash", "encoding", "secret_encoding", "content", "scheme", "secret_prefix",
+			"timestamp_key", "id_header", "separator", "timestamp_unit", "timestamp_field":
 			r, err := recipe()
 			if err != nil {
 				return err
@@ -255,14 +282,24 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
 		}
 	}
+	if h.HMAC != nil {
+		// What the recipe alone can tell is caught here, with file and line.
+		if err := verifiers.CheckRecipe(*h.HMAC, h.URL, time.Duration(h.Tolerance)); err != nil {
+			return d.Errf("%v", err)
+		}
+	}
 	return nil
 }
 
 // recipeField maps a Caddyfile option to its field in the recipe.
 func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 	switch opt {
-	case "signature_header":
-		return &r.SignatureHeader
+	case "scheme":
+		return &r.Scheme
+	case "secret_prefix":
+		return &r.SecretPrefix
+	case "timestamp_field":
+		return &r.TimestampField
 	case "prefix":
 		return &r.Prefix
 	case "hash":

@@ -158,6 +158,13 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		if _, err := verifiers.New(n, verifiers.Config{Provider: n, Secrets: []string{"dGVzdC1zZWNyZXQ="}}); err == nil {
 			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
 			named[n], named[verifiers.Canonical(n)] = true, true
+		} else if u := base + "/hooks/" + n; func() bool {
+			// Presets that sign the url ({url}: square, trello, hubspot).
+			_, err := verifiers.New(n, verifiers.Config{Provider: n, Secrets: []string{"dGVzdC1zZWNyZXQ="}, URL: u})
+			return err == nil
+		}() {
+			routes = append(routes, route{n, n + " {\n\t\t\tsecret dGVzdC1zZWNyZXQ=\n\t\t\turl " + u + "\n\t\t}", []string{"--secret", "dGVzdC1zZWNyZXQ="}, []string{"--secret", "b3RoZXItc2VjcmV0"}})
+			named[n], named[verifiers.Canonical(n)] = true, true
 		}
 	}
 
@@ -215,6 +222,11 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			case "mandrill", "mailchimp":
 				if !bytes.HasPrefix(got[0].body, []byte("mandrill_events=")) {
 					t.Errorf("mandrill body: %s", got[0].body)
+				}
+			case "linear":
+				// The signer adds the timestamp member Linear signs in the body.
+				if want := `{"webhookTimestamp":`; !bytes.HasPrefix(got[0].body, []byte(want)) || !bytes.HasSuffix(got[0].body, []byte(body[1:])) {
+					t.Errorf("linear body: %s", got[0].body)
 				}
 			default:
 				if string(got[0].body) != body {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -95,10 +96,25 @@ type redisClient struct{ redis.UniversalClient }
 // Destruct closes the client when the last config using it goes.
 func (c redisClient) Destruct() error { return c.Close() }
 
+// redisLogger sends go-redis's own messages (dial failures, pool
+// notices) to Caddy's log at debug level instead of stderr; the handler
+// logs every delivery the replay store refused anyway. go-redis has one
+// process-wide logger, so this also applies to other modules that use it.
+type redisLogger struct{}
+
+func (redisLogger) Printf(_ context.Context, format string, v ...any) {
+	if ce := caddy.Log().Named("redis").Check(zap.DebugLevel, "go-redis"); ce != nil {
+		ce.Write(zap.String("message", fmt.Sprintf(format, v...)))
+	}
+}
+
+var setRedisLogger sync.Once
+
 // provisionRedisReplay connects the replay cache to Redis. An unreachable
 // Redis is a warning, not an error: Caddy starts, and verified deliveries
 // get 503 until Redis answers.
 func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) error {
+	setRedisLogger.Do(func() { redis.SetLogger(redisLogger{}) })
 	repl := caddy.NewReplacer()
 	urls := make([]string, len(rc.URLs))
 	for i, u := range rc.URLs {

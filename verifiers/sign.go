@@ -103,7 +103,7 @@ func Signable(name string) bool {
 	if ok {
 		return true
 	}
-	_, err := recipeSignerFor(name, probeSecret)
+	_, err := recipeSignerFor(name, probeSecret, probeURL(name))
 	return err == nil
 }
 
@@ -111,8 +111,16 @@ func Signable(name string) bool {
 // engine and takes a secret alone (zoom, recipe presets): such a provider
 // is signed by the engine, with a signer of its own or without one.
 func recipeBased(provider string) bool {
-	_, err := recipeSignerFor(provider, probeSecret)
+	_, err := recipeSignerFor(provider, probeSecret, probeURL(provider))
 	return err == nil
+}
+
+// probeURL is a url for presets that sign one ({url}), "" for the others.
+func probeURL(name string) string {
+	if p, ok := LookupPreset(name); ok && p.takesURL() {
+		return "https://example.invalid/webhook"
+	}
+	return ""
 }
 
 // probeSecret decodes as raw, base64 and whsec alike, to find out whether
@@ -121,11 +129,11 @@ const probeSecret = "dGVzdC1zZWNyZXQ="
 
 // recipeSignerFor builds provider with secret and returns it as a
 // recipeSigner, if it is one.
-func recipeSignerFor(provider, secret string) (recipeSigner, error) {
+func recipeSignerFor(provider, secret, url string) (recipeSigner, error) {
 	if !Known(provider) {
 		return nil, fmt.Errorf("unknown provider %q", provider)
 	}
-	v, err := New(provider, Config{Provider: provider, Secrets: []string{secret}})
+	v, err := New(provider, Config{Provider: provider, Secrets: []string{secret}, URL: url})
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +175,11 @@ func Sign(provider string, r SignRequest) (*Signed, error) {
 		if r.Secret == "" {
 			return nil, fmt.Errorf("provider %s: needs a secret", provider)
 		}
-		rs, err := recipeSignerFor(provider, r.Secret)
+		u := "" // the url goes to presets that sign one ({url}) only
+		if probeURL(provider) != "" {
+			u = r.URL
+		}
+		rs, err := recipeSignerFor(provider, r.Secret, u)
 		if err != nil {
 			// The constructor's errors name the secret's position, never its value.
 			return nil, err
