@@ -64,6 +64,14 @@ const (
 	e2eHygraphBody1  = `{"hello":"world"}`
 	e2eHygraphSigEnv = "sign=KCDUhXMmkgt+BYaPtR9f4qrZq0EkN9QRrhvvMBix/y8=, env=staging-2, t=1767225570000"
 
+	// plivo-go utils_test.go @273a8369467eeb2e2603d3916a0f6587dbde4ec4
+	// (TestValidateSignatureV3Pass3), as in verifiers/presets_more_plivo_test.go.
+	e2ePlivoToken = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4"
+	e2ePlivoURL   = "https://plivobin.non-prod.plivops.com/api/v1/validate_signature03.xml"
+	e2ePlivoNonce = "31627761595286130198"
+	e2ePlivoSig   = "iAjE5QqI37mbkYe4w3jTMudqEzbDufdqi7sYwTu64e0="
+	e2ePlivoForm  = "ALegRequestUUID=3e82ae9d-2c78-4d85-b1a4-6eae7dbafb36&ALegUUID=3e82ae9d-2c78-4d85-b1a4-6eae7dbafb36&BillRate=0.002&CallStatus=in-progress&CallUUID=3e82ae9d-2c78-4d85-b1a4-6eae7dbafb36&Direction=outbound&Event=StartApp&From=19792014278&ParentAuthID=MANWVLYTK4ZWU1YTY4QA&RequestUUID=3e82ae9d-2c78-4d85-b1a4-6eae7dbafb36&SIP-H-To=%3Csip%3APlivoSignature382029104058171078704104%4052.9.11.55%3Btransport%3Dudp%3E%3Btag%3D1&SessionStart=2020-04-08+11%3A34%3A33.238707&To=sip%3APlivoSignature382029104058171078704104%40phone-qa.voice.plivodev.com"
+
 	e2eMailchimpKey = "mailchimp-webhook-key"
 	e2eMailchimpURL = "https://example.com/hooks/mailchimp"
 	e2eMailchimpSig = "mdMPALKqFX2bvWXt8RNOLGjThwc="
@@ -72,8 +80,7 @@ const (
 var e2eStandardWebhooksPresets = []string{"brex", "clerk", "loops", "openai", "replicate"}
 
 // e2ePresetsMoreRoutes is the Caddy config of this test, one route per
-// provider or case. vectors may be nil when only the provider names are
-// wanted.
+// provider or case.
 func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 	secret := func(name string) string {
 		if v, ok := vectors[name]; ok {
@@ -85,7 +92,7 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 	for _, n := range e2eStandardWebhooksPresets {
 		routes = append(routes, e2eRoute{"/p-" + n, n, "secret " + secret(n) + "\ntolerance off"})
 	}
-	return append(routes,
+	routes = append(routes,
 		e2eRoute{"/p-openai-stale", "openai", "secret " + secret("openai")},
 		e2eRoute{"/p-mailchimp", "mailchimp", "secret " + e2eMailchimpKey + "\nurl " + e2eMailchimpURL},
 		e2eRoute{"/p-vmware", "vmware", "username hook\npassword vm-pass"},
@@ -95,7 +102,9 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 		e2eRoute{"/p-graphcms", "graphcms", "secret " + e2eHygraphSecret + "\ntolerance off"},
 		e2eRoute{"/p-hygraph", "hygraph", "secret " + e2eHygraphSecret + "\ntolerance off"},
 		e2eRoute{"/p-hygraph-stale", "hygraph", "secret " + e2eHygraphSecret},
+		e2eRoute{"/p-plivo", "plivo", "secret " + e2ePlivoToken + "\nurl " + e2ePlivoURL},
 	)
+	return routes
 }
 
 func e2ePresetsMoreCases(vectors map[string]e2eMoreVector) []e2eCase {
@@ -154,6 +163,13 @@ func e2ePresetsMoreCases(vectors map[string]e2eMoreVector) []e2eCase {
 		e2eReject("hygraph environment swapped", "/p-hygraph", map[string]string{"gcms-signature": strings.Replace(e2eHygraphSigEnv, "staging-2", "master", 1)}, []byte(e2eHygraphBody1), 401),
 		e2eReject("hygraph unsigned", "/p-graphcms", e2eWith(hy, "gcms-signature", ""), []byte(e2eHygraphBody), 400),
 		e2eReject("hygraph stale", "/p-hygraph-stale", hy, []byte(e2eHygraphBody), 401),
+	)
+	pl := map[string]string{"X-Plivo-Signature-V3": e2ePlivoSig, "X-Plivo-Signature-V3-Nonce": e2ePlivoNonce, "Content-Type": form}
+	add(
+		e2eOK("plivo", "/p-plivo", pl, []byte(e2ePlivoForm), 0, "", "-"),
+		e2eReject("plivo tampered", "/p-plivo", pl, e2eReplace([]byte(e2ePlivoForm), "StartApp", "StopApp"), 401),
+		e2eReject("plivo other nonce", "/p-plivo", e2eWith(pl, "X-Plivo-Signature-V3-Nonce", "31627761595286130199"), []byte(e2ePlivoForm), 401),
+		e2eReject("plivo unsigned", "/p-plivo", e2eWith(pl, "X-Plivo-Signature-V3", ""), []byte(e2ePlivoForm), 400),
 	)
 	return cases
 }

@@ -145,8 +145,16 @@ func TestIntegrationPresets(t *testing.T) {
 				}
 			}
 			if row.Handshake != nil {
-				if st, _ := presetSend(t, tc, http.MethodHead, path+query, nil, nil); st != 200 {
-					t.Errorf("handshake (HEAD): %d, want 200", st)
+				hm, hp := http.MethodHead, path+query
+				if v.HandshakeMethod != "" {
+					hm = v.HandshakeMethod
+				}
+				if v.HandshakeQuery != "" {
+					hp = path + "?" + v.HandshakeQuery
+				}
+				st, msg := presetSend(t, tc, hm, hp, nil, nil)
+				if st != 200 || (v.HandshakeBody != "" && msg != v.HandshakeBody) {
+					t.Errorf("handshake (%s): %d %q, want 200 %q", hm, st, msg, v.HandshakeBody)
 				}
 			}
 			if n := count(path); n != 1 {

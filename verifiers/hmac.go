@@ -459,6 +459,15 @@ func (v *recipeVerifier) delimit() error {
 		if p.kind == recipeTimestamp && v.tsUnit == "rfc3339" {
 			continue // prefix-free and suffix-free: delimits itself
 		}
+		if p.kind == recipeTimestamp && v.tsUnit == "iso8601" && i < bi {
+			// Read from the start, a valid ISO 8601 value can only be
+			// continued into a longer valid one by a fraction or a zone
+			// (".", digits, "Z", "+", "-"): any other delimiting byte, even
+			// one the value holds (Orb's ":"), ends it in one place only.
+			if e, ok := fixedEdge(parts[nb], false); ok && strings.IndexByte("0123456789.Z+-", e) < 0 {
+				continue
+			}
+		}
 		edge, fixed := fixedEdge(parts[nb], i > bi)
 		switch {
 		case fixed && adaptive:

@@ -44,6 +44,10 @@ type Vector struct {
 	// 401 (token schemes, where the body is not signed); otherwise a space
 	// appended to the body must be.
 	TamperHeader map[string]string
+	// HandshakeMethod and HandshakeQuery, for a row with a handshake, make
+	// the handshake request (default HEAD without a query, Trello's);
+	// HandshakeBody, when set, is the answer it must get.
+	HandshakeMethod, HandshakeQuery, HandshakeBody string
 	// Fresh, for schemes whose tolerance cannot be off, signs the same
 	// delivery at now with an independent implementation (the standard
 	// library's crypto/hmac over the provider's formula, not the recipe
