@@ -26,7 +26,7 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	verify    *prometheus.HistogramVec
 	evictions *prometheus.CounterVec
-	entries   *replayEntries
+	entries   *replayEntriesGauge
 }
 
 var (
@@ -56,7 +56,7 @@ func newMetrics() *metrics {
 			Name:      "replay_evictions_total",
 			Help:      "Unexpired entries evicted from a full in-memory replay cache, by replay namespace.",
 		}, []string{"namespace"}),
-		entries: newReplayEntries(),
+		entries: newReplayEntriesGauge(),
 	}
 }
 
@@ -93,12 +93,12 @@ type statser interface {
 	Stats() replay.MemoryStats
 }
 
-// replayEntries is the gauge caddy_webhook_verify_replay_entries{namespace}:
+// replayEntriesGauge is the gauge caddy_webhook_verify_replay_entries{namespace}:
 // at each scrape it sums the entries of the in-memory stores in use, by
 // namespace label. Stores are tracked with a reference count per handler
 // that uses them, so a store shared by identical routes (or the old and the
 // new config during a reload) is counted once.
-type replayEntries struct {
+type replayEntriesGauge struct {
 	desc   *prometheus.Desc
 	mu     sync.Mutex
 	stores map[statser]*trackedStore
@@ -109,8 +109,8 @@ type trackedStore struct {
 	refs  int
 }
 
-func newReplayEntries() *replayEntries {
-	return &replayEntries{
+func newReplayEntriesGauge() *replayEntriesGauge {
+	return &replayEntriesGauge{
 		desc: prometheus.NewDesc("caddy_webhook_verify_replay_entries",
 			"Entries (in flight and accepted, expired ones not yet swept included) in the in-memory replay caches, by replay namespace. Storage and Redis replay stores are not counted.",
 			[]string{"namespace"}, nil),
@@ -120,7 +120,7 @@ func newReplayEntries() *replayEntries {
 
 // track counts store (if it can count its entries) under label until the
 // returned function is called.
-func (e *replayEntries) track(store replay.Store, label string) func() {
+func (e *replayEntriesGauge) track(store replay.Store, label string) func() {
 	s, ok := store.(statser)
 	if !ok {
 		return func() {}
@@ -146,10 +146,10 @@ func (e *replayEntries) track(store replay.Store, label string) func() {
 }
 
 // Describe implements prometheus.Collector.
-func (e *replayEntries) Describe(ch chan<- *prometheus.Desc) { ch <- e.desc }
+func (e *replayEntriesGauge) Describe(ch chan<- *prometheus.Desc) { ch <- e.desc }
 
 // Collect implements prometheus.Collector.
-func (e *replayEntries) Collect(ch chan<- prometheus.Metric) {
+func (e *replayEntriesGauge) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
 	sums := map[string]int{}
 	for s, t := range e.stores {
