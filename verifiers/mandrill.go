@@ -2,6 +2,7 @@ package verifiers
 
 import (
 	"crypto/sha1"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -117,6 +118,9 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Mandrill-Signature", ErrSignature)
 	}
+	if err := mandrillEvents(fields); err != nil {
+		return nil, err
+	}
 	if r.URL == nil {
 		return nil, fmt.Errorf("%w: request url unknown", ErrMalformed)
 	}
@@ -124,6 +128,25 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: the request's query string is not the configured url's (Mandrill does not sign the request's query)", ErrSignature)
 	}
 	return &Result{Signature: matched, Key: key}, nil
+}
+
+// mandrillEvents requires the field mandrill_events holding valid JSON.
+// Mandrill signs the sorted names and values concatenated without a
+// delimiter, so the signed string of mandrill_events=X is also that of
+// mandrill_event=sX, or of mandrill_events=X[:i] and a second field named
+// from the rest of X: other bodies under a captured signature. With the
+// field present and valid JSON (a JSON array has no complete proper
+// prefix), neither split verifies.
+func mandrillEvents(fields []formsigField) error {
+	for _, f := range fields {
+		if f.name == "mandrill_events" {
+			if !json.Valid([]byte(f.value)) {
+				return fmt.Errorf("%w: mandrill_events is not JSON", ErrMalformed)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no mandrill_events field", ErrMalformed)
 }
 
 var _ Handshaker = (*mandrill)(nil)
