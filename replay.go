@@ -334,6 +334,8 @@ func configFingerprint(cfg verifiers.Config) string {
 		add("hmac", string(recipe))
 	}
 	add("url", cfg.URL)
+	add("webhook_id", cfg.WebhookID)
+	add("customer_handle", cfg.CustomerHandles...)
 	add("header", cfg.Header)
 	add("username", cfg.Username)
 	add("password", cfg.Password)
