@@ -1,7 +1,9 @@
 package webhookverify
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -32,6 +34,9 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		public_key [<key_id>] <value>  # repeatable
 //		tolerance <duration>|off       # default 5m
 //		max_size <size>                # default 1MiB
+//		body_timeout <duration>        # default 10s
+//		mode enforce|log_only          # default enforce
+//		name <route name>              # metrics route label and logs
 //		replay off
 //		replay {
 //			ttl <duration>
@@ -39,25 +44,38 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			max_entries <n>
 //			namespace <name>
 //			storage [<module> ...]
+//			redis <url> [<url>...] {   # see unmarshalRedis
+//				username, password, key_prefix, timeout, pool_size,
+//				cluster, sentinel <master>, tls { ca, server_name }
+//			}
+//			key signature|id|json <pointer>
 //		}
-//		url <scheme://host/path>       # twilio, mandrill
+//		url <scheme://host/path>       # twilio, mandrill, {url} of a recipe (square, trello, hubspot)
 //		topic_arn <arn...>             # sns
 //		certificate <pem file>         # sns, repeatable
 //		auto_confirm                   # sns
 //		username <name>                # postmark
 //		password <password>            # postmark
 //		header <name>                  # postmark
+//		keep_credentials               # postmark: pass the checked credentials on
 //		customer_handle <handle...>    # mailchannels
+//		verify_token <token>           # meta family (facebook_graph_api, whatsapp, ...)
+//		webhook_id <id>                # paypal
 //
-//		# the generic hmac provider's recipe:
-//		signature_header <name>
+//		# the generic hmac provider's recipe (verifiers.HMACRecipe):
+//		signature_header <name> [<name>...]  # any one matching; Name-* = Name-1..32
+//		scheme hmac|hash|token
 //		prefix <text>
 //		hash sha1|sha256|sha512
 //		encoding hex|base64|base64url
-//		secret_encoding raw|base64|whsec
-//		content <template>             # from {body} {timestamp} {id} and text
-//		timestamp_header <name> [s|ms|auto]
+//		secret_encoding raw|base64|hex|whsec
+//		secret_prefix <text>
+//		content <template>             # {body} {timestamp} {id} {method} {path} {url} {header:Name}, text
+//		timestamp_header <name> [s|ms|auto|rfc3339|iso8601]
+//		timestamp_unit s|ms|auto|rfc3339|iso8601
 //		timestamp_key <prefix>
+//		timestamp_first
+//		timestamp_field <json pointer>
 //		id_header <name>
 //		separator <text>
 //	}
@@ -82,8 +100,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 		}
 		return h.HMAC, nil
 	}
+	directive := d.Token()
+	lines := map[string]caddyfile.Token{}
 	for d.NextBlock(0) {
 		opt := d.Val()
+		if _, seen := lines[opt]; !seen {
+			lines[opt] = d.Token()
+		}
 		switch opt {
 		case "secret":
 			v, err := oneArg(d)
@@ -120,6 +143,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if dur <= 0 {
 				return d.Err("tolerance must be positive, or off")
 			}
+			if dur > MaxTolerance {
+				return d.Errf("tolerance must be at most %v", MaxTolerance)
+			}
 			h.Tolerance = caddy.Duration(dur)
 		case "max_size":
 			v, err := oneArg(d)
@@ -134,10 +160,43 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("max_size out of range")
 			}
 			h.MaxSize = int64(size)
+		case "body_timeout":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			dur, err := caddy.ParseDuration(v)
+			if err != nil {
+				return d.Errf("parsing body_timeout: %v", err)
+			}
+			if dur < MinBodyTimeout || dur > MaxBodyTimeout {
+				return d.Errf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
+			}
+			h.BodyTimeout = caddy.Duration(dur)
+		case "keep_credentials":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			h.KeepCredentials = true
 		case "replay":
 			if err := h.unmarshalReplay(d); err != nil {
 				return err
 			}
+		case "mode":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			if v != ModeEnforce && v != ModeLogOnly {
+				return d.Errf("mode %q is not enforce or log_only", v)
+			}
+			h.Mode = v
+		case "name":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.Name = v
 		case "url":
 			v, err := oneArg(d)
 			if err != nil {
@@ -185,9 +244,43 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Header = v
+		case "verify_token":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.VerifyToken = v
+		case "webhook_id":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.WebhookID = v
 
-		case "signature_header", "prefix", "hash", "encoding", "secret_encoding", "content",
-			"timestamp_key", "id_header", "separator", "timestamp_unit":
+		case "signature_header":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			r.SignatureHeader, r.SignatureHeaders = args[0], nil
+			if len(args) > 1 {
+				r.SignatureHeaders = args[1:]
+			}
+		case "timestamp_first":
+			r, err := recipe()
+			if err != nil {
+				return err
+			}
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			r.TimestampFirst = true
+		case "prefix", "hash", "encoding", "secret_encoding", "content", "scheme", "secret_prefix",
+			"timestamp_key", "id_header", "separator", "timestamp_unit", "timestamp_field":
 			r, err := recipe()
 			if err != nil {
 				return err
@@ -214,14 +307,110 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
 		}
 	}
+	if err := h.checkShape(directive, lines); err != nil {
+		return err
+	}
+	if h.HMAC != nil {
+		// What the recipe alone can tell is caught here, with file and line.
+		if err := verifiers.CheckRecipe(*h.HMAC, h.URL, time.Duration(h.Tolerance)); err != nil {
+			return h.errAt(directive, lines, err)
+		}
+	}
 	return nil
+}
+
+// checkShape builds the verifier with stand-ins for the values only known
+// at load (placeholders, certificate files), so that what the Caddyfile
+// alone can tell (a missing secret, an option the provider does not take,
+// a bad hash or encoding name, a literal secret or key of the wrong form)
+// is refused while parsing. The error points at the line of the option it
+// names, else at the directive.
+func (h *Handler) checkShape(directive caddyfile.Token, lines map[string]caddyfile.Token) error {
+	if err := verifiers.Check(h.Provider, h.shapeConfig(), hasPlaceholder); err != nil {
+		return h.errAt(directive, lines, err)
+	}
+	return nil
+}
+
+// errAt names the route in err and points at the line of the first option
+// the message names, else at the directive.
+func (h *Handler) errAt(directive caddyfile.Token, lines map[string]caddyfile.Token, err error) error {
+	msg := directiveError(h.Provider, err).Error()
+	at := directive
+	best := -1
+	// The verifiers' words for options written otherwise here.
+	search := strings.ReplaceAll(msg, "public key", "public_key")
+	if tok, ok := lines["timestamp_header"]; ok {
+		if _, set := lines["timestamp_unit"]; !set {
+			lines["timestamp_unit"] = tok
+		}
+	}
+	for opt, tok := range lines {
+		if i := wordIndex(search, opt); i >= 0 && (best < 0 || i < best) {
+			best, at = i, tok
+		}
+	}
+	return fmt.Errorf("%s, at %s:%d", msg, at.File, at.Line)
+}
+
+// shapeConfig is the verifier config of the handler's values as written
+// (placeholders unresolved, certificates as paths). A new option of
+// verifiers.Config must be added here too.
+func (h *Handler) shapeConfig() verifiers.Config {
+	return verifiers.Config{
+		Provider:        h.Provider,
+		Secrets:         h.Secrets,
+		PublicKeys:      h.PublicKeys,
+		Tolerance:       time.Duration(h.Tolerance),
+		HMAC:            h.HMAC,
+		URL:             h.URL,
+		TopicARNs:       h.TopicARNs,
+		Certificates:    h.Certificates,
+		AutoConfirm:     h.AutoConfirm,
+		Username:        h.Username,
+		Password:        h.Password,
+		Header:          h.Header,
+		CustomerHandles: h.CustomerHandles,
+		VerifyToken:     h.VerifyToken,
+		WebhookID:       h.WebhookID,
+	}
+}
+
+// hasPlaceholder reports whether s holds a Caddy placeholder ({...}).
+func hasPlaceholder(s string) bool {
+	i := strings.IndexByte(s, '{')
+	return i >= 0 && strings.IndexByte(s[i:], '}') > 0
+}
+
+// wordIndex is the index of the first occurrence of word in s that is
+// not part of a longer identifier, or -1.
+func wordIndex(s, word string) int {
+	isWord := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	for off := 0; ; {
+		i := strings.Index(s[off:], word)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		end := i + len(word)
+		if (i == 0 || !isWord(s[i-1])) && (end == len(s) || !isWord(s[end])) {
+			return i
+		}
+		off = i + 1
+	}
 }
 
 // recipeField maps a Caddyfile option to its field in the recipe.
 func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 	switch opt {
-	case "signature_header":
-		return &r.SignatureHeader
+	case "scheme":
+		return &r.Scheme
+	case "secret_prefix":
+		return &r.SecretPrefix
+	case "timestamp_field":
+		return &r.TimestampField
 	case "prefix":
 		return &r.Prefix
 	case "hash":
@@ -316,9 +505,31 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 				return d.Errf("module %s is not a caddy.StorageConverter", modID)
 			}
 			rc.StorageRaw = caddyconfig.JSONModuleObject(unm, "module", modName, nil)
+		case "key":
+			args := d.RemainingArgs()
+			if len(args) == 0 {
+				return d.ArgErr()
+			}
+			v := strings.Join(args, " ")
+			if _, err := parseReplayKey(v); err != nil {
+				return d.Err(err.Error())
+			}
+			rc.Key = v
+		case "redis":
+			if rc.Redis != nil {
+				return d.Err("redis given twice")
+			}
+			redis, err := unmarshalRedis(d)
+			if err != nil {
+				return err
+			}
+			rc.Redis = redis
 		default:
 			return d.Errf("unrecognized replay option %q", d.Val())
 		}
+	}
+	if rc.Redis != nil && rc.Cluster {
+		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
 }

@@ -44,7 +44,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{
 			name: "replay block",
 			input: `webhook_verify svix {
-				secret whsec_x
+				secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
 				replay {
 					ttl 1h
 					in_flight_ttl 30s
@@ -53,7 +53,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 					storage
 				}
 			}`,
-			want: Handler{Provider: "svix", Secrets: []string{"whsec_x"}, Replay: &ReplayConfig{
+			want: Handler{Provider: "svix", Secrets: []string{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}, Replay: &ReplayConfig{
 				TTL: caddy.Duration(3600e9), InFlightTTL: caddy.Duration(30e9), MaxEntries: 5000, Namespace: "shop-a", Cluster: true}},
 		},
 		{
@@ -108,6 +108,38 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				TimestampHeader: "X-Maildesk-Timestamp", TimestampUnit: "s", Content: "{timestamp}.{body}",
 				Hash: "sha256", Encoding: "hex", SecretEncoding: "raw", IDHeader: "X-Id"}},
 		},
+		{
+			name: "hmac recipe, every newer field",
+			input: `webhook_verify hmac {
+				secret {env.K}
+				url https://example.com/hook
+				signature_header X-Sig-* X-Other
+				scheme hash
+				secret_prefix whsec_
+				secret_encoding hex
+				content "{method}{url}|{header:X-Account}|{body}"
+				timestamp_field /meta/ts
+				timestamp_unit rfc3339
+			}`,
+			want: Handler{Provider: "hmac", Secrets: []string{"{env.K}"}, URL: "https://example.com/hook", HMAC: &verifiers.HMACRecipe{
+				SignatureHeader: "X-Sig-*", SignatureHeaders: []string{"X-Other"}, Scheme: "hash", SecretPrefix: "whsec_",
+				SecretEncoding: "hex", Content: "{method}{url}|{header:X-Account}|{body}", TimestampField: "/meta/ts",
+				TimestampUnit: "rfc3339"}},
+		},
+		{
+			name: "hmac recipe, untagged list timestamp",
+			input: `webhook_verify hmac {
+				secret k
+				signature_header Recurly-Signature
+				separator ,
+				timestamp_first
+				timestamp_unit ms
+				content "{timestamp}.{body}"
+			}`,
+			want: Handler{Provider: "hmac", Secrets: []string{"k"}, HMAC: &verifiers.HMACRecipe{
+				SignatureHeader: "Recurly-Signature", Separator: ",", TimestampFirst: true, TimestampUnit: "ms",
+				Content: "{timestamp}.{body}"}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,12 +171,16 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"bad duration", "webhook_verify stripe {\n secret a\n tolerance soon\n}", "at Testfile:3"},
 		{"negative tolerance", "webhook_verify stripe {\n tolerance -5m\n}", "Testfile:2"},
 		{"bad size", "webhook_verify stripe {\n max_size lots\n}", "at Testfile:2"},
+		{"ambiguous recipe", "webhook_verify hmac {\n secret k\n signature_header X-Sig\n id_header X-Id\n content {id}{body}\n}", "side by side"},
+		{"recipe without signature_header", "webhook_verify hmac {\n secret k\n content {body}\n}", "signature_header is required"},
+		{"timestamp_first with an argument", "webhook_verify hmac {\n signature_header X\n timestamp_first yes\n}", "Testfile:3"},
 		{"recipe option on another provider", "webhook_verify stripe {\n hash sha1\n}", "hash is an option of the hmac provider, not of stripe, at Testfile:2"},
 		{"replay bad arg", "webhook_verify stripe {\n replay on\n}", "Testfile:2"},
 		{"replay bad max", "webhook_verify stripe {\n replay {\n max_entries -1\n }\n}", "Testfile:3"},
 		{"replay short ttl", "webhook_verify stripe {\n replay {\n ttl 10ms\n }\n}", "Testfile:3"},
 		{"replay unknown option", "webhook_verify stripe {\n replay {\n size 1\n }\n}", "unrecognized replay option \"size\", at Testfile:3"},
 		{"customer_handle without value", "webhook_verify mailchannels {\n customer_handle\n}", "Testfile:2"},
+		{"verify_token without value", "webhook_verify meta {\n secret s\n verify_token\n}", "Testfile:3"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
 	}
 	for _, tt := range tests {

@@ -353,7 +353,7 @@ type e2eCase struct {
 }
 
 func e2eOK(name, path string, h map[string]string, body []byte, key int, id, ts string) e2eCase {
-	return e2eCase{name: name, path: path, headers: h, body: body, want: 200, forward: true, key: strconv.Itoa(key), id: id, ts: ts}
+	return e2eCase{name: name, path: path, headers: h, body: body, want: 200, forward: true, key: strconv.Itoa(key + 1), id: id, ts: ts}
 }
 
 func e2eReject(name, path string, h map[string]string, body []byte, want int) e2eCase {
@@ -431,7 +431,7 @@ func e2eMailgunMultipart(token string) ([]byte, string) {
 // e2eRoutes is the test config: one route per provider or case.
 func e2eRoutes(phpCert, snsCert string) []e2eRoute {
 	php := e2eSnsPHPVectors
-	return []e2eRoute{
+	return append([]e2eRoute{
 		{"/standard_webhooks", "standard_webhooks", "secret " + e2eSwSecret + "\ntolerance off"},
 		{"/standard_webhooks-v1a", "standard_webhooks", "public_key " + e2eSwPK + "\ntolerance off"},
 		{"/svix", "svix", "secret " + e2eSwSecret + "\ntolerance off"},
@@ -517,7 +517,7 @@ id_header X-Id`},
 		{"/twilio-443", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com:443/myapp.php"},
 
 		{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL},
-	}
+	}, e2eProviderRoutes()...)
 }
 
 // e2eCaddyfile renders the routes. Every route gets its own replay
@@ -812,6 +812,7 @@ func e2eCases(t *testing.T) []e2eCase {
 		e2eReject("mandrill: tampered body", "/mandrill", mdH, e2eReplace(mdBody, "Oklahoma+City", "Oklahoma+Town"), 401),
 		e2eReject("mandrill: signature header missing", "/mandrill", e2eWith(mdH, "X-Mandrill-Signature", ""), mdBody, 400),
 	)
+	add(e2eProviderCases()...)
 	return cases
 }
 
@@ -849,7 +850,13 @@ func TestIntegrationProviders(t *testing.T) {
 		byPath[r.path] = r
 		providers[r.provider] = true
 	}
+	for _, r := range e2ePresetsMoreRoutes(nil) { // integration_presets_more_test.go
+		providers[r.provider] = true
+	}
 	for _, name := range verifiers.Names() {
+		if _, preset := verifiers.LookupPreset(name); preset {
+			continue // TestIntegrationPresets runs every row's vector
+		}
 		if !providers[name] {
 			t.Errorf("provider %q has no end-to-end route", name)
 		}
@@ -923,9 +930,14 @@ func TestIntegrationProviders(t *testing.T) {
 			if want := fmt.Sprintf("upstream got %d bytes", len(c.body)); msg != want {
 				t.Errorf("answer = %q, want the upstream's %q", msg, want)
 			}
-			for _, h := range []string{"Content-Type", "Authorization", "X-Webhook-Token"} {
-				if v, ok := c.headers[h]; ok && last.header.Get(h) != v {
-					t.Errorf("upstream %s = %q, want %q", h, last.header.Get(h), v)
+			if v, ok := c.headers["Content-Type"]; ok && last.header.Get("Content-Type") != v {
+				t.Errorf("upstream Content-Type = %q, want %q", last.header.Get("Content-Type"), v)
+			}
+			// Credentials the gate consumed (Basic auth, a secret header)
+			// never reach the upstream (no route here sets keep_credentials).
+			for _, h := range []string{"Authorization", "X-Webhook-Token"} {
+				if _, sent := c.headers[h]; sent && last.header.Get(h) != "" {
+					t.Errorf("upstream got the consumed credential header %s", h)
 				}
 			}
 			if v := last.header.Get("X-Wv-Provider"); v != byPath[path].provider {

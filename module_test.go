@@ -147,7 +147,7 @@ func TestServeHTTPPlaceholders(t *testing.T) {
 	for k, want := range map[string]string{
 		"http.webhook_verify.provider":  "fake",
 		"http.webhook_verify.id":        "evt_1",
-		"http.webhook_verify.key":       "1",
+		"http.webhook_verify.key":       "2",
 		"http.webhook_verify.timestamp": "1700000000",
 	} {
 		if got, _ := repl.GetString(k); got != want {

@@ -10,7 +10,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -57,9 +57,13 @@ type ReplayConfig struct {
 	// Default 2m.
 	InFlightTTL caddy.Duration `json:"in_flight_ttl,omitempty"`
 
-	// The most entries the in-memory cache keeps; the oldest is evicted
-	// first when it is full. Default 100000. Changing it starts a new,
-	// empty cache at the next config load.
+	// The most entries the in-memory cache keeps. When it is full, the
+	// oldest accepted entry is evicted for a new delivery (a copy of an
+	// evicted delivery would be forwarded again); deliveries still in
+	// flight are never evicted, and a new delivery is refused with 503
+	// when only those are left. Default 100000. Routes sharing a namespace
+	// share one cache and must set the same value; changing it at a
+	// reload resizes the cache and keeps its entries.
 	MaxEntries int `json:"max_entries,omitempty"`
 
 	// Separates the keys of this handler from those of other handlers;
@@ -79,6 +83,21 @@ type ReplayConfig struct {
 	// The storage module to use in cluster mode; default: the global
 	// `storage` of the Caddy config.
 	StorageRaw json.RawMessage `json:"storage,omitempty" caddy:"namespace=caddy.storage inline_key=module"`
+
+	// What a delivery's replay key is made of: `signature` (the verified
+	// signature), `id` (the signed delivery id) or `json <pointer>` (an
+	// RFC 6901 pointer into the body, for example `json /id`, read only
+	// after the signature verified and only for providers whose signature
+	// covers the whole body). Default: the provider's event id in the body
+	// where it has one (stripe /id, ...), else the signed id, else the
+	// signature. A body field that is missing or not a non-empty string or
+	// number falls back to the signed id, else the signature (logged).
+	Key string `json:"key,omitempty"`
+
+	// Keeps the cache in Redis or Valkey, shared by every instance that
+	// uses the same server and key prefix, one round trip a step. Excludes
+	// cluster (storage).
+	Redis *RedisReplayConfig `json:"redis,omitempty"`
 }
 
 // memoryPool keeps in-memory replay caches across config reloads.
@@ -93,6 +112,9 @@ type replayState struct {
 	inFlightTTL time.Duration
 	poolKey     string           // set when store came from memoryPool
 	owned       caddy.Destructor // a store this handler created and must destroy
+
+	// set when the store's client came from redisPool (replay_redis.go)
+	redisPoolKey string
 }
 
 // provisionReplay sets up the replay cache, unless it is disabled.
@@ -132,6 +154,17 @@ func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error
 	}
 	logger := h.logger
 
+	if rc.Redis != nil {
+		if rc.Cluster {
+			return errors.New("replay: redis and storage exclude each other")
+		}
+		if err := h.provisionRedisReplay(rs, rc.Redis); err != nil {
+			return err
+		}
+		h.replay = rs
+		return nil
+	}
+
 	if rc.Cluster {
 		storage := ctx.Storage()
 		if rc.StorageRaw != nil {
@@ -161,33 +194,113 @@ func (h *Handler) provisionReplay(ctx caddy.Context, cfg verifiers.Config) error
 	if max == 0 {
 		max = DefaultMaxEntries
 	}
-	rs.poolKey = "memory/" + rs.namespace + "/" + strconv.Itoa(max)
+	// One cache per namespace, whatever its size: two routes with the same
+	// namespace share their deliveries.
+	rs.poolKey = "memory/" + rs.namespace
 	ns := rs.label
 	met := h.metrics
+	opts := replay.MemoryOptions{
+		MaxEntries: max,
+		OnEvict: func(n uint64) {
+			logger.Warn("replay cache full: evicted oldest accepted entries",
+				zap.String("namespace", ns), zap.Uint64("evicted", n), zap.Int("max_entries", max))
+			if met != nil {
+				met.evictions.WithLabelValues(ns).Add(float64(n))
+			}
+		},
+		OnRefuse: func(n uint64) {
+			logger.Warn("replay cache full of deliveries in flight: refused new deliveries with 503",
+				zap.String("namespace", ns), zap.Uint64("refused", n), zap.Int("max_entries", max))
+		},
+	}
 	val, _, err := memoryPool.LoadOrNew(rs.poolKey, func() (caddy.Destructor, error) {
-		return replay.NewMemory(replay.MemoryOptions{
-			MaxEntries: max,
-			OnEvict: func(n uint64) {
-				logger.Warn("replay cache full: evicted oldest entries",
-					zap.String("namespace", ns), zap.Uint64("evicted", n), zap.Int("max_entries", max))
-				if met != nil {
-					met.evictions.WithLabelValues(ns).Add(float64(n))
-				}
-			},
-		}), nil
+		return &memoryCache{mem: replay.NewMemory(opts), size: max, load: ctx.Context}, nil
 	})
 	if err != nil {
 		return err
 	}
-	rs.store = val.(replay.Store)
+	mc := val.(*memoryCache)
+	rs.store = mc
+	// Held from here, so that Cleanup (called even after a failed
+	// Provision) gives back this instance's reference.
 	h.replay = rs
+	return mc.fit(ctx.Context, max, opts, logger, ns)
+}
+
+// memoryCache is the in-memory replay cache of one namespace, shared by
+// every route with that namespace and kept across config reloads. Its size
+// follows max_entries: a reload with another size resizes it in place,
+// keeping its entries.
+type memoryCache struct {
+	mu   sync.RWMutex
+	mem  *replay.Memory
+	size int
+	load context.Context // the config load that set size
+}
+
+// fit makes the cache hold max entries. Two routes of one config that
+// share a namespace must agree on max_entries; a new config may change it.
+func (c *memoryCache) fit(load context.Context, max int, opts replay.MemoryOptions, logger *zap.Logger, ns string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.size == max {
+		c.load = load
+		return nil
+	}
+	if c.load == load {
+		return fmt.Errorf("replay: routes sharing namespace %q set different max_entries (%d and %d); they share one cache, so give them the same", ns, c.size, max)
+	}
+	logger.Info("replay: resizing the in-memory cache, keeping its entries",
+		zap.String("namespace", ns), zap.Int("from", c.size), zap.Int("to", max))
+	c.mem = c.mem.Resized(opts)
+	c.size, c.load = max, load
 	return nil
+}
+
+// Reserve implements replay.Store.
+func (c *memoryCache) Reserve(ctx context.Context, key string, ttl time.Duration) (replay.State, replay.Token, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Reserve(ctx, key, ttl)
+}
+
+// Commit implements replay.Store.
+func (c *memoryCache) Commit(ctx context.Context, key string, tok replay.Token, ttl time.Duration) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Commit(ctx, key, tok, ttl)
+}
+
+// Release implements replay.Store.
+func (c *memoryCache) Release(ctx context.Context, key string, tok replay.Token) error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Release(ctx, key, tok)
+}
+
+// Destruct implements caddy.Destructor.
+func (c *memoryCache) Destruct() error {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Destruct()
+}
+
+// stats is for tests.
+func (c *memoryCache) stats() replay.MemoryStats {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.mem.Stats()
 }
 
 // Cleanup releases what this instance acquired.
 func (h *Handler) Cleanup() error {
+	h.closeLogs()
 	if h.replay == nil {
 		return nil
+	}
+	if h.replay.redisPoolKey != "" {
+		_, err := redisPool.Delete(h.replay.redisPoolKey)
+		return err
 	}
 	if h.replay.poolKey != "" {
 		_, err := memoryPool.Delete(h.replay.poolKey)
@@ -221,6 +334,8 @@ func configFingerprint(cfg verifiers.Config) string {
 		add("hmac", string(recipe))
 	}
 	add("url", cfg.URL)
+	add("webhook_id", cfg.WebhookID)
+	add("customer_handle", cfg.CustomerHandles...)
 	add("header", cfg.Header)
 	add("username", cfg.Username)
 	add("password", cfg.Password)
@@ -233,22 +348,10 @@ func configFingerprint(cfg verifiers.Config) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// replayMaterial is the signed material a replay key is made of.
-func replayMaterial(res *verifiers.Result) []byte {
-	if res.SignedID != "" {
-		return append([]byte("id:"), res.SignedID...)
-	}
-	if len(res.Signature) > 0 {
-		sum := sha256.Sum256(res.Signature)
-		return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
-	}
-	return nil
-}
-
 // forwardOnce passes a verified request to next unless it is a duplicate,
 // and records the outcome: commit on a 2xx answer, release otherwise.
 func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler) error {
-	material := replayMaterial(res)
+	material := h.replayMaterial(r, res)
 	if material == nil {
 		return h.reject(w, r, repl, res.ID, errors.New("verifier gave no replay material"))
 	}
@@ -256,13 +359,33 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	// The outcome must be recorded even when the client goes away.
 	ctx := context.WithoutCancel(r.Context())
 	state, tok, err := h.replay.store.Reserve(ctx, key, h.replay.inFlightTTL)
+	if errors.Is(err, replay.ErrFull) {
+		// Every entry is a delivery still being handled: the provider's
+		// retry will find room.
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if err != nil {
 		h.outcome(r, "replay_unavailable", res.ID, err)
+		repl.Set("http.webhook_verify.replay", "unavailable")
+		if h.logOnly() {
+			return next.ServeHTTP(w, r)
+		}
 		repl.Set("http.webhook_verify.error", "replay cache unavailable")
 		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("replay cache unavailable"))
 	}
+	repl.Set("http.webhook_verify.replay", replayPlaceholder(state))
+	if state != replay.New && h.logOnly() {
+		// Shadow mode never blocks: the copy is counted, logged and
+		// passed on, marked by the replay placeholder.
+		h.outcome(r, replayPlaceholder(state), res.ID, nil)
+		return next.ServeHTTP(w, r)
+	}
 	switch state {
 	case replay.Accepted:
+		if rc, ok := next.(*recycler); ok {
+			// Answered here, successfully: the body is not needed.
+			rc.recycle()
+		}
 		h.outcome(r, "duplicate", res.ID, nil)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusOK)
@@ -279,32 +402,38 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	}
 
 	sw := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
-	settled := false
-	defer func() {
-		// A panic in a later handler: let the next copy through.
-		if !settled {
-			_ = h.replay.store.Release(ctx, key, tok)
-		}
-	}()
 	if res.Act == nil {
 		h.outcome(r, "verified", res.ID, nil)
 	}
+	// settle runs even when next panics (reverse_proxy aborts with
+	// http.ErrAbortHandler when the upstream's body or the client breaks
+	// off after the status was written); the panic goes on unrecovered.
+	// A 2xx status written is an accepted delivery, whatever happened to
+	// the body after it: the upstream took the delivery, and forwarding
+	// the provider's retry would deliver it twice.
+	defer h.settle(ctx, sw, key, tok, res)
 	err = next.ServeHTTP(sw, r)
 	if sw.status == 0 && err == nil {
 		// Nothing written and no error: net/http answers 200.
 		sw.status = http.StatusOK
 	}
+	return err
+}
+
+// settle records the outcome of a forwarded delivery: commit on a 2xx
+// status, release otherwise.
+func (h *Handler) settle(ctx context.Context, sw *statusWriter, key string, tok replay.Token, res *verifiers.Result) {
 	if sw.status >= 200 && sw.status < 300 {
 		if cerr := h.replay.store.Commit(ctx, key, tok, h.replay.ttl); cerr != nil {
 			h.logger.Error("replay: recording an accepted delivery failed; a copy may be forwarded again",
 				zap.String("provider", h.Provider), zap.String("delivery_id", truncate(res.ID, 128)), zap.Error(cerr))
 		}
-	} else if rerr := h.replay.store.Release(ctx, key, tok); rerr != nil {
+		return
+	}
+	if rerr := h.replay.store.Release(ctx, key, tok); rerr != nil {
 		h.logger.Warn("replay: releasing a delivery failed; its copies get 409 until the reservation expires",
 			zap.String("provider", h.Provider), zap.Error(rerr))
 	}
-	settled = true
-	return err
 }
 
 // statusWriter records the final status code written.

@@ -293,3 +293,29 @@ func TestDefaultNamespace(t *testing.T) {
 		t.Errorf("reloaded route: state %v, want accepted", st)
 	}
 }
+
+// TestConfigFingerprint: routes that verify different senders get
+// different default namespaces (two PayPal webhooks, two MailChannels
+// customers), and the order of repeatable options does not matter.
+func TestConfigFingerprint(t *testing.T) {
+	base := verifiers.Config{Provider: "paypal", WebhookID: "WH-1", Certificates: []string{"pem"}}
+	other := base
+	other.WebhookID = "WH-2"
+	mc1 := verifiers.Config{Provider: "mailchannels", CustomerHandles: []string{"a", "b"}}
+	mc2 := verifiers.Config{Provider: "mailchannels", CustomerHandles: []string{"c"}}
+	mc1r := verifiers.Config{Provider: "mailchannels", CustomerHandles: []string{"b", "a"}}
+	if configFingerprint(base) == configFingerprint(other) {
+		t.Error("two PayPal webhook ids share one fingerprint")
+	}
+	if configFingerprint(mc1) == configFingerprint(mc2) {
+		t.Error("two MailChannels customer handle lists share one fingerprint")
+	}
+	if configFingerprint(mc1) != configFingerprint(mc1r) {
+		t.Error("the order of customer handles changes the fingerprint")
+	}
+	s1 := verifiers.Config{Provider: "stripe", Secrets: []string{"whsec_a"}}
+	s2 := verifiers.Config{Provider: "stripe", Secrets: []string{"whsec_b"}}
+	if configFingerprint(s1) == configFingerprint(s2) {
+		t.Error("two Stripe secrets share one fingerprint")
+	}
+}

@@ -76,6 +76,9 @@ type options struct {
 	replay   bool
 	rounds   int
 	timeout  time.Duration
+
+	stores      string // -stores: compare replay stores instead
+	redisServer string // the redis-server binary for -stores
 }
 
 func main() {
@@ -87,6 +90,8 @@ func main() {
 	flag.BoolVar(&o.replay, "replay", true, "replay protection (in-memory cache) on the verify route")
 	flag.IntVar(&o.rounds, "rounds", 1, "rounds over the three targets (medians are reported); at most 10")
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline for the whole run (at most 10m)")
+	flag.StringVar(&o.stores, "stores", "", "compare replay stores instead: a comma-separated list of "+strings.Join(storeNames, ", ")+" (starts a redis-server)")
+	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server (or valkey-server) binary for -stores")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -94,7 +99,14 @@ func main() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
-	if _, err := run(ctx, o, os.Stdout); err != nil {
+	runner := func(ctx context.Context, o options, out io.Writer) error { _, err := run(ctx, o, out); return err }
+	if o.stores != "" {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			_, err := runStores(ctx, o, out)
+			return err
+		}
+	}
+	if err := runner(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -291,6 +303,11 @@ func caddyConfig(port int, upstream string, gate map[string]any, replay bool) ([
 			"terminal": true,
 		}
 	}
+	return serverConfig(port, []any{route("/hook", gate, proxy), route("/plain", proxy)})
+}
+
+// serverConfig is a Caddy JSON config with one HTTP server on port.
+func serverConfig(port int, routes []any) ([]byte, error) {
 	cfg := map[string]any{
 		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
 		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"writer": map[string]any{"output": "discard"}}}},
@@ -299,7 +316,7 @@ func caddyConfig(port int, upstream string, gate map[string]any, replay bool) ([
 			"servers": map[string]any{"bench": map[string]any{
 				"listen":          []string{fmt.Sprintf("127.0.0.1:%d", port)},
 				"automatic_https": map[string]any{"disable": true},
-				"routes":          []any{route("/hook", gate, proxy), route("/plain", proxy)},
+				"routes":          routes,
 			}},
 		}},
 	}

@@ -9,6 +9,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,58 @@ func TestOptionsBounds(t *testing.T) {
 	o.c = 50
 	if err := o.check(); err != nil || o.c != o.n {
 		t.Fatalf("c > n: %v, c = %d", err, o.c)
+	}
+}
+
+// The replay store comparison: every store answers every delivery, and the
+// Redis commands counted per new delivery are those of each store's steps
+// (at most 4 for the native store, more for the storage-backed one).
+func TestRunStoresSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Caddy and redis-server")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		if os.Getenv("WEBHOOK_VERIFY_REQUIRE_REDIS") == "1" {
+			t.Fatalf("redis-server not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", err)
+		}
+		t.Skipf("redis-server not found: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	o := options{provider: "standard_webhooks", n: 60, c: 4, size: 512, replay: true, rounds: 1, timeout: time.Minute,
+		stores: "memory,redis,storage", redisServer: "redis-server"}
+	rep, err := runStores(ctx, o, &out)
+	if err != nil {
+		t.Fatalf("runStores: %v\n%s", err, out.String())
+	}
+	for _, st := range storeNames {
+		r := rep.median(st)
+		if r.done != o.n || r.failed != 0 || r.rps() <= 0 {
+			t.Fatalf("%s: done %d failed %d (%s)", st, r.done, r.failed, r.firstErr)
+		}
+		per := r.perDelivery()
+		switch st {
+		case "memory":
+			if per != 0 {
+				t.Errorf("memory: %.2f Redis commands per delivery, want 0", per)
+			}
+		case "redis":
+			if per < 3 || per > 4 {
+				t.Errorf("redis: %.2f Redis commands per delivery (%s), want 3..4", per, r.breakdown())
+			}
+		case "storage":
+			if per <= 4 {
+				t.Errorf("storage: %.2f Redis commands per delivery (%s), want the storage path's many", per, r.breakdown())
+			}
+		}
+	}
+	for _, want := range []string{"Redis cmds/delivery", "redis vs memory"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := parseStores("memory,nope"); err == nil {
+		t.Error("parseStores accepted an unknown store")
 	}
 }

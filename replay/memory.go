@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -38,8 +39,11 @@ const (
 type MemoryOptions struct {
 	// MaxEntries bounds the number of entries (in-flight and accepted),
 	// expired ones not yet swept included; it is never exceeded. The bound
-	// is split evenly among the shards, and a full shard evicts its oldest
-	// entry (by time of its last Reserve or Commit) for a new key. Keys are
+	// is split evenly among the shards. A full shard makes room for a new
+	// key by evicting an expired reservation, else its oldest accepted
+	// entry (by time of its Commit); an unexpired in-flight reservation is
+	// never evicted, and when only those are left Reserve fails with
+	// ErrFull (the handler answers 503, and the provider retries). Keys are
 	// SHA-256 digests, so the shards fill evenly: the fullest start to
 	// evict shortly before the whole store is full (0.34% of the entries
 	// at one million). 0 means DefaultMaxEntries; at most MaxMaxEntries.
@@ -59,6 +63,10 @@ type MemoryOptions struct {
 	// the store was full since the previous call; it is not called when
 	// there were none. Use it to log evictions once in a while.
 	OnEvict func(evicted uint64)
+
+	// OnRefuse, if set, is called like OnEvict with the number of new
+	// keys refused with ErrFull since the previous call.
+	OnRefuse func(refused uint64)
 }
 
 // MemoryStats is a snapshot of a Memory store.
@@ -66,6 +74,7 @@ type MemoryStats struct {
 	Entries    int    // current entries, expired ones not yet swept included
 	MaxEntries int    // the bound
 	Evictions  uint64 // unexpired entries evicted because the store was full, since creation
+	Refused    uint64 // new keys refused with ErrFull (only reservations in flight left), since creation
 }
 
 // Memory is the in-memory Store, the default. It is split in up to 64 shards,
@@ -86,8 +95,10 @@ type Memory struct {
 	clock      func() time.Time
 	base       time.Time // times are kept as nanoseconds since base
 	evictions  atomic.Uint64
+	refused    atomic.Uint64
 
 	onEvict  func(uint64)
+	onRefuse func(uint64)
 	stop     chan struct{}
 	done     chan struct{}
 	stopOnce sync.Once
@@ -110,8 +121,8 @@ type memShard struct {
 	table    []uint32 // linear probing; 0 = empty, else tag<<24 | slot index+1
 	count    int
 	capacity int
-	head     int32 // oldest
-	tail     int32 // newest
+	head     [2]int32 // oldest, per list (listOf)
+	tail     [2]int32 // newest, per list
 	free     int32
 	seq      uint32 // last token handed out
 	_        [64]byte
@@ -137,6 +148,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		maxEntries: maxEntries,
 		clock:      opts.Clock,
 		onEvict:    opts.OnEvict,
+		onRefuse:   opts.OnRefuse,
 	}
 	if m.clock == nil {
 		m.clock = time.Now
@@ -148,7 +160,9 @@ func NewMemory(opts MemoryOptions) *Memory {
 		if i < maxEntries%n {
 			s.capacity++
 		}
-		s.head, s.tail, s.free = nilSlot, nilSlot, nilSlot
+		s.head = [2]int32{nilSlot, nilSlot}
+		s.tail = [2]int32{nilSlot, nilSlot}
+		s.free = nilSlot
 	}
 	interval := opts.SweepInterval
 	if interval == 0 {
@@ -162,7 +176,13 @@ func NewMemory(opts MemoryOptions) *Memory {
 	return m
 }
 
-// Reserve implements Store. It never fails except on a non-positive TTL.
+// ErrFull is returned by Memory's Reserve (and Commit) when the key's shard
+// is full of unexpired in-flight reservations, which are never evicted. It
+// wraps ErrUnavailable: the handler answers 503 and the provider retries.
+var ErrFull = fmt.Errorf("%w: memory store full of deliveries in flight", ErrUnavailable)
+
+// Reserve implements Store. It fails only on a non-positive TTL and with
+// ErrFull.
 func (m *Memory) Reserve(_ context.Context, key string, inflightTTL time.Duration) (State, Token, error) {
 	if err := checkTTL(inflightTTL); err != nil {
 		return 0, 0, err
@@ -183,10 +203,15 @@ func (m *Memory) Reserve(_ context.Context, key string, inflightTTL time.Duratio
 			return st, 0, nil
 		}
 		s.unlink(i)
+		sl.state = slotInFlight
 		s.pushTail(i)
 	} else {
 		var evicted bool
-		i, evicted = s.insert(&d, now)
+		if i, evicted = s.insert(&d, now, slotInFlight); i < 0 {
+			s.mu.Unlock()
+			m.refused.Add(1)
+			return 0, 0, ErrFull
+		}
 		if evicted {
 			m.evictions.Add(1)
 		}
@@ -204,7 +229,8 @@ func (m *Memory) Reserve(_ context.Context, key string, inflightTTL time.Duratio
 	return New, tok, nil
 }
 
-// Commit implements Store. It never fails except on a non-positive TTL.
+// Commit implements Store. It fails only on a non-positive TTL and, when
+// the reservation was lost and no room can be made, with ErrFull.
 func (m *Memory) Commit(_ context.Context, key string, tok Token, ttl time.Duration) error {
 	if err := checkTTL(ttl); err != nil {
 		return err
@@ -221,10 +247,14 @@ func (m *Memory) Commit(_ context.Context, key string, tok Token, ttl time.Durat
 			return nil
 		}
 		s.unlink(i)
+		sl.state = slotAccepted
 		s.pushTail(i)
 	} else {
 		var evicted bool
-		i, evicted = s.insert(&d, now)
+		if i, evicted = s.insert(&d, now, slotAccepted); i < 0 {
+			m.refused.Add(1)
+			return ErrFull
+		}
 		if evicted {
 			m.evictions.Add(1)
 		}
@@ -275,7 +305,7 @@ func (m *Memory) Sweep() int {
 
 // Stats returns the current number of entries and evictions.
 func (m *Memory) Stats() MemoryStats {
-	st := MemoryStats{MaxEntries: m.maxEntries, Evictions: m.evictions.Load()}
+	st := MemoryStats{MaxEntries: m.maxEntries, Evictions: m.evictions.Load(), Refused: m.refused.Load()}
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
@@ -302,14 +332,15 @@ func (m *Memory) sweeper(interval time.Duration) {
 	defer close(m.done)
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	var reported uint64
+	var reported, reportedRefused uint64
 	report := func() {
-		if m.onEvict == nil {
-			return
-		}
-		if e := m.evictions.Load(); e > reported {
+		if e := m.evictions.Load(); m.onEvict != nil && e > reported {
 			m.onEvict(e - reported)
 			reported = e
+		}
+		if e := m.refused.Load(); m.onRefuse != nil && e > reportedRefused {
+			m.onRefuse(e - reportedRefused)
+			reportedRefused = e
 		}
 	}
 	for {
@@ -363,10 +394,12 @@ func (s *memShard) find(d *[32]byte) int32 {
 	}
 }
 
-// insert takes a slot for d (a free one, a new one, or the oldest entry's)
-// and links it at the tail. It reports whether an unexpired entry was
-// evicted. The caller sets state, expiry and token.
-func (s *memShard) insert(d *[32]byte, now int64) (int32, bool) {
+// insert takes a slot for d (a free one, a new one, or an evicted
+// entry's) in state st and links it at the tail of its list. It reports
+// whether an unexpired entry was evicted. In-flight reservations are never
+// evicted before they expire: when only those are left, insert returns -1.
+// The caller sets expiry and token.
+func (s *memShard) insert(d *[32]byte, now int64, st uint8) (int32, bool) {
 	var i int32
 	evicted := false
 	switch {
@@ -383,15 +416,23 @@ func (s *memShard) insert(d *[32]byte, now int64) (int32, bool) {
 		s.slots = s.slots[:len(s.slots)+1]
 		i = int32(len(s.slots) - 1)
 	default:
-		i = s.head
-		evicted = s.slots[i].expires > now
+		// An expired reservation first (the oldest reserved expires
+		// first, for one in-flight TTL), then the oldest accepted entry.
+		if f := s.head[listInFlight]; f != nilSlot && s.slots[f].expires <= now {
+			i = f
+		} else if a := s.head[listAccepted]; a != nilSlot {
+			i = a
+			evicted = s.slots[a].expires > now
+		} else {
+			return nilSlot, false
+		}
 		s.remove(i)
 		s.free = s.slots[i].next
 	}
 	if (s.count+1)*4 > len(s.table)*3 {
 		s.growTable()
 	}
-	s.slots[i] = slot{key: *d}
+	s.slots[i] = slot{key: *d, state: st}
 	s.tableInsert(d, i)
 	s.pushTail(i)
 	s.count++
@@ -447,28 +488,99 @@ func (s *memShard) growTable() {
 	}
 }
 
-func (s *memShard) pushTail(i int32) {
-	sl := &s.slots[i]
-	sl.prev, sl.next = s.tail, nilSlot
-	if s.tail != nilSlot {
-		s.slots[s.tail].next = i
-	} else {
-		s.head = i
+// The two lists of a shard, each in the order of last Reserve or Commit:
+// in-flight reservations, and accepted entries.
+const (
+	listInFlight = 0
+	listAccepted = 1
+)
+
+// listOf is the list of a slot in state st.
+func listOf(st uint8) int {
+	if st == slotAccepted {
+		return listAccepted
 	}
-	s.tail = i
+	return listInFlight
 }
 
+// pushTail links slot i at the tail of the list of its state.
+func (s *memShard) pushTail(i int32) {
+	sl := &s.slots[i]
+	l := listOf(sl.state)
+	sl.prev, sl.next = s.tail[l], nilSlot
+	if s.tail[l] != nilSlot {
+		s.slots[s.tail[l]].next = i
+	} else {
+		s.head[l] = i
+	}
+	s.tail[l] = i
+}
+
+// unlink takes slot i out of the list of its state.
 func (s *memShard) unlink(i int32) {
 	sl := &s.slots[i]
+	l := listOf(sl.state)
 	if sl.prev != nilSlot {
 		s.slots[sl.prev].next = sl.next
 	} else {
-		s.head = sl.next
+		s.head[l] = sl.next
 	}
 	if sl.next != nilSlot {
 		s.slots[sl.next].prev = sl.prev
 	} else {
-		s.tail = sl.prev
+		s.tail[l] = sl.prev
 	}
 	sl.prev, sl.next = nilSlot, nilSlot
+}
+
+// Resized returns a new Memory with opts (typically another MaxEntries)
+// holding m's unexpired entries, with their states, expiry times and
+// tokens, so the reservations and acceptances made through m stay in
+// force. m must not be used concurrently while Resized runs (the caller
+// locks); m's sweeper is stopped. Reservations are kept first; if the new
+// bound is smaller than what m holds, the oldest accepted entries are left
+// out (counted as evictions).
+func (m *Memory) Resized(opts MemoryOptions) *Memory {
+	if opts.Clock == nil {
+		opts.Clock = m.clock
+	}
+	n := NewMemory(opts)
+	_ = m.Destruct()
+	now := m.now()
+	shift := int64(m.base.Sub(n.base)) // old relative time + shift = new relative time
+	var seq uint32
+	for _, l := range []int{listInFlight, listAccepted} {
+		for si := range m.shards {
+			s := &m.shards[si]
+			s.mu.Lock()
+			seq = max(seq, s.seq)
+			for i := s.head[l]; i != nilSlot; i = s.slots[i].next {
+				old := &s.slots[i]
+				if old.expires <= now {
+					continue
+				}
+				ns := n.shard(&old.key)
+				ns.mu.Lock()
+				j, evicted := ns.insert(&old.key, now+shift, old.state)
+				if j >= 0 {
+					sl := &ns.slots[j]
+					sl.token = old.token
+					sl.expires = old.expires
+					if old.expires < maxNanos {
+						sl.expires = addTTL(old.expires, time.Duration(shift))
+					}
+				}
+				ns.mu.Unlock()
+				if evicted || j < 0 {
+					n.evictions.Add(1)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+	// Tokens handed out by m stay unique in n.
+	for si := range n.shards {
+		n.shards[si].seq = seq
+	}
+	return n
 }

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"sync"
@@ -61,18 +62,24 @@ func (s *memShard) check(m *Memory, si int) error {
 	if s.count > 0 && s.count*4 > len(s.table)*3 {
 		return fmt.Errorf("table of %d words holds %d", len(s.table), s.count)
 	}
-	n, prev := 0, nilSlot
-	for i := s.head; i != nilSlot; i = s.slots[i].next {
-		if s.slots[i].state == slotFree || s.slots[i].prev != prev {
-			return fmt.Errorf("list broken at slot %d", i)
+	n := 0
+	for l := range s.head {
+		prev := nilSlot
+		for i := s.head[l]; i != nilSlot; i = s.slots[i].next {
+			if s.slots[i].state == slotFree || listOf(s.slots[i].state) != l || s.slots[i].prev != prev {
+				return fmt.Errorf("list %d broken at slot %d", l, i)
+			}
+			prev = i
+			if n++; n > s.count {
+				return fmt.Errorf("lists longer than count %d", s.count)
+			}
 		}
-		prev = i
-		if n++; n > s.count {
-			return fmt.Errorf("list longer than count %d", s.count)
+		if prev != s.tail[l] {
+			return fmt.Errorf("list %d ends at %d, tail %d", l, prev, s.tail[l])
 		}
 	}
-	if n != s.count || prev != s.tail {
-		return fmt.Errorf("list of %d ending at %d, count %d, tail %d", n, prev, s.count, s.tail)
+	if n != s.count {
+		return fmt.Errorf("lists of %d, count %d", n, s.count)
 	}
 	free := 0
 	for i := s.free; i != nilSlot; i = s.slots[i].next {
@@ -124,30 +131,61 @@ func TestMemoryShards(t *testing.T) {
 	}
 }
 
-func TestMemoryEvictsOldestFirst(t *testing.T) {
+func TestMemoryEvictsOldestAcceptedFirst(t *testing.T) {
 	clock := newFakeClock()
 	m := NewMemory(MemoryOptions{MaxEntries: 3, SweepInterval: -1, Clock: clock.Now})
 	a, b, c, d := Key("t", []byte("a")), Key("t", []byte("b")), Key("t", []byte("c")), Key("t", []byte("d"))
 	ta := reserve(t, m, a, inflight, New)
-	reserve(t, m, b, inflight, New)
-	reserve(t, m, c, inflight, New)
-	commit(t, m, a, ta, ttl) // a is now the most recently written
-	reserve(t, m, d, inflight, New)
+	tb := reserve(t, m, b, inflight, New)
+	tc := reserve(t, m, c, inflight, New)
+	commit(t, m, b, tb, ttl)
+	commit(t, m, a, ta, ttl)        // a is now the most recently accepted
+	reserve(t, m, d, inflight, New) // evicts b, the oldest accepted
 	if st := m.Stats(); st.Entries != 3 || st.Evictions != 1 {
 		t.Fatalf("after one eviction: %+v", st)
 	}
-	// b was the oldest: evicted. Looking at a, c, d changes nothing.
+	// b was evicted; looking at a, c, d changes nothing.
 	reserve(t, m, a, inflight, Accepted)
 	reserve(t, m, c, inflight, InFlight)
 	reserve(t, m, d, inflight, InFlight)
-	reserve(t, m, b, inflight, New) // evicts c
-	reserve(t, m, a, inflight, Accepted)
+	tb = reserve(t, m, b, inflight, New) // evicts a, the only accepted entry
+	reserve(t, m, c, inflight, InFlight)
 	reserve(t, m, d, inflight, InFlight)
-	reserve(t, m, c, inflight, New) // evicts a
-	reserve(t, m, a, inflight, New) // evicts d
-	if st := m.Stats(); st.Entries != 3 || st.Evictions != 4 {
-		t.Fatalf("after four evictions: %+v", st)
+	// Only reservations in flight are left: a new key is refused, and
+	// the reservations still answer InFlight.
+	if _, _, err := m.Reserve(ctx, a, inflight); !errors.Is(err, ErrFull) || !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Reserve in a store full of reservations: %v, want ErrFull", err)
 	}
+	reserve(t, m, c, inflight, InFlight)
+	commit(t, m, c, tc, ttl)
+	reserve(t, m, a, inflight, New) // evicts c, accepted meanwhile
+	if st := m.Stats(); st.Entries != 3 || st.Evictions != 3 || st.Refused != 1 {
+		t.Fatalf("after three evictions and a refusal: %+v", st)
+	}
+	reserve(t, m, b, inflight, InFlight)
+	_ = m.Release(ctx, b, tb)
+	reserve(t, m, b, inflight, New) // the released slot
+	mustCheck(t, m)
+}
+
+// TestMemoryKeepsReservationsWhenFull is the replay bypass the eviction of
+// reservations allowed: a delivery held by a slow upstream, then as many
+// other deliveries as the store holds, then a copy of the first.
+func TestMemoryKeepsReservationsWhenFull(t *testing.T) {
+	clock := newFakeClock()
+	m := NewMemory(MemoryOptions{MaxEntries: 10, SweepInterval: -1, Clock: clock.Now})
+	slow := Key("t", []byte("slow"))
+	reserve(t, m, slow, inflight, New)
+	for i := range 10 {
+		k := Key("t", fmt.Appendf(nil, "other %d", i))
+		tok := reserve(t, m, k, inflight, New)
+		commit(t, m, k, tok, ttl)
+	}
+	reserve(t, m, slow, inflight, InFlight)
+	// Once the reservation expires it may be taken.
+	clock.Advance(inflight)
+	reserve(t, m, Key("t", []byte("next")), inflight, New)
+	reserve(t, m, slow, inflight, New)
 	mustCheck(t, m)
 }
 
@@ -215,7 +253,8 @@ func TestMemorySweeperAndDestruct(t *testing.T) {
 		OnEvict:       func(n uint64) { evicted <- n },
 	})
 	for i := range 12 {
-		reserve(t, m, Key("t", fmt.Appendf(nil, "%d", i)), inflight, New)
+		k := Key("t", fmt.Appendf(nil, "%d", i))
+		commit(t, m, k, reserve(t, m, k, inflight, New), inflight)
 	}
 	// The sweeper reports the 7 evictions, in one call or a few.
 	var total uint64
@@ -259,14 +298,26 @@ func TestMemorySweeperAndDestruct(t *testing.T) {
 }
 
 func TestMemoryDestructReportsPendingEvictions(t *testing.T) {
-	var got []uint64
-	m := NewMemory(MemoryOptions{MaxEntries: 1, SweepInterval: time.Hour, OnEvict: func(n uint64) { got = append(got, n) }})
+	var got, refused []uint64
+	m := NewMemory(MemoryOptions{MaxEntries: 1, SweepInterval: time.Hour,
+		OnEvict:  func(n uint64) { got = append(got, n) },
+		OnRefuse: func(n uint64) { refused = append(refused, n) },
+	})
 	for i := range 4 {
-		reserve(t, m, fmt.Sprint(i), inflight, New)
+		commit(t, m, fmt.Sprint(i), reserve(t, m, fmt.Sprint(i), inflight, New), ttl)
+	}
+	reserve(t, m, "held", inflight, New) // evicts 3
+	for range 2 {
+		if _, _, err := m.Reserve(ctx, "refused", inflight); !errors.Is(err, ErrFull) {
+			t.Fatalf("Reserve = %v, want ErrFull", err)
+		}
 	}
 	m.Destruct()
-	if len(got) != 1 || got[0] != 3 {
-		t.Fatalf("OnEvict calls = %v, want one call with 3", got)
+	if len(got) != 1 || got[0] != 4 {
+		t.Fatalf("OnEvict calls = %v, want one call with 4", got)
+	}
+	if len(refused) != 1 || refused[0] != 2 {
+		t.Fatalf("OnRefuse calls = %v, want one call with 2", refused)
 	}
 	// No goroutine at all with a negative interval.
 	m2 := NewMemory(MemoryOptions{SweepInterval: -1})
@@ -282,6 +333,7 @@ type model struct {
 	entries map[string]*list.Element // of *modelEntry, oldest first
 	order   *list.List
 	evicted uint64
+	refused uint64
 }
 
 type modelEntry struct {
@@ -291,13 +343,35 @@ type modelEntry struct {
 	token   Token
 }
 
+// touch moves key to the back, or makes room for it: an expired
+// reservation (the oldest one only), else the oldest accepted entry; an
+// unexpired reservation is never evicted, and touch returns nil when only
+// those are left.
 func (md *model) touch(key string, now time.Time) *modelEntry {
 	if el, ok := md.entries[key]; ok {
 		md.order.MoveToBack(el)
 		return el.Value.(*modelEntry)
 	}
 	if md.order.Len() == md.max {
-		old := md.order.Remove(md.order.Front()).(*modelEntry)
+		var victim *list.Element
+		for el := md.order.Front(); el != nil; el = el.Next() {
+			if e := el.Value.(*modelEntry); e.state == InFlight {
+				if !e.expires.After(now) {
+					victim = el
+				}
+				break
+			}
+		}
+		for el := md.order.Front(); victim == nil && el != nil; el = el.Next() {
+			if el.Value.(*modelEntry).state == Accepted {
+				victim = el
+			}
+		}
+		if victim == nil {
+			md.refused++
+			return nil
+		}
+		old := md.order.Remove(victim).(*modelEntry)
 		delete(md.entries, old.key)
 		if old.expires.After(now) {
 			md.evicted++
@@ -308,6 +382,7 @@ func (md *model) touch(key string, now time.Time) *modelEntry {
 	return e
 }
 
+// reserve returns 0 when the store is full.
 func (md *model) reserve(key string, now time.Time, d time.Duration) State {
 	if el, ok := md.entries[key]; ok {
 		if e := el.Value.(*modelEntry); e.expires.After(now) {
@@ -315,18 +390,26 @@ func (md *model) reserve(key string, now time.Time, d time.Duration) State {
 		}
 	}
 	e := md.touch(key, now)
+	if e == nil {
+		return 0
+	}
 	e.state, e.expires, e.token = InFlight, now.Add(d), 0
 	return New
 }
 
-func (md *model) commit(key string, now time.Time, d time.Duration) {
+// commit reports false when the store is full.
+func (md *model) commit(key string, now time.Time, d time.Duration) bool {
 	if el, ok := md.entries[key]; ok {
 		if e := el.Value.(*modelEntry); e.state == Accepted && e.expires.After(now) {
-			return
+			return true
 		}
 	}
 	e := md.touch(key, now)
+	if e == nil {
+		return false
+	}
 	e.state, e.expires = Accepted, now.Add(d)
+	return true
 }
 
 func (md *model) release(key string, tok Token) {
@@ -377,7 +460,7 @@ func TestMemoryMatchesModel(t *testing.T) {
 					d := time.Duration(1+rng.IntN(100)) * time.Second
 					st, tok, err := m.Reserve(ctx, key, d)
 					want := md.reserve(key, now, d)
-					if err != nil || st != want {
+					if (want == 0) != errors.Is(err, ErrFull) || (want != 0 && (err != nil || st != want)) {
 						t.Fatalf("step %d: Reserve = %v, %v; model says %v", step, st, err, want)
 					}
 					if st == New {
@@ -386,10 +469,10 @@ func TestMemoryMatchesModel(t *testing.T) {
 					}
 				case op < 70:
 					d := time.Duration(1+rng.IntN(300)) * time.Second
-					if err := m.Commit(ctx, key, tokens[key], d); err != nil {
-						t.Fatal(err)
+					err := m.Commit(ctx, key, tokens[key], d)
+					if ok := md.commit(key, now, d); ok != (err == nil) || (err != nil && !errors.Is(err, ErrFull)) {
+						t.Fatalf("step %d: Commit = %v; model says ok %v", step, err, ok)
 					}
-					md.commit(key, now, d)
 				case op < 85:
 					tok := tokens[key]
 					if rng.IntN(4) == 0 {
@@ -410,8 +493,11 @@ func TestMemoryMatchesModel(t *testing.T) {
 				}
 			}
 			mustCheck(t, m)
-			if st := m.Stats(); st.Entries != md.order.Len() || st.Evictions != md.evicted {
-				t.Fatalf("Stats = %+v; model has %d entries, %d evictions", st, md.order.Len(), md.evicted)
+			if st := m.Stats(); st.Entries != md.order.Len() || st.Evictions != md.evicted || st.Refused != md.refused {
+				t.Fatalf("Stats = %+v; model has %d entries, %d evictions, %d refused", st, md.order.Len(), md.evicted, md.refused)
+			}
+			if maxEntries <= 7 && (md.evicted == 0 || md.refused == 0) {
+				t.Fatalf("the random steps never evicted (%d) or never refused (%d)", md.evicted, md.refused)
 			}
 		})
 	}
@@ -466,5 +552,54 @@ func TestSlotSize(t *testing.T) {
 	// The bytes-per-entry figures rest on this size; see BenchmarkMemoryBytesPerEntry.
 	if got := unsafe.Sizeof(slot{}); got != 56 {
 		t.Fatalf("slot is %d bytes, want 56", got)
+	}
+}
+
+func TestMemoryResizedKeepsState(t *testing.T) {
+	clock := newFakeClock()
+	m := NewMemory(MemoryOptions{MaxEntries: 20, SweepInterval: -1, Clock: clock.Now})
+	held := Key("t", []byte("held"))
+	tokHeld := reserve(t, m, held, inflight, New)
+	var accepted []string
+	for i := range 10 {
+		k := Key("t", fmt.Appendf(nil, "%d", i))
+		commit(t, m, k, reserve(t, m, k, inflight, New), ttl)
+		accepted = append(accepted, k)
+		clock.Advance(time.Millisecond)
+	}
+	expired := Key("t", []byte("expired"))
+	reserve(t, m, expired, time.Millisecond, New)
+	clock.Advance(time.Millisecond)
+
+	for _, size := range []int{100_000, 6} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			n := m.Resized(MemoryOptions{MaxEntries: size, SweepInterval: -1})
+			defer n.Destruct()
+			mustCheck(t, n)
+			keep := accepted
+			if size == 6 {
+				keep = accepted[len(accepted)-5:] // the held reservation and the 5 newest
+			}
+			reserve(t, n, held, inflight, InFlight)
+			for _, k := range keep {
+				reserve(t, n, k, inflight, Accepted)
+			}
+			if size == 6 {
+				reserve(t, n, accepted[0], inflight, New) // left out
+			}
+			reserve(t, n, expired, inflight, New)
+			if n.Stats().MaxEntries != size {
+				t.Fatalf("Stats = %+v", n.Stats())
+			}
+			// The reservation made in m is still ours to release.
+			if err := n.Release(ctx, held, tokHeld); err != nil {
+				t.Fatal(err)
+			}
+			tok := reserve(t, n, held, inflight, New)
+			if tok == tokHeld {
+				t.Fatal("token reused after a resize")
+			}
+			_ = n.Release(ctx, held, tok)
+		})
 	}
 }

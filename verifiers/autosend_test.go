@@ -134,7 +134,8 @@ func TestAutoSendInvalid(t *testing.T) {
 }
 
 func TestAutoSendConfig(t *testing.T) {
-	r := autosendRecipe
+	p, _ := LookupPreset("autosend")
+	r := p.Recipe
 	tests := []struct {
 		name string
 		cfg  Config

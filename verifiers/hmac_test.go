@@ -538,7 +538,7 @@ func TestRecipeConfig(t *testing.T) {
 		{"unknown hash", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", Hash: "md5"}}, "hash"},
 		{"upper-case hash", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", Hash: "SHA256"}}, "hash"},
 		{"unknown encoding", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", Encoding: "base32"}}, "encoding"},
-		{"unknown secret encoding", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", SecretEncoding: "hex"}}, "secret_encoding"},
+		{"unknown secret encoding", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", SecretEncoding: "base32"}}, "secret_encoding"},
 		{"unknown timestamp unit", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", TimestampHeader: "X-Ts", TimestampUnit: "us"}}, "timestamp_unit"},
 		{"timestamp unit without timestamp", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", TimestampUnit: "ms"}}, "timestamp_unit"},
 		{"unknown placeholder", Config{Secrets: []string{"s3cr3t-value"}, HMAC: &HMACRecipe{SignatureHeader: "X-Sig", Content: "{body}.{nonce}"}}, "{nonce}"},

@@ -137,7 +137,8 @@ func TestMaildeskInvalid(t *testing.T) {
 }
 
 func TestMaildeskConfig(t *testing.T) {
-	r := maildeskRecipe
+	p, _ := LookupPreset("maildesk")
+	r := p.Recipe
 	tests := []struct {
 		name string
 		cfg  Config

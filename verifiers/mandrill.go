@@ -2,7 +2,9 @@ package verifiers
 
 import (
 	"crypto/sha1"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -34,8 +36,10 @@ import (
 // would be ambiguous.
 //
 // No timestamp, no delivery id: replay protection keys on the signature.
-// Mandrill checks a new webhook URL with an unsigned HEAD request; match
-// only POST requests with this handler, or answer HEAD elsewhere.
+//
+// Mandrill checks a new webhook URL with an unsigned HEAD request and
+// expects a 2xx: the handler answers any HEAD with 200 and an empty body
+// itself (Handshake), without reading a body or forwarding anything.
 
 func init() {
 	Register("mandrill", newMandrill)
@@ -69,6 +73,14 @@ func newMandrill(c Config) (Verifier, error) {
 		return nil, fmt.Errorf("provider %s: url must be an absolute http or https url", c.Provider)
 	}
 	return &mandrill{url: c.URL, query: u.RawQuery, keys: keys}, nil
+}
+
+// Handshake answers Mandrill's HEAD on webhook creation.
+func (v *mandrill) Handshake(r *Request) (*Response, bool, error) {
+	if r.Method != http.MethodHead {
+		return nil, false, nil
+	}
+	return &Response{Status: http.StatusOK}, true, nil
 }
 
 // HasTimestamp: Mandrill requests carry no timestamp.
@@ -106,6 +118,9 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Mandrill-Signature", ErrSignature)
 	}
+	if err := mandrillEvents(fields); err != nil {
+		return nil, err
+	}
 	if r.URL == nil {
 		return nil, fmt.Errorf("%w: request url unknown", ErrMalformed)
 	}
@@ -114,3 +129,24 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	}
 	return &Result{Signature: matched, Key: key}, nil
 }
+
+// mandrillEvents requires the field mandrill_events holding valid JSON.
+// Mandrill signs the sorted names and values concatenated without a
+// delimiter, so the signed string of mandrill_events=X is also that of
+// mandrill_event=sX, or of mandrill_events=X[:i] and a second field named
+// from the rest of X: other bodies under a captured signature. With the
+// field present and valid JSON (a JSON array has no complete proper
+// prefix), neither split verifies.
+func mandrillEvents(fields []formsigField) error {
+	for _, f := range fields {
+		if f.name == "mandrill_events" {
+			if !json.Valid([]byte(f.value)) {
+				return fmt.Errorf("%w: mandrill_events is not JSON", ErrMalformed)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: no mandrill_events field", ErrMalformed)
+}
+
+var _ Handshaker = (*mandrill)(nil)

@@ -143,6 +143,10 @@ func TestMandrillRejects(t *testing.T) {
 		{name: "duplicated Content-Type", h: http.Header{"X-Mandrill-Signature": {mandrillSig}, "Content-Type": {mandrillCT, mandrillCT}}, body: fixture, want: ErrMalformed},
 		{name: "repeated field", h: mandrillHeader(mandrillSig, mandrillCT), body: append(bytes.Clone(fixture), "&mandrill_events=%5B%5D"...), want: ErrMalformed},
 		{name: "invalid escape", h: mandrillHeader(mandrillSig, mandrillCT), body: append(bytes.Clone(fixture), "%zz"...), want: ErrMalformed},
+		// Mandrill signs name+value with no delimiter: the same signed
+		// string, split elsewhere, is another body (review finding).
+		{name: "field name split into the value", h: mandrillHeader(mandrillSig, mandrillCT), body: append([]byte("mandrill_event=s"), bytes.TrimPrefix(fixture, []byte("mandrill_events="))...), want: ErrMalformed},
+		{name: "json value split into a second field", h: mandrillHeader(mandrillSig, mandrillCT), body: mandrillSplitValue(t, fixture), want: ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,4 +257,47 @@ func TestMandrillConfig(t *testing.T) {
 	if ts, ok := v.(Timestamped); !ok || ts.HasTimestamp() {
 		t.Errorf("mandrill must report no timestamp")
 	}
+}
+
+// TestMandrillHandshake: Mandrill's unsigned HEAD on webhook creation is
+// answered 200 (Mandrill's "Authenticating webhook requests": "we'll send
+// a HEAD request to the URL to make sure it exists"); every other method
+// is verified as usual.
+func TestMandrillHandshake(t *testing.T) {
+	v := newTestMandrill(t, Config{URL: mandrillURL, Secrets: []string{mandrillKey}})
+	hs, ok := v.(Handshaker)
+	if !ok {
+		t.Fatal("mandrill is not a Handshaker")
+	}
+	u, _ := url.Parse(mandrillURL)
+	for _, tc := range []struct {
+		method string
+		ok     bool
+	}{{http.MethodHead, true}, {http.MethodPost, false}, {http.MethodGet, false}} {
+		resp, ok, err := hs.Handshake(&Request{Method: tc.method, URL: u, Header: http.Header{}})
+		if err != nil || ok != tc.ok {
+			t.Fatalf("%s: ok %v, err %v; want ok %v", tc.method, ok, err, tc.ok)
+		}
+		if ok && (resp == nil || resp.Status != http.StatusOK || resp.Body != "") {
+			t.Fatalf("%s: response %+v, want an empty 200", tc.method, resp)
+		}
+	}
+}
+
+// mandrillSplitValue re-splits the fixture's mandrill_events value X as
+// mandrill_events=X[:i] & X[i:j]=X[j:], with a second name that sorts after
+// mandrill_events: the signed string (names and values concatenated) is
+// unchanged.
+func mandrillSplitValue(t *testing.T, fixture []byte) []byte {
+	t.Helper()
+	q, err := url.ParseQuery(string(fixture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := q.Get("mandrill_events")
+	i := strings.IndexByte(x, '{')
+	if i < 0 || len(x) < i+3 {
+		t.Fatal("fixture has no object")
+	}
+	return []byte("mandrill_events=" + url.QueryEscape(x[:i]) + "&" + url.QueryEscape(x[i:len(x)-1]) + "=" + url.QueryEscape(x[len(x)-1:]))
 }

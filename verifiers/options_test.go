@@ -16,7 +16,9 @@ func TestEveryProviderRefusesForeignOptions(t *testing.T) {
 	}{
 		{"customer_handle", func(c *Config) { c.CustomerHandles = []string{"acme"} }, []string{"mailchannels"}},
 		{"auto_confirm", func(c *Config) { c.AutoConfirm = true }, []string{"sns"}},
-		{"username", func(c *Config) { c.Username = "u" }, []string{"postmark"}},
+		{"username", func(c *Config) { c.Username = "u" }, []string{"postmark", "mailjet", "sparkpost", "brevo"}},
+		{"verify_token", func(c *Config) { c.VerifyToken = "t" }, []string{"facebook_graph_api"}},
+		{"webhook_id", func(c *Config) { c.WebhookID = "w" }, []string{"paypal"}},
 	}
 	for _, name := range Names() {
 		for _, f := range foreign {

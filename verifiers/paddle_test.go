@@ -178,7 +178,8 @@ func TestPaddleInvalid(t *testing.T) {
 }
 
 func TestPaddleConfig(t *testing.T) {
-	r := paddleRecipe
+	p, _ := LookupPreset("paddle")
+	r := p.Recipe
 	tests := []struct {
 		name string
 		cfg  Config

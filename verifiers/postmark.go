@@ -132,7 +132,7 @@ func (v *postmark) Verify(r *Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: header %s", ErrCredentials, v.header)
 	}
 	sum := sha256.Sum256(r.Body)
-	return &Result{Signature: sum[:], Key: key}, nil
+	return &Result{Signature: sum[:], Key: key, Consumed: []string{v.header}}, nil
 }
 
 // postmarkBasicAuth parses an "Authorization: Basic" value (RFC 7617; the

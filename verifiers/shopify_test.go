@@ -116,7 +116,8 @@ func TestShopifyInvalid(t *testing.T) {
 }
 
 func TestShopifyConfig(t *testing.T) {
-	r := shopifyRecipe
+	p, _ := LookupPreset("shopify")
+	r := p.Recipe
 	tests := []struct {
 		name string
 		cfg  Config

@@ -1,8 +1,11 @@
 package verifiers
 
 import (
+	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -18,6 +21,11 @@ import (
 // Slack sends no signed delivery id (Events API deliveries carry event_id
 // in the body), so Result.ID and Result.SignedID are empty and the
 // signature is the replay key.
+//
+// An Events API url_verification request ({"type":"url_verification",
+// "challenge":...}) is signed like any other: once it verifies, the
+// handler answers {"challenge":...} itself (Result.Reply) and forwards
+// nothing; a forged one fails like any forged request (401).
 
 func init() {
 	Register("slack", newSlack)
@@ -78,7 +86,46 @@ func (v *slackVerifier) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Slack-Signature does not match", ErrSignature)
 	}
-	return &Result{Signature: matched, Timestamp: t, Key: key}, nil
+	res := &Result{Signature: matched, Timestamp: t, Key: key}
+	challenge, ok, err := slackChallenge(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		// Verified: answered here, never forwarded.
+		b, _ := json.Marshal(struct {
+			Challenge string `json:"challenge"`
+		}{challenge})
+		res.Reply = &Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}}, Body: string(b)}
+	}
+	return res, nil
+}
+
+// slackMaxChallenge bounds the url_verification challenge echoed back
+// (Slack's are about 50 characters).
+const slackMaxChallenge = 512
+
+// slackChallenge reports whether a verified body is an Events API
+// url_verification request, and returns its challenge. Anything else
+// (form bodies of slash commands and interactions, event callbacks) is a
+// delivery. A url_verification without a usable challenge is
+// ErrMalformed: a handshake is never forwarded.
+func slackChallenge(body []byte) (string, bool, error) {
+	if !bytes.Contains(body, []byte("url_verification")) {
+		return "", false, nil
+	}
+	var m struct {
+		Type      string `json:"type"`
+		Challenge any    `json:"challenge"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.Type != "url_verification" {
+		return "", false, nil
+	}
+	c, _ := m.Challenge.(string)
+	if c == "" || len(c) > slackMaxChallenge {
+		return "", false, fmt.Errorf("%w: url_verification without a challenge of at most %d bytes", ErrMalformed, slackMaxChallenge)
+	}
+	return c, true, nil
 }
 
 var _ Timestamped = (*slackVerifier)(nil)

@@ -193,3 +193,72 @@ func TestSlackConfig(t *testing.T) {
 		})
 	}
 }
+
+// Slack's url_verification request: the payload of the Events API docs
+// (https://api.slack.com/events/url_verification), signed with the docs'
+// signing secret at the docs' timestamp by node's crypto, not by the code
+// under test:
+//
+//	node -e 'const c=require("crypto");console.log(c.createHmac("sha256","8f742231b10e8888abcd99yyyzzz85a5").update("v0:1531420618:"+process.argv[1]).digest("hex"))' "$body"
+const (
+	slackURLVerificationBody = `{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`
+	slackURLVerificationSig  = "f9bd80929259f3f6d5fe3a3186c453c89cd1ad4862815a15837584f31c993652"
+)
+
+func TestSlackURLVerification(t *testing.T) {
+	v, err := New("slack", Config{Secrets: []string{slackDocsSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1531420618, 0)
+	hdr := func(sig string) []string {
+		return []string{"X-Slack-Request-Timestamp", slackDocsTS, "X-Slack-Signature", "v0=" + sig, "Content-Type", "application/json"}
+	}
+	res, err := v.Verify(slackRequest(slackURLVerificationBody, now, hdr(slackURLVerificationSig)...))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if res.Reply == nil {
+		t.Fatal("a verified url_verification has no Reply")
+	}
+	if res.Reply.Status != 200 || res.Reply.Header.Get("Content-Type") != "application/json" ||
+		res.Reply.Body != `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}` {
+		t.Errorf("Reply = %+v", res.Reply)
+	}
+
+	// Forged: the challenge changed, the signature kept.
+	forged := strings.Replace(slackURLVerificationBody, "3eZbrw1a", "3eZbrw1b", 1)
+	if res, err := v.Verify(slackRequest(forged, now, hdr(slackURLVerificationSig)...)); !errors.Is(err, ErrSignature) || res != nil {
+		t.Fatalf("forged url_verification: %v, %+v; want ErrSignature", err, res)
+	}
+	// Stale: refused before any answer.
+	if _, err := v.Verify(slackRequest(slackURLVerificationBody, now.Add(time.Hour), hdr(slackURLVerificationSig)...)); !errors.Is(err, ErrTimestamp) {
+		t.Fatalf("stale url_verification: %v, want ErrTimestamp", err)
+	}
+	// An ordinary delivery (the docs' slash command) is not a handshake.
+	res, err = v.Verify(slackRequest(slackDocsBody, now, "X-Slack-Request-Timestamp", slackDocsTS, "X-Slack-Signature", "v0="+slackDocsSig))
+	if err != nil || res.Reply != nil {
+		t.Fatalf("slash command: %v, Reply %+v; want a delivery", err, res)
+	}
+}
+
+func TestSlackChallenge(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want string
+		ok   bool
+		err  error
+	}{
+		{`{"type":"url_verification","challenge":"abc"}`, "abc", true, nil},
+		{`{"type":"event_callback","challenge":"abc","event":{"text":"url_verification"}}`, "", false, nil},
+		{`{"type":"url_verification"}`, "", false, ErrMalformed},
+		{`{"type":"url_verification","challenge":7}`, "", false, ErrMalformed},
+		{`{"type":"url_verification","challenge":"` + strings.Repeat("a", slackMaxChallenge+1) + `"}`, "", false, ErrMalformed},
+		{`type=url_verification&challenge=abc`, "", false, nil},
+	} {
+		got, ok, err := slackChallenge([]byte(tc.body))
+		if got != tc.want || ok != tc.ok || !errors.Is(err, tc.err) {
+			t.Errorf("slackChallenge(%.40q) = %q, %v, %v; want %q, %v, %v", tc.body, got, ok, err, tc.want, tc.ok, tc.err)
+		}
+	}
+}

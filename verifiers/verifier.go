@@ -82,6 +82,11 @@ type Result struct {
 	// Key is the position (0-based) of the configured secret or public key
 	// that matched.
 	Key int
+	// Consumed names request headers that carry credentials the verifier
+	// checked (a shared-secret header, Basic Authorization). The handler
+	// removes them before passing the request on, so they reach neither
+	// the upstream nor its logs.
+	Consumed []string
 	// Reply, when non-nil, is a verified handshake (Slack url_verification,
 	// Zoom endpoint.url_validation, Discord PING, ...): the handler writes
 	// it at once and neither forwards the request nor touches the replay
@@ -197,6 +202,12 @@ type Config struct {
 	// CustomerHandles, when set, is the allow-list of MailChannels
 	// customer handles: every event in a verified body must carry one.
 	CustomerHandles []string
+	// VerifyToken is the token of Meta's GET subscription handshake
+	// (hub.verify_token), compared in constant time.
+	VerifyToken string
+	// WebhookID is the id of the PayPal webhook the deliveries are for: it
+	// is part of what PayPal signs.
+	WebhookID string
 	// HTTPClient is used for outbound fetches (certificates, public keys).
 	// Nil means a client with a short timeout.
 	HTTPClient *http.Client
@@ -217,7 +228,7 @@ func (c Config) EffectiveTolerance() (time.Duration, bool) {
 // options lists every provider option of Config, in the order errors name
 // them.
 var options = []string{"secret", "public_key", "tolerance", "hmac", "url", "topic_arn",
-	"certificate", "auto_confirm", "username", "password", "header", "customer_handle"}
+	"certificate", "auto_confirm", "username", "password", "header", "customer_handle", "verify_token", "webhook_id"}
 
 // isSet reports whether option o is set in c.
 func (c Config) isSet(o string) bool {
@@ -246,6 +257,10 @@ func (c Config) isSet(o string) bool {
 		return c.Tolerance != 0
 	case "customer_handle":
 		return len(c.CustomerHandles) > 0
+	case "verify_token":
+		return c.VerifyToken != ""
+	case "webhook_id":
+		return c.WebhookID != ""
 	}
 	panic("verifiers: unknown option " + o)
 }

@@ -1,0 +1,265 @@
+package verifiers
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
+)
+
+// PayPal webhooks
+// (https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod):
+// PAYPAL-TRANSMISSION-SIG = base64(SHA256withRSA(transmission id + "|" +
+// transmission time + "|" + webhook id + "|" + decimal CRC32 of the raw
+// body)) under the key of the certificate at PAYPAL-CERT-URL, with
+// PAYPAL-TRANSMISSION-ID, PAYPAL-TRANSMISSION-TIME (RFC 3339, checked
+// against the tolerance) and PAYPAL-AUTH-ALGO (SHA256withRSA only). The
+// webhook id (webhook_id, required) is the one the dashboard shows.
+//
+// CRC32 is not a cryptographic hash: another body with the same CRC32 is
+// easy to make, so a captured signature fits other bodies. The signed
+// transmission id is therefore the replay key (Result.SignedID): keep
+// replay protection on, with a TTL at least the tolerance, and a copy with
+// a changed body is refused as a duplicate. The body is not BodySigner.
+//
+// Certificates: pinned with certificate (PEM; then nothing is fetched), or
+// fetched from PAYPAL-CERT-URL, which is not signed and so is held, before
+// any fetch, to https://api.paypal.com or https://api.sandbox.paypal.com
+// (no port, user or query) and the path /v1/notifications/certs/<name>.
+// Fetching follows SNS's rules (see sns.go; the shared fetch helper is not
+// there yet): a 10 s timeout, at most 64 KiB, no redirects, concurrent
+// requests for one URL share one fetch, at most 4 fetches at once (2 s wait
+// for a slot, else 503), a failure remembered per URL for 5 minutes, and
+// 32 certificates cached. A fetched certificate must chain to the system
+// roots at the time of verification and name
+// messageverificationcerts.paypal.com (or its sandbox twin) in its DNS
+// names. A 404 is 401 (no such certificate); other fetch failures 503.
+
+func init() {
+	Register("paypal", newPayPal)
+}
+
+const (
+	paypalMaxSig   = 700 // base64 characters of an RSA-4096 signature and some
+	paypalMinBytes = 256 // RSA-2048
+	paypalMaxBytes = 512 // RSA-4096
+	paypalMaxURL   = 512
+)
+
+var (
+	paypalID       = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+	paypalCertPath = regexp.MustCompile(`^/v1/notifications/certs/[A-Za-z0-9-]{1,128}$`)
+	paypalHosts    = map[string]string{
+		"api.paypal.com":         "messageverificationcerts.paypal.com",
+		"api.sandbox.paypal.com": "messageverificationcerts.sandbox.paypal.com",
+	}
+)
+
+type paypal struct {
+	cfg       Config
+	webhookID string
+	pinned    []*rsa.PublicKey
+	client    *http.Client
+	// roots verifies fetched certificates; nil means the system roots.
+	roots *x509.CertPool
+
+	// get makes the bounded GETs; chains caches the certificates and the
+	// failures, and shares and bounds the fetches (internal/fetch, with
+	// the SNS limits).
+	get    *fetch.Client
+	chains *fetch.Cache[*snsChain]
+}
+
+func newPayPal(c Config) (Verifier, error) {
+	if err := c.Allow("webhook_id", "certificate", "tolerance"); err != nil {
+		return nil, err
+	}
+	id := strings.TrimSpace(c.WebhookID)
+	if id == "" {
+		return nil, fmt.Errorf("provider %s needs webhook_id (the webhook's id in the PayPal dashboard)", c.Provider)
+	}
+	if !paypalID.MatchString(id) {
+		return nil, fmt.Errorf("provider %s: webhook_id must be 1 to 64 letters, digits or '-'", c.Provider)
+	}
+	v := &paypal{cfg: c, webhookID: id, chains: fetch.NewCache[*snsChain](snsLimits)}
+	for i, p := range c.Certificates {
+		certs, err := snsParseCerts([]byte(p), false)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: certificate %d: %v", c.Provider, i+1, err)
+		}
+		k, ok := certs[0].PublicKey.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("provider %s: certificate %d has no RSA key", c.Provider, i+1)
+		}
+		v.pinned = append(v.pinned, k)
+	}
+	if c.HTTPClient != nil {
+		cl := *c.HTTPClient
+		v.client = &cl
+	} else {
+		v.client = &http.Client{Timeout: snsFetchTimeout}
+	}
+	v.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v.get = fetch.NewClient(v.client, snsLimits)
+	return v, nil
+}
+
+// HasTimestamp reports whether PAYPAL-TRANSMISSION-TIME is checked.
+func (v *paypal) HasTimestamp() bool {
+	_, on := v.cfg.EffectiveTolerance()
+	return on
+}
+
+func (v *paypal) Verify(r *Request) (*Result, error) {
+	h := map[string]string{}
+	for _, name := range []string{"PAYPAL-TRANSMISSION-ID", "PAYPAL-TRANSMISSION-TIME", "PAYPAL-TRANSMISSION-SIG", "PAYPAL-CERT-URL", "PAYPAL-AUTH-ALGO"} {
+		s, err := Header(r.Header, name)
+		if err != nil {
+			return nil, err
+		}
+		h[name] = s
+	}
+	if h["PAYPAL-AUTH-ALGO"] != "SHA256withRSA" {
+		return nil, fmt.Errorf("%w: PAYPAL-AUTH-ALGO is not SHA256withRSA", ErrMalformed)
+	}
+	id := h["PAYPAL-TRANSMISSION-ID"]
+	if !paypalID.MatchString(id) {
+		return nil, fmt.Errorf("%w: PAYPAL-TRANSMISSION-ID must be 1 to 64 letters, digits or '-'", ErrMalformed)
+	}
+	tsStr := h["PAYPAL-TRANSMISSION-TIME"]
+	ts, err := paypalTime(tsStr)
+	if err != nil {
+		return nil, err
+	}
+	if len(h["PAYPAL-TRANSMISSION-SIG"]) > paypalMaxSig {
+		return nil, fmt.Errorf("%w: PAYPAL-TRANSMISSION-SIG too long", ErrMalformed)
+	}
+	sig, err := base64.StdEncoding.DecodeString(h["PAYPAL-TRANSMISSION-SIG"])
+	if err != nil || len(sig) < paypalMinBytes || len(sig) > paypalMaxBytes {
+		return nil, fmt.Errorf("%w: PAYPAL-TRANSMISSION-SIG is not a base64 RSA signature", ErrMalformed)
+	}
+	u, err := paypalCertURL(h["PAYPAL-CERT-URL"])
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckTimestamp(v.cfg, ts, r.Now); err != nil {
+		return nil, err
+	}
+	signed := id + "|" + tsStr + "|" + v.webhookID + "|" + strconv.FormatUint(uint64(crc32.ChecksumIEEE(r.Body)), 10)
+	digest := sha256.Sum256([]byte(signed))
+
+	keys := v.pinned
+	if len(keys) == 0 {
+		ctx := r.Context
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		k, err := v.certKey(ctx, u, r.Now)
+		if err != nil {
+			return nil, err
+		}
+		keys = []*rsa.PublicKey{k}
+	}
+	match := -1
+	for i, k := range keys {
+		if rsa.VerifyPKCS1v15(k, crypto.SHA256, digest[:], sig) == nil && match < 0 {
+			match = i
+		}
+	}
+	if match < 0 {
+		return nil, fmt.Errorf("%w: PAYPAL-TRANSMISSION-SIG does not verify", ErrSignature)
+	}
+	return &Result{ID: id, SignedID: id, Signature: sig, Timestamp: ts, Key: match}, nil
+}
+
+// paypalTime parses a strict RFC 3339 transmission time.
+func paypalTime(s string) (time.Time, error) {
+	t, err := twitchParseTime(s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: PAYPAL-TRANSMISSION-TIME is not an RFC 3339 time", ErrMalformed)
+	}
+	return t, nil
+}
+
+// paypalCertURL checks PAYPAL-CERT-URL before anything is fetched.
+func paypalCertURL(raw string) (*url.URL, error) {
+	bad := fmt.Errorf("%w: PAYPAL-CERT-URL is not a PayPal certificate URL", ErrMalformed)
+	if len(raw) > paypalMaxURL {
+		return nil, bad
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.User != nil || u.Opaque != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.Host != u.Hostname() {
+		return nil, bad
+	}
+	if _, ok := paypalHosts[u.Host]; !ok || !paypalCertPath.MatchString(u.Path) || u.RawPath != "" {
+		return nil, bad
+	}
+	return u, nil
+}
+
+// certKey returns the key of the certificate at u, checked at now: cached,
+// or fetched through v.chains (one fetch per URL at a time, detached from
+// the request; failures remembered; at most snsMaxFlights at once).
+func (v *paypal) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.PublicKey, error) {
+	id := u.String()
+	host := paypalHosts[u.Host]
+	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*snsChain, error) {
+		return v.fetchChain(ctx, id, host, now)
+	})
+	if err != nil {
+		if errors.Is(err, fetch.ErrUnavailable) {
+			return nil, fmt.Errorf("%w: certificate %v", ErrUnavailable, err)
+		}
+		return nil, err
+	}
+	return ch.checkNamed(v.roots, host, now)
+}
+
+func (v *paypal) fetchChain(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
+	sv := &snsVerifier{client: v.client, get: v.get}
+	b, err := sv.fetch(ctx, id, "paypal certificate", ErrSignature)
+	if err != nil {
+		return nil, err
+	}
+	certs, err := snsParseCerts(b, false)
+	if err != nil {
+		return nil, fmt.Errorf("%w: paypal certificate unreadable", ErrUnavailable)
+	}
+	ch := &snsChain{leaf: certs[0], inter: x509.NewCertPool()}
+	for _, c := range certs[1:] {
+		ch.inter.AddCert(c)
+	}
+	if _, err := ch.checkNamed(v.roots, host, now); err != nil {
+		return nil, err
+	}
+	return ch, nil
+}
+
+// checkNamed verifies the chain at now and that the leaf names host and
+// holds an RSA key.
+func (ch *snsChain) checkNamed(roots *x509.CertPool, host string, now time.Time) (*rsa.PublicKey, error) {
+	if _, err := ch.leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: ch.inter, CurrentTime: now, DNSName: host,
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return nil, fmt.Errorf("%w: paypal certificate not trusted", ErrSignature)
+	}
+	k, ok := ch.leaf.PublicKey.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: paypal certificate has no RSA key", ErrSignature)
+	}
+	return k, nil
+}
+
+var _ Timestamped = (*paypal)(nil)
