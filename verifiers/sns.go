@@ -108,6 +108,8 @@ const (
 	snsFailTTL       = 5 * time.Minute
 	snsMaxFlights    = 4               // concurrent certificate fetches per verifier
 	snsSlotWait      = 2 * time.Second // wait for a free fetch slot
+	snsFetchBurst    = 20              // certificate fetches a verifier may start at once,
+	snsFetchRate     = 1               // then this many a second (a flood of forged URLs)
 	snsMaxFields     = 64              // top-level JSON fields
 	snsMaxURL        = 2048
 	snsMaxSignature  = 700 // base64 characters (a 512-byte signature is 684)
@@ -121,7 +123,8 @@ const (
 
 // snsLimits bound the certificate fetches of one verifier.
 var snsLimits = fetch.Limits{Timeout: snsFetchTimeout, MaxSize: snsMaxFetch, MaxEntries: snsCacheSize,
-	MaxFailures: snsFailCacheSize, FailTTL: snsFailTTL, MaxConcurrent: snsMaxFlights, SlotWait: snsSlotWait}
+	MaxFailures: snsFailCacheSize, FailTTL: snsFailTTL, MaxConcurrent: snsMaxFlights, SlotWait: snsSlotWait,
+	Rate: snsFetchRate, Burst: snsFetchBurst}
 
 // snsHost is the AWS validators' rule for SigningCertURL hosts
 // (aws-php-sns-message-validator, aws-js-sns-message-validator).

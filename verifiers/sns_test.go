@@ -1563,16 +1563,19 @@ func TestSNSFailuresRemembered(t *testing.T) {
 	v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
 	base := snsFixture(t, "notification-v2.json")
 	url := func(i int) string { return fmt.Sprintf("SimpleNotificationService-f%d.pem", i) }
+	// One request a second: the fetch rate (snsFetchRate) lets each fetch
+	// start, and every failure stays within snsFailTTL.
+	at := func(i int) time.Time { return snsNow.Add(time.Duration(i) * time.Second) }
 	for i := 0; i <= snsFailCacheSize; i++ {
-		if _, err := v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), snsNow)); !errors.Is(err, ErrSignature) {
+		if _, err := v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), at(i))); !errors.Is(err, ErrSignature) {
 			t.Fatalf("%d: %v", i, err)
 		}
 	}
 	if _, n := v.chains.Len(); n != snsFailCacheSize {
 		t.Errorf("%d failures remembered, want %d", n, snsFailCacheSize)
 	}
-	for _, i := range []int{1, snsFailCacheSize, 0} { // 0 last: fetching it again evicts 1
-		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), snsNow))
+	for k, i := range []int{1, snsFailCacheSize, 0} { // 0 last: fetching it again evicts 1
+		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), at(snsFailCacheSize+1+k)))
 	}
 	want := map[int]int{0: 2, 1: 1, snsFailCacheSize: 1} // 0 was evicted; 1 and the last are remembered
 	for i, n := range want {
@@ -1779,5 +1782,42 @@ func TestSNSSignedFieldShapes(t *testing.T) {
 		if err := snsCheckSigned(cp); err != nil {
 			t.Errorf("%v: %v", m, err)
 		}
+	}
+}
+
+// TestSNSFetchRate: a flood of forged messages with distinct well-formed
+// certificate URLs starts at most snsFetchBurst fetches, then snsFetchRate
+// a second; the others are refused with ErrUnavailable (503, SNS retries)
+// without a fetch. Found by the flood test: each forged URL cost one
+// outbound request before.
+func TestSNSFetchRate(t *testing.T) {
+	s := newSNSServer(t)
+	v := newTestSNS(t, Config{HTTPClient: s.client, TopicARNs: []string{snsPHPVectors[0]["TopicArn"]}}, nil)
+	forge := func(i int) []byte {
+		m := map[string]string{}
+		for k, val := range snsPHPVectors[0] {
+			m[k] = val
+		}
+		m["SigningCertURL"] = fmt.Sprintf("https://sns.us-east-2.amazonaws.com/SimpleNotificationService-rate%d.pem", i)
+		return snsBody(t, m)
+	}
+	unavailable := 0
+	for i := 0; i < 3*snsFetchBurst; i++ {
+		_, err := v.Verify(snsRequest(forge(i), snsNow))
+		switch {
+		case errors.Is(err, ErrUnavailable):
+			unavailable++
+		case !errors.Is(err, ErrSignature):
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if n := s.total(); n != snsFetchBurst || unavailable != 2*snsFetchBurst {
+		t.Errorf("%d fetches and %d refused as unavailable, want %d and %d", n, unavailable, snsFetchBurst, 2*snsFetchBurst)
+	}
+	if _, err := v.Verify(snsRequest(forge(1000), snsNow.Add(time.Second))); !errors.Is(err, ErrSignature) {
+		t.Errorf("a second later: %v, want a fetch and a signature mismatch", err)
+	}
+	if n := s.total(); n != snsFetchBurst+1 {
+		t.Errorf("%d fetches after a second, want %d", n, snsFetchBurst+1)
 	}
 }
