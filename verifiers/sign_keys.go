@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -34,7 +35,7 @@ type KeyPair struct {
 }
 
 // KeygenProviders lists the providers GenerateKey makes keys for.
-var KeygenProviders = []string{"standard_webhooks", "sendgrid", "mailchannels", "sns"}
+var KeygenProviders = []string{"standard_webhooks", "sendgrid", "mailchannels", "sns", "discord", "telnyx"}
 
 // GenerateKey returns a fresh key pair for provider (a name or an alias).
 func GenerateKey(provider string) (*KeyPair, error) {
@@ -60,6 +61,22 @@ func GenerateKey(provider string) (*KeyPair, error) {
 			return nil, err
 		}
 		return pkixPair(priv, pub)
+	case "discord", "telnyx":
+		// The private key as PEM PKCS#8; the public key as the gate's
+		// public_key takes it: hex (discord) or base64 (telnyx).
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		p, err := pkixPair(priv, pub)
+		if err != nil {
+			return nil, err
+		}
+		p.PublicKey = base64.StdEncoding.EncodeToString(pub)
+		if Canonical(provider) == "discord" {
+			p.PublicKey = hex.EncodeToString(pub)
+		}
+		return p, nil
 	case "sns":
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
