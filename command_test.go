@@ -81,6 +81,8 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	sgKey, sgPub := keygenFiles(t, dir, "sendgrid")
 	mcKey, mcPub := keygenFiles(t, dir, "mailchannels")
 	snsKey, snsCert := keygenFiles(t, dir, "sns")
+	dcKey, dcPub := keygenFiles(t, dir, "discord")
+	txKey, txPub := keygenFiles(t, dir, "telnyx")
 	// Keys the gate does not know, for the refusals.
 	odir := filepath.Join(dir, "other")
 	os.Mkdir(odir, 0o700)
@@ -88,8 +90,11 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	sgOther, _ := keygenFiles(t, odir, "sendgrid")
 	mcOther, _ := keygenFiles(t, odir, "mailchannels")
 	snsOther, _ := keygenFiles(t, odir, "sns")
+	dcOther, _ := keygenFiles(t, odir, "discord")
+	txOther, _ := keygenFiles(t, odir, "telnyx")
 
 	const topic = "arn:aws:sns:eu-west-1:123456789012:orders"
+	const adyenKey = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"
 	base := baseURL()
 	recipe := []string{"--signature-header", "X-Sig", "--prefix", "v1=", "--separator", ",", "--timestamp_key", "t=",
 		"--content", "{timestamp}.{id}.{body}", "--id-header", "X-Id", "--hash", "sha512", "--encoding", "base64"}
@@ -117,6 +122,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"sns", "sns {\n\t\t\t" + snsCert + "\n\t\t\ttopic_arn " + topic + "\n\t\t}",
 			[]string{"--private-key", snsKey, "--certificate", strings.TrimSuffix(snsKey, ".key") + ".pem", "--topic-arn", topic},
 			[]string{"--private-key", snsOther, "--topic-arn", topic}},
+		{"discord", "discord {\n\t\t\t" + dcPub + "\n\t\t}", []string{"--private-key", dcKey}, []string{"--private-key", dcOther}},
+		{"telnyx", "telnyx {\n\t\t\t" + txPub + "\n\t\t}", []string{"--private-key", txKey}, []string{"--private-key", txOther}},
+		{"adyen", "adyen {\n\t\t\tsecret " + adyenKey + "\n\t\t}", []string{"--secret", adyenKey}, []string{"--secret", "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"}},
 		{"mailgun", "mailgun {\n\t\t\tsecret key-mailgun\n\t\t}", []string{"--secret", "key-mailgun"}, []string{"--secret", "key-other"}},
 		{"twilio", "twilio {\n\t\t\tsecret twilio-token\n\t\t}", []string{"--secret", "twilio-token"}, []string{"--secret", "x"}},
 		{"mandrill", "mandrill {\n\t\t\tsecret mandrill-key\n\t\t\turl " + base + "/hooks/mandrill\n\t\t}", []string{"--secret", "mandrill-key"}, []string{"--secret", "x"}},
@@ -183,6 +191,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	// Plivo posts forms (its signer refuses JSON).
 	formBody := "CallUUID=c-1&From=%2B14158675309&To=%2B18005551212"
 	bodies := map[string]string{"plivo": writeFile(t, dir, "form.txt", formBody)}
+	// Adyen signs the items of a notification (the signer adds hmacSignature).
+	adyenIn := `{"live":"false","notificationItems":[{"NotificationRequestItem":{"amount":{"currency":"EUR","value":1000},"eventCode":"AUTHORISATION","merchantAccountCode":"TestMerchant","merchantReference":"order-1","pspReference":"7914073381342284","success":"true"}}]}`
+	adyenFile := writeFile(t, dir, "adyen.json", adyenIn)
 	covered := map[string]bool{}
 	for _, r := range routes {
 		t.Run(r.name, func(t *testing.T) {
@@ -195,6 +206,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			bodyFile, body := bodyFile, body
 			if f, ok := bodies[r.name]; ok {
 				bodyFile, body = f, formBody
+			}
+			if r.name == "adyen" {
+				bodyFile, body = adyenFile, adyenIn
 			}
 			args := []string{"sign"}
 			if r.good[0] != "--provider" {
@@ -222,6 +236,10 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			case "mandrill", "mailchimp":
 				if !bytes.HasPrefix(got[0].body, []byte("mandrill_events=")) {
 					t.Errorf("mandrill body: %s", got[0].body)
+				}
+			case "adyen":
+				if !bytes.Contains(got[0].body, []byte(`"additionalData":{"hmacSignature":"`)) || !bytes.Contains(got[0].body, []byte(`"pspReference":"7914073381342284"`)) {
+					t.Errorf("adyen body: %s", got[0].body)
 				}
 			case "linear":
 				// The signer adds the timestamp member Linear signs in the body.
