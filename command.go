@@ -397,6 +397,8 @@ Existing files are never overwritten.
   standard_webhooks  whsk_ private key, public_key whpk_...
   sendgrid           PEM ECDSA P-256 private key, public_key <base64 DER>
   mailchannels       PEM Ed25519 private key, public_key <base64 DER>
+  discord            PEM Ed25519 private key, public_key <hex>
+  telnyx             PEM Ed25519 private key, public_key <base64>
   sns                PEM RSA-2048 private key, a self-signed certificate
                      for: certificate <file>
 `,
