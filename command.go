@@ -390,7 +390,7 @@ Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders, ", ") + `
 tested with 'caddy webhook sign' without the provider.
 
 With --out <name>, the private key goes to <name>.key (mode 0600; and the
-certificate of sns to <name>.pem), and the lines to put in the
+certificate of sns and paypal to <name>.pem), and the lines to put in the
 webhook_verify block are printed. Without it, everything is printed.
 Existing files are never overwritten.
 
@@ -399,6 +399,8 @@ Existing files are never overwritten.
   mailchannels       PEM Ed25519 private key, public_key <base64 DER>
   discord            PEM Ed25519 private key, public_key <hex>
   telnyx             PEM Ed25519 private key, public_key <base64>
+  paypal             PEM RSA-2048 private key, a self-signed certificate
+                     for: certificate <file>
   sns                PEM RSA-2048 private key, a self-signed certificate
                      for: certificate <file>
 `,

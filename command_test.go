@@ -83,6 +83,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	snsKey, snsCert := keygenFiles(t, dir, "sns")
 	dcKey, dcPub := keygenFiles(t, dir, "discord")
 	txKey, txPub := keygenFiles(t, dir, "telnyx")
+	ppKey, ppCert := keygenFiles(t, dir, "paypal")
 	// Keys the gate does not know, for the refusals.
 	odir := filepath.Join(dir, "other")
 	os.Mkdir(odir, 0o700)
@@ -92,6 +93,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	snsOther, _ := keygenFiles(t, odir, "sns")
 	dcOther, _ := keygenFiles(t, odir, "discord")
 	txOther, _ := keygenFiles(t, odir, "telnyx")
+	ppOther, _ := keygenFiles(t, odir, "paypal")
 
 	const topic = "arn:aws:sns:eu-west-1:123456789012:orders"
 	const adyenKey = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00"
@@ -125,6 +127,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"discord", "discord {\n\t\t\t" + dcPub + "\n\t\t}", []string{"--private-key", dcKey}, []string{"--private-key", dcOther}},
 		{"telnyx", "telnyx {\n\t\t\t" + txPub + "\n\t\t}", []string{"--private-key", txKey}, []string{"--private-key", txOther}},
 		{"adyen", "adyen {\n\t\t\tsecret " + adyenKey + "\n\t\t}", []string{"--secret", adyenKey}, []string{"--secret", "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"}},
+		{"paypal", "paypal {\n\t\t\t" + ppCert + "\n\t\t\twebhook_id WH-1\n\t\t}", []string{"--private-key", ppKey, "--key-id", "WH-1"}, []string{"--private-key", ppOther, "--key-id", "WH-1"}},
 		{"mailgun", "mailgun {\n\t\t\tsecret key-mailgun\n\t\t}", []string{"--secret", "key-mailgun"}, []string{"--secret", "key-other"}},
 		{"twilio", "twilio {\n\t\t\tsecret twilio-token\n\t\t}", []string{"--secret", "twilio-token"}, []string{"--secret", "x"}},
 		{"mandrill", "mandrill {\n\t\t\tsecret mandrill-key\n\t\t\turl " + base + "/hooks/mandrill\n\t\t}", []string{"--secret", "mandrill-key"}, []string{"--secret", "x"}},

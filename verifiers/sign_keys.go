@@ -27,15 +27,15 @@ type KeyPair struct {
 	// PrivateKey is what SignRequest.PrivateKey (sign --private-key) takes:
 	// PEM PKCS#8, or whsk_ for Standard Webhooks.
 	PrivateKey string
-	// PublicKey is the gate's public_key value ("" for sns).
+	// PublicKey is the gate's public_key value ("" for sns and paypal).
 	PublicKey string
-	// Certificate is the gate's pinned certificate (sns): a self-signed PEM
+	// Certificate is the gate's pinned certificate (sns, paypal): a self-signed PEM
 	// certificate holding the public key.
 	Certificate string
 }
 
 // KeygenProviders lists the providers GenerateKey makes keys for.
-var KeygenProviders = []string{"standard_webhooks", "sendgrid", "mailchannels", "sns", "discord", "telnyx"}
+var KeygenProviders = []string{"standard_webhooks", "sendgrid", "mailchannels", "sns", "discord", "telnyx", "paypal"}
 
 // GenerateKey returns a fresh key pair for provider (a name or an alias).
 func GenerateKey(provider string) (*KeyPair, error) {
@@ -77,7 +77,13 @@ func GenerateKey(provider string) (*KeyPair, error) {
 			p.PublicKey = hex.EncodeToString(pub)
 		}
 		return p, nil
-	case "sns":
+	case "sns", "paypal":
+		// A self-signed certificate for the gate to pin, with the name the
+		// provider's certificates carry.
+		cn := "sns.amazonaws.com"
+		if Canonical(provider) == "paypal" {
+			cn = "messageverificationcerts.paypal.com"
+		}
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return nil, err
@@ -89,8 +95,8 @@ func GenerateKey(provider string) (*KeyPair, error) {
 		p.PublicKey = ""
 		tmpl := &x509.Certificate{
 			SerialNumber:          big.NewInt(time.Now().UnixNano()),
-			Subject:               pkix.Name{CommonName: "sns.amazonaws.com", Organization: []string{"caddy webhook keygen (test only)"}},
-			DNSNames:              []string{"sns.amazonaws.com"},
+			Subject:               pkix.Name{CommonName: cn, Organization: []string{"caddy webhook keygen (test only)"}},
+			DNSNames:              []string{cn},
 			NotBefore:             time.Now().Add(-time.Hour),
 			NotAfter:              time.Now().AddDate(10, 0, 0),
 			KeyUsage:              x509.KeyUsageDigitalSignature,

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ import (
 // The signers of sign_more.go have their round trips here, so
 // TestSignRoundTrip's coverage check counts them.
 func init() {
-	for _, n := range []string{"twitch", "discord", "telnyx", "adyen"} {
+	for _, n := range []string{"twitch", "discord", "telnyx", "adyen", "paypal"} {
 		presetsMoreSigned[n] = true
 	}
 }
@@ -132,6 +133,28 @@ func TestSignMoreVectors(t *testing.T) {
 	}
 }
 
+// TestSignPayPalVector: the signer reproduces paypal_test.go's OpenSSL
+// signature (testdata/paypal: key.pem, body.json, sig.b64; the command
+// is in paypal_test.go), RSA PKCS #1 v1.5 being deterministic.
+func TestSignPayPalVector(t *testing.T) {
+	body, sig, _, _ := paypalFixture(t)
+	key, err := os.ReadFile("testdata/paypal/key.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _ := time.Parse(time.RFC3339, paypalTTime)
+	s, err := Sign("paypal", SignRequest{PrivateKey: string(key), KeyID: paypalWebhook, ID: paypalTID, Body: []byte(body), Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Header.Get("PAYPAL-TRANSMISSION-SIG"); got != sig {
+		t.Errorf("signature %s, want %s", got, sig)
+	}
+	if s.Header.Get("PAYPAL-TRANSMISSION-TIME") != paypalTTime || s.Header.Get("PAYPAL-TRANSMISSION-ID") != paypalTID {
+		t.Errorf("headers %v", s.Header)
+	}
+}
+
 // TestSignMoreRoundTrip: each signer's delivery passes its verifier, and
 // a changed body, another key and (where signed) an old timestamp do not.
 func TestSignMoreRoundTrip(t *testing.T) {
@@ -139,6 +162,7 @@ func TestSignMoreRoundTrip(t *testing.T) {
 	body := []byte(`{"type":1,"data":{"id":"evt_1","n":1}}`)
 	adyen := []byte(adyenBody(adyenUnsigned(adyenItemGo), adyenUnsigned(adyenItemRb)))
 	dk, dk2, tk, tk2 := mustKeys(t, "discord"), mustKeys(t, "discord"), mustKeys(t, "telnyx"), mustKeys(t, "telnyx")
+	pp, pp2 := mustKeys(t, "paypal"), mustKeys(t, "paypal")
 	pk := func(k string) []PublicKey { return []PublicKey{{Key: k}} }
 	tests := []struct {
 		provider string
@@ -152,6 +176,8 @@ func TestSignMoreRoundTrip(t *testing.T) {
 		{"telnyx", SignRequest{PrivateKey: tk.PrivateKey}, Config{PublicKeys: pk(tk.PublicKey)}, Config{PublicKeys: pk(tk2.PublicKey)}, nil},
 		{"adyen", SignRequest{Secret: adyenKeyGo}, Config{Secrets: []string{adyenKeyGo}}, Config{Secrets: []string{adyenKeyRuby}},
 			func(b []byte) []byte { return bytes.Replace(b, []byte("1130"), []byte("1131"), 1) }},
+		{"paypal", SignRequest{PrivateKey: pp.PrivateKey, KeyID: "WH-1"}, Config{WebhookID: "WH-1", Certificates: []string{pp.Certificate}},
+			Config{WebhookID: "WH-1", Certificates: []string{pp2.Certificate}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider, func(t *testing.T) {
@@ -207,6 +233,9 @@ func TestSignMoreRefusals(t *testing.T) {
 		{"twitch", SignRequest{Secret: "topsecret", ID: "a b", Body: []byte("{}")}, "id must be"},
 		{"discord", SignRequest{Body: []byte("{}")}, "needs a private key"},
 		{"telnyx", SignRequest{PrivateKey: "topsecret", Body: []byte("{}")}, "private key"},
+		{"paypal", SignRequest{PrivateKey: "x", Body: []byte("{}")}, "needs the webhook id"},
+		{"paypal", SignRequest{PrivateKey: "x", KeyID: "a b", Body: []byte("{}")}, "webhook id must be"},
+		{"paypal", SignRequest{PrivateKey: "topsecret", KeyID: "WH-1", Body: []byte("{}")}, "not PEM"},
 		{"adyen", SignRequest{Secret: "topsecret", Body: []byte("{}")}, "not a hex HMAC key"},
 		{"adyen", SignRequest{Secret: adyenKeyGo, Body: []byte(`{"notificationItems":[]}`)}, "no notificationItems"},
 		{"adyen", SignRequest{Secret: adyenKeyGo, Body: []byte(`[1]`)}, "not an adyen notification"},
