@@ -84,7 +84,7 @@ private key, so a webhook_verify route can be tested locally:
 
 --output headers (default) prints the headers as "Name: value" lines;
 --output curl prints a curl command for --url; --output body prints the
-body to send (it differs from the input for sns, mailgun and mandrill);
+body to send (it differs from the input for sns, mailgun, mandrill and adyen);
 --send <url> posts the delivery and prints the response status and body
 (exit status 1 unless the answer is 2xx).
 
@@ -126,7 +126,7 @@ Errors never quote the secret or the key.
 	f.StringP("secret", "s", "", "the shared secret (HMAC providers; postmark with --header)")
 	f.String("secret-file", "", "read the secret from this file (a final newline is dropped)")
 	f.String("private-key", "", "PEM (or whsk_) private key file: standard_webhooks v1a, sendgrid, mailchannels, sns")
-	f.String("key-id", "", "mailchannels: the keyid to sign with (default "+`"local-test-key"`+"); hygraph: the environment (default master)")
+	f.String("key-id", "", "mailchannels: the keyid to sign with (default "+`"local-test-key"`+"); hygraph: the environment (default master); paypal: the webhook_id")
 	f.String("certificate", "", "sns: PEM certificate file of the private key (names SigningCertURL)")
 	f.StringP("body-file", "b", "", "the body: a file, or - for stdin (required)")
 	f.String("content-type", "", "Content-Type of the body (default: what the provider sends)")
@@ -415,7 +415,7 @@ Existing files are never overwritten.
 			return err
 		},
 	}
-	cmd.Flags().String("out", "", "write <name>.key (and <name>.pem, the certificate, for sns) instead of printing the private key")
+	cmd.Flags().String("out", "", "write <name>.key (and <name>.pem, the certificate, for sns and paypal) instead of printing the private key")
 	return cmd
 }
 
