@@ -423,7 +423,7 @@ func (s *memShard) insert(d *[32]byte, now int64, st uint8) (int32, bool) {
 		} else if a := s.head[listAccepted]; a != nilSlot {
 			i = a
 			evicted = s.slots[a].expires > now
-		} else {
+		} else if i = s.expiredInFlight(now); i == nilSlot {
 			return nilSlot, false
 		}
 		s.remove(i)
@@ -437,6 +437,25 @@ func (s *memShard) insert(d *[32]byte, now int64, st uint8) (int32, bool) {
 	s.pushTail(i)
 	s.count++
 	return i, evicted
+}
+
+// maxInFlightScan bounds the walk of expiredInFlight.
+const maxInFlightScan = 64
+
+// expiredInFlight returns an expired reservation among the oldest
+// maxInFlightScan, or nilSlot. Reservations of one in-flight TTL expire in
+// list order, so the head is checked first (insert); routes sharing a
+// namespace with different in_flight_ttl can put a long reservation ahead
+// of expired short ones.
+func (s *memShard) expiredInFlight(now int64) int32 {
+	i := s.head[listInFlight]
+	for n := 0; i != nilSlot && n < maxInFlightScan; n++ {
+		if s.slots[i].expires <= now {
+			return i
+		}
+		i = s.slots[i].next
+	}
+	return nilSlot
 }
 
 // remove unlinks slot i from the table and the list and frees it.

@@ -344,7 +344,8 @@ type modelEntry struct {
 }
 
 // touch moves key to the back, or makes room for it: an expired
-// reservation (the oldest one only), else the oldest accepted entry; an
+// reservation (the oldest one), else the oldest accepted entry, else an
+// expired reservation among the oldest maxInFlightScan; an
 // unexpired reservation is never evicted, and touch returns nil when only
 // those are left.
 func (md *model) touch(key string, now time.Time) *modelEntry {
@@ -365,6 +366,16 @@ func (md *model) touch(key string, now time.Time) *modelEntry {
 		for el := md.order.Front(); victim == nil && el != nil; el = el.Next() {
 			if el.Value.(*modelEntry).state == Accepted {
 				victim = el
+			}
+		}
+		// Then an expired reservation among the oldest maxInFlightScan.
+		n := 0
+		for el := md.order.Front(); victim == nil && el != nil && n < maxInFlightScan; el = el.Next() {
+			if e := el.Value.(*modelEntry); e.state == InFlight {
+				n++
+				if !e.expires.After(now) {
+					victim = el
+				}
 			}
 		}
 		if victim == nil {
@@ -602,4 +613,23 @@ func TestMemoryResizedKeepsState(t *testing.T) {
 			_ = n.Release(ctx, held, tok)
 		})
 	}
+}
+
+// TestMemoryReclaimsExpiredBehindLongReservation: routes sharing a
+// namespace with different in_flight_ttl put a long reservation ahead of
+// short ones; once a short one expired, a full store reuses its slot
+// instead of refusing new keys with ErrFull (found in review).
+func TestMemoryReclaimsExpiredBehindLongReservation(t *testing.T) {
+	clock := newFakeClock()
+	m := NewMemory(MemoryOptions{MaxEntries: 2, SweepInterval: -1, Clock: clock.Now})
+	long, short, next := Key("t", []byte("long")), Key("t", []byte("short")), Key("t", []byte("next"))
+	reserve(t, m, long, time.Hour, New)
+	reserve(t, m, short, time.Second, New)
+	clock.Advance(2 * time.Second)
+	reserve(t, m, next, inflight, New) // takes the expired short reservation's slot
+	reserve(t, m, long, time.Hour, InFlight)
+	if st := m.Stats(); st.Entries != 2 || st.Refused != 0 || st.Evictions != 0 {
+		t.Fatalf("after reclaiming an expired reservation: %+v", st)
+	}
+	mustCheck(t, m)
 }
