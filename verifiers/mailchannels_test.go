@@ -8,8 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/httpsig"
-	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/sfv"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +18,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/httpsig"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/rfcvectors"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/sfv"
 )
 
 // MailChannels publishes no signed sample, so the end-to-end fixtures
@@ -71,22 +73,14 @@ const (
 	mcSig2     = `sig_a=:` + mcSig2AB64 + `:, sig_b=:` + mcSig2BB64 + `:`
 )
 
-// RFC 9421 Appendix B.1.4 (test-key-ed25519) and B.2.6, on the test
-// request of Appendix B.2 (https://www.rfc-editor.org/rfc/rfc9421 ;
-// github:httpwg/http-extensions draft-ietf-httpbis-message-signatures.md).
+// RFC 9421 Appendix B.1.4 and B.2.6 (internal/rfcvectors cites them).
 const (
-	rfc9421Ed25519Key = "MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs="
-	rfc9421B26Input   = `sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`
-	rfc9421B26Sig     = `sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:`
-	rfc9421B26Base    = `"date": Tue, 20 Apr 2021 02:07:55 GMT
-"@method": POST
-"@path": /foo
-"@authority": example.com
-"content-type": application/json
-"content-length": 18
-"@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"`
-	rfc9421Body   = `{"hello": "world"}`
-	rfc9421Digest = `sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:`
+	rfc9421Ed25519Key = rfcvectors.Ed25519Key
+	rfc9421B26Input   = rfcvectors.B26Input
+	rfc9421B26Sig     = rfcvectors.B26Sig
+	rfc9421B26Base    = rfcvectors.B26Base
+	rfc9421Body       = rfcvectors.Body
+	rfc9421Digest     = rfcvectors.Digest
 )
 
 func rfc9421Request() *Request {
