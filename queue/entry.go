@@ -125,8 +125,14 @@ func appendTime(dst []byte, t time.Time) []byte {
 // bytes; every such error wraps ErrCorrupt. The result shares no memory with
 // b. An empty body and an empty Header or Vars decode as nil.
 func Decode(b []byte) (*Entry, error) {
+	return decodeEntry(b, true)
+}
+
+// decodeEntry is Decode, leaving the body out (nil) unless withBody; the
+// body is checked all the same.
+func decodeEntry(b []byte, withBody bool) (*Entry, error) {
 	d := decoder{b: b}
-	e, err := d.entry()
+	e, err := d.entry(withBody)
 	if err != nil {
 		return nil, fmt.Errorf("%w: at byte %d: %w", ErrCorrupt, d.off, err)
 	}
@@ -140,7 +146,7 @@ type decoder struct {
 
 var errShort = errors.New("truncated")
 
-func (d *decoder) entry() (*Entry, error) {
+func (d *decoder) entry(withBody bool) (*Entry, error) {
 	if len(d.b) == 0 {
 		return nil, errShort
 	}
@@ -194,7 +200,7 @@ func (d *decoder) entry() (*Entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("body: %w", err)
 	}
-	if len(body) > 0 {
+	if len(body) > 0 && withBody {
 		e.Body = append([]byte(nil), body...)
 	}
 
