@@ -61,8 +61,8 @@ func TestRetryAfter(t *testing.T) {
 		{"120", time.Hour, 2 * time.Minute, true},
 		{" 120 ", time.Hour, 2 * time.Minute, true},
 		{"0", time.Hour, 0, true},
-		{"7200", time.Hour, time.Hour, true},                   // bounded
-		{"7200", 0, 2 * time.Hour, true},                       // max 0: no bound
+		{"7200", time.Hour, time.Hour, true},                    // bounded
+		{"7200", 0, 2 * time.Hour, true},                        // max 0: no bound
 		{"99999999999999999999999", time.Hour, time.Hour, true}, // overflow: bounded
 		{"Tue, 21 Oct 2025 07:30:00 GMT", time.Hour, 2 * time.Minute, true},
 		{"Tuesday, 21-Oct-25 07:29:00 GMT", time.Hour, time.Minute, true}, // RFC 850
