@@ -399,8 +399,12 @@ func recipeRange(lo, hi byte) [256]bool {
 // ambiguous (refused), unless the timestamp is RFC 3339 (no valid value is
 // a prefix of another). Right of {body} the same holds mirrored, from the
 // end. Two variable parts side by side are refused, except a Unix
-// timestamp right next to {body}: moving a digit across changes it by at
-// least 10^8 s, which the (required, bounded) tolerance check refuses.
+// timestamp of a pinned unit (s or ms) right next to {body}: moving a digit
+// across multiplies or divides it by about 10, which puts it decades away
+// from now, where the (required, bounded) tolerance check refuses it. With
+// unit auto the length is not pinned (13 digits of ms and 10 of seconds
+// are the same instant, whatever the tolerance), so that exception does
+// not hold: refused.
 func (v *recipeVerifier) delimit() error {
 	parts := v.content
 	bi := 0
@@ -475,6 +479,10 @@ func (v *recipeVerifier) delimit() error {
 		case fixed && !base[edge]:
 		case fixed:
 			return fmt.Errorf("%s can contain %q, the text that delimits it, so the parts can be cut in two ways", name, edge)
+		case parts[nb].kind == recipeBody && p.kind == recipeTimestamp && v.tsUnit == "auto":
+			// 13 digits of ms, or 10 of seconds and 3 moved across: the
+			// same instant, so no tolerance tells the two cuts apart.
+			return fmt.Errorf("%s touches {body} with no text between, and timestamp_unit auto lets its length vary (13 digits of ms or 10 of seconds at the same instant), so the parts can be cut in two ways: set timestamp_unit s or ms", name)
 		case parts[nb].kind == recipeBody && p.kind == recipeTimestamp && v.tsUnit != "iso8601":
 			tol, on := v.cfg.EffectiveTolerance()
 			if !on || tol > recipeMaxTolerance {

@@ -86,7 +86,9 @@ type HMACRecipe struct {
 	// rfc3339 (2006-01-02T15:04:05Z or a ±hh:mm offset, optional fraction
 	// of up to 9 digits, "T" and "Z" upper case) or iso8601 (the same with
 	// the zone optional: no zone is UTC). Unix timestamps are digits
-	// without a leading zero.
+	// without a leading zero. A {timestamp} that touches {body} with no
+	// text between needs a pinned unit (s, ms or rfc3339): with auto the
+	// signed string could be cut in two ways.
 	TimestampUnit string `json:"timestamp_unit,omitempty"`
 
 	// IDHeader names the header that carries the delivery id. Only when
