@@ -1,6 +1,7 @@
 package verifiers
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -104,6 +105,7 @@ type recipeVerifier struct {
 	urlQuery   string // its raw query
 
 	hash    func() hash.Hash
+	pad     mdPadding // the hash's padding (scheme hash: length extensions)
 	macSize int
 	encName string
 	decode  func(string) ([]byte, bool)
@@ -232,11 +234,11 @@ func compileShape(c Config, r HMACRecipe) (*recipeVerifier, error) {
 
 	switch r.Hash {
 	case "", "sha256":
-		v.hash, v.macSize = sha256.New, sha256.Size
+		v.hash, v.macSize, v.pad = sha256.New, sha256.Size, mdSHA256
 	case "sha1":
-		v.hash, v.macSize = sha1.New, sha1.Size
+		v.hash, v.macSize, v.pad = sha1.New, sha1.Size, mdSHA1
 	case "sha512":
-		v.hash, v.macSize = sha512.New, sha512.Size
+		v.hash, v.macSize, v.pad = sha512.New, sha512.Size, mdSHA512
 	default:
 		return nil, fmt.Errorf("provider %s: hash %q is not one of sha1, sha256, sha512", p, r.Hash)
 	}
@@ -317,6 +319,15 @@ func compileShape(c Config, r HMACRecipe) (*recipeVerifier, error) {
 		switch part.kind {
 		case recipeBody:
 			bodies++
+		case recipeTimestamp, recipeID, recipeMethod, recipePath, recipeHeader:
+			if bodies > 0 && v.scheme == "hash" {
+				// A plain hash can be extended past its end: whoever saw
+				// one signature can append to the body and end the signed
+				// string with a value of their choice (a fresh timestamp).
+				return nil, fmt.Errorf("provider %s: content %q: scheme hash cannot sign %s after {body}: a plain hash(secret || content) can be extended by anyone who saw one signature (length extension), so a value after the body could be replaced; put it before {body}, or use scheme hmac", p, tmpl, recipePartName(part))
+			}
+		}
+		switch part.kind {
 		case recipeTimestamp:
 			v.signsTS = true
 		case recipeID:
@@ -985,6 +996,16 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no signature in header %s matches", ErrSignature, strings.Join(v.sigHeaders, ", "))
 	}
+	// Only after a match: the check depends on the secret's length, which
+	// a client without a valid signature must not learn from 400 vs 401.
+	if v.scheme == "hash" {
+		var content bytes.Buffer
+		content.Grow(len(r.Body) + 256)
+		v.writeContent(&content, r.Body, vals)
+		if v.pad.glued(len(v.keys[key]), content.Bytes()) {
+			return nil, fmt.Errorf("%w: the signed content holds the hash's padding where a shorter signed message ends: a length extension of another delivery (scheme hash is a plain hash, not an HMAC)", ErrMalformed)
+		}
+	}
 	// The replay material is the MAC under the first secret, the same for
 	// every copy of the delivery whichever of its signatures matched.
 	res := &Result{ID: id, Signature: expected[0], Timestamp: ts, Key: key}
@@ -1004,17 +1025,22 @@ func (v *recipeVerifier) mac(key, body []byte, vals []string) []byte {
 	} else {
 		m = hmac.New(v.hash, key)
 	}
+	v.writeContent(m, body, vals)
+	return m.Sum(nil)
+}
+
+// writeContent writes the signed content to w.
+func (v *recipeVerifier) writeContent(w io.Writer, body []byte, vals []string) {
 	for j, part := range v.content {
 		switch part.kind {
 		case recipeLiteral:
-			m.Write(part.lit)
+			w.Write(part.lit)
 		case recipeBody:
-			m.Write(body)
+			w.Write(body)
 		default:
-			io.WriteString(m, vals[j])
+			io.WriteString(w, vals[j])
 		}
 	}
-	return m.Sum(nil)
 }
 
 // verifyToken checks a header carrying the secret itself, in constant time
