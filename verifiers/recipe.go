@@ -34,6 +34,12 @@ type HMACRecipe struct {
 	// token (the header carries the secret itself, compared in constant
 	// time; nothing is signed, so content, hash, encoding and timestamps do
 	// not apply: GitLab's X-Gitlab-Token).
+	//
+	// A plain hash can be extended by anyone who saw one signature (length
+	// extension): with hash, a signed content that holds the hash's padding
+	// of a shorter message is refused (ErrMalformed, after the signature
+	// matched), and a template with a variable part after {body} is refused
+	// at load.
 	Scheme string `json:"scheme,omitempty"`
 
 	// Prefix is stripped from each signature before decoding, for example
