@@ -999,10 +999,11 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 	// Only after a match: the check depends on the secret's length, which
 	// a client without a valid signature must not learn from 400 vs 401.
 	if v.scheme == "hash" {
-		var content bytes.Buffer
-		content.Grow(len(r.Body) + 256)
-		v.writeContent(&content, r.Body, vals)
-		if v.pad.glued(len(v.keys[key]), content.Bytes()) {
+		var pre, post bytes.Buffer
+		bi := v.bodyIndex()
+		v.writeParts(&pre, v.content[:bi], nil, vals[:bi])
+		v.writeParts(&post, v.content[bi+1:], nil, vals[bi+1:])
+		if v.pad.glued(len(v.keys[key]), pre.Bytes(), r.Body, post.Bytes()) {
 			return nil, fmt.Errorf("%w: the signed content holds the hash's padding where a shorter signed message ends: a length extension of another delivery (scheme hash is a plain hash, not an HMAC)", ErrMalformed)
 		}
 	}
@@ -1025,13 +1026,24 @@ func (v *recipeVerifier) mac(key, body []byte, vals []string) []byte {
 	} else {
 		m = hmac.New(v.hash, key)
 	}
-	v.writeContent(m, body, vals)
+	v.writeParts(m, v.content, body, vals)
 	return m.Sum(nil)
 }
 
-// writeContent writes the signed content to w.
-func (v *recipeVerifier) writeContent(w io.Writer, body []byte, vals []string) {
-	for j, part := range v.content {
+// bodyIndex is the position of {body} in the template.
+func (v *recipeVerifier) bodyIndex() int {
+	for i, part := range v.content {
+		if part.kind == recipeBody {
+			return i
+		}
+	}
+	return -1
+}
+
+// writeParts writes the signed content of parts to w; vals holds the
+// value of each part (vals[j] for parts[j]).
+func (v *recipeVerifier) writeParts(w io.Writer, parts []recipePart, body []byte, vals []string) {
+	for j, part := range parts {
 		switch part.kind {
 		case recipeLiteral:
 			w.Write(part.lit)

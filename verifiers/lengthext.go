@@ -1,7 +1,5 @@
 package verifiers
 
-import "encoding/binary"
-
 // Length extension on plain-hash schemes (scheme hash: hash(secret ||
 // content), HubSpot v1 and v2). SHA-1, SHA-256 and SHA-512 are
 // Merkle–Damgård hashes: their output is their whole internal state, so
@@ -27,28 +25,37 @@ var (
 )
 
 // glued reports whether the hashed message, a secret of keyLen bytes
-// followed by content, holds at some block boundary b (b at most the
-// message's length) the padding the hash appends to a message of L bytes,
-// keyLen <= L: the length field just before b says L, byte L is 0x80 and
-// the bytes from there to the length field are zero. That is the shape of
-// a length extension of a signed message of L bytes (a genuine message
-// holds it by chance with a probability under 2^-72). It reads about 9
-// bytes per block, so O(len(content)/block), plus the zeros of at most one
-// padding per boundary.
-func (p mdPadding) glued(keyLen int, content []byte) bool {
-	total := keyLen + len(content)
+// followed by the content pre || body || post, holds at some block
+// boundary b (b at most the message's length) the padding the hash
+// appends to a message of L bytes, keyLen <= L: the length field just
+// before b says L, byte L is 0x80 and the bytes from there to the length
+// field are zero. That is the shape of a length extension of a signed
+// message of L bytes (a genuine message holds it by chance with a
+// probability under 2^-72). It reads one byte per block (the length
+// field's top byte, zero in a padding) and at most the padding's bytes
+// where that byte is zero, so O(len/block), and copies nothing (the
+// content stays in its three pieces).
+func (p mdPadding) glued(keyLen int, pre, body, post []byte) bool {
+	m := mdMessage{keyLen, pre, body, post}
+	total := keyLen + len(pre) + len(body) + len(post)
 	for b := p.block; b <= total; b += p.block {
 		f := b - p.lenField // where the length field starts
 		if f <= keyLen {
 			continue // L >= keyLen and L < f: no room for 0x80
 		}
-		field := content[f-keyLen : b-keyLen]
-		high := field[:len(field)-8]
-		if !allZero(high) {
-			continue
+		if m.at(f) != 0 {
+			continue // the field's top byte: zero in any length that fits
 		}
-		bitLen := binary.BigEndian.Uint64(field[len(field)-8:])
-		if bitLen%8 != 0 {
+		var bitLen uint64
+		high := false
+		for i := f; i < b; i++ {
+			if i < b-8 {
+				high = high || m.at(i) != 0
+			} else {
+				bitLen = bitLen<<8 | uint64(m.at(i))
+			}
+		}
+		if high || bitLen%8 != 0 {
 			continue
 		}
 		// The padding of L bytes ends at b when L+1+lenField <= b <
@@ -57,19 +64,35 @@ func (p mdPadding) glued(keyLen int, content []byte) bool {
 		if l < uint64(keyLen) || l >= uint64(f) || l+uint64(p.block) < uint64(f) {
 			continue
 		}
-		start := int(l) - keyLen
-		if content[start] == 0x80 && allZero(content[start+1:f-keyLen]) {
+		if m.at(int(l)) != 0x80 {
+			continue
+		}
+		zeros := true
+		for i := int(l) + 1; i < f && zeros; i++ {
+			zeros = m.at(i) == 0
+		}
+		if zeros {
 			return true
 		}
 	}
 	return false
 }
 
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != 0 {
-			return false
-		}
+// mdMessage is secret || pre || body || post, read by offset without the
+// secret (offsets from keyLen on).
+type mdMessage struct {
+	keyLen          int
+	pre, body, post []byte
+}
+
+func (m mdMessage) at(i int) byte {
+	i -= m.keyLen
+	if i < len(m.pre) {
+		return m.pre[i]
 	}
-	return true
+	i -= len(m.pre)
+	if i < len(m.body) {
+		return m.body[i]
+	}
+	return m.post[i-len(m.body)]
 }
