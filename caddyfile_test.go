@@ -172,6 +172,8 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"negative tolerance", "webhook_verify stripe {\n tolerance -5m\n}", "Testfile:2"},
 		{"bad size", "webhook_verify stripe {\n max_size lots\n}", "at Testfile:2"},
 		{"ambiguous recipe", "webhook_verify hmac {\n secret k\n signature_header X-Sig\n id_header X-Id\n content {id}{body}\n}", "side by side"},
+		{"timestamp unit auto touching the body", "webhook_verify hmac {\n secret k\n signature_header X-Sig\n timestamp_header X-Ts auto\n content {timestamp}{body}\n}", "timestamp_unit auto lets its length vary (13 digits of ms or 10 of seconds at the same instant), so the parts can be cut in two ways: set timestamp_unit s or ms, at Testfile:5"},
+		{"scheme hash with a value after the body", "webhook_verify hmac {\n secret k\n signature_header X-Sig\n scheme hash\n timestamp_header X-Ts\n content {body}.{timestamp}\n}", "scheme hash cannot sign {timestamp} after {body}: a plain hash(secret || content) can be extended by anyone who saw one signature (length extension), so a value after the body could be replaced; put it before {body}, or use scheme hmac, at Testfile:6"},
 		{"recipe without signature_header", "webhook_verify hmac {\n secret k\n content {body}\n}", "signature_header is required"},
 		{"timestamp_first with an argument", "webhook_verify hmac {\n signature_header X\n timestamp_first yes\n}", "Testfile:3"},
 		{"recipe option on another provider", "webhook_verify stripe {\n hash sha1\n}", "hash is an option of the hmac provider, not of stripe, at Testfile:2"},

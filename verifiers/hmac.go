@@ -1,6 +1,7 @@
 package verifiers
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -104,6 +105,7 @@ type recipeVerifier struct {
 	urlQuery   string // its raw query
 
 	hash    func() hash.Hash
+	pad     mdPadding // the hash's padding (scheme hash: length extensions)
 	macSize int
 	encName string
 	decode  func(string) ([]byte, bool)
@@ -232,11 +234,11 @@ func compileShape(c Config, r HMACRecipe) (*recipeVerifier, error) {
 
 	switch r.Hash {
 	case "", "sha256":
-		v.hash, v.macSize = sha256.New, sha256.Size
+		v.hash, v.macSize, v.pad = sha256.New, sha256.Size, mdSHA256
 	case "sha1":
-		v.hash, v.macSize = sha1.New, sha1.Size
+		v.hash, v.macSize, v.pad = sha1.New, sha1.Size, mdSHA1
 	case "sha512":
-		v.hash, v.macSize = sha512.New, sha512.Size
+		v.hash, v.macSize, v.pad = sha512.New, sha512.Size, mdSHA512
 	default:
 		return nil, fmt.Errorf("provider %s: hash %q is not one of sha1, sha256, sha512", p, r.Hash)
 	}
@@ -317,6 +319,15 @@ func compileShape(c Config, r HMACRecipe) (*recipeVerifier, error) {
 		switch part.kind {
 		case recipeBody:
 			bodies++
+		case recipeTimestamp, recipeID, recipeMethod, recipePath, recipeHeader:
+			if bodies > 0 && v.scheme == "hash" {
+				// A plain hash can be extended past its end: whoever saw
+				// one signature can append to the body and end the signed
+				// string with a value of their choice (a fresh timestamp).
+				return nil, fmt.Errorf("provider %s: content %q: scheme hash cannot sign %s after {body}: a plain hash(secret || content) can be extended by anyone who saw one signature (length extension), so a value after the body could be replaced; put it before {body}, or use scheme hmac", p, tmpl, recipePartName(part))
+			}
+		}
+		switch part.kind {
 		case recipeTimestamp:
 			v.signsTS = true
 		case recipeID:
@@ -399,8 +410,12 @@ func recipeRange(lo, hi byte) [256]bool {
 // ambiguous (refused), unless the timestamp is RFC 3339 (no valid value is
 // a prefix of another). Right of {body} the same holds mirrored, from the
 // end. Two variable parts side by side are refused, except a Unix
-// timestamp right next to {body}: moving a digit across changes it by at
-// least 10^8 s, which the (required, bounded) tolerance check refuses.
+// timestamp of a pinned unit (s or ms) right next to {body}: moving a digit
+// across multiplies or divides it by about 10, which puts it decades away
+// from now, where the (required, bounded) tolerance check refuses it. With
+// unit auto the length is not pinned (13 digits of ms and 10 of seconds
+// are the same instant, whatever the tolerance), so that exception does
+// not hold: refused.
 func (v *recipeVerifier) delimit() error {
 	parts := v.content
 	bi := 0
@@ -475,6 +490,10 @@ func (v *recipeVerifier) delimit() error {
 		case fixed && !base[edge]:
 		case fixed:
 			return fmt.Errorf("%s can contain %q, the text that delimits it, so the parts can be cut in two ways", name, edge)
+		case parts[nb].kind == recipeBody && p.kind == recipeTimestamp && v.tsUnit == "auto":
+			// 13 digits of ms, or 10 of seconds and 3 moved across: the
+			// same instant, so no tolerance tells the two cuts apart.
+			return fmt.Errorf("%s touches {body} with no text between, and timestamp_unit auto lets its length vary (13 digits of ms or 10 of seconds at the same instant), so the parts can be cut in two ways: set timestamp_unit s or ms", name)
 		case parts[nb].kind == recipeBody && p.kind == recipeTimestamp && v.tsUnit != "iso8601":
 			tol, on := v.cfg.EffectiveTolerance()
 			if !on || tol > recipeMaxTolerance {
@@ -977,6 +996,17 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: no signature in header %s matches", ErrSignature, strings.Join(v.sigHeaders, ", "))
 	}
+	// Only after a match: the check depends on the secret's length, which
+	// a client without a valid signature must not learn from 400 vs 401.
+	if v.scheme == "hash" {
+		var pre, post bytes.Buffer
+		bi := v.bodyIndex()
+		v.writeParts(&pre, v.content[:bi], nil, vals[:bi])
+		v.writeParts(&post, v.content[bi+1:], nil, vals[bi+1:])
+		if v.pad.glued(len(v.keys[key]), pre.Bytes(), r.Body, post.Bytes()) {
+			return nil, fmt.Errorf("%w: the signed content holds the hash's padding where a shorter signed message ends: a length extension of another delivery (scheme hash is a plain hash, not an HMAC)", ErrMalformed)
+		}
+	}
 	// The replay material is the MAC under the first secret, the same for
 	// every copy of the delivery whichever of its signatures matched.
 	res := &Result{ID: id, Signature: expected[0], Timestamp: ts, Key: key}
@@ -996,17 +1026,33 @@ func (v *recipeVerifier) mac(key, body []byte, vals []string) []byte {
 	} else {
 		m = hmac.New(v.hash, key)
 	}
-	for j, part := range v.content {
-		switch part.kind {
-		case recipeLiteral:
-			m.Write(part.lit)
-		case recipeBody:
-			m.Write(body)
-		default:
-			io.WriteString(m, vals[j])
+	v.writeParts(m, v.content, body, vals)
+	return m.Sum(nil)
+}
+
+// bodyIndex is the position of {body} in the template.
+func (v *recipeVerifier) bodyIndex() int {
+	for i, part := range v.content {
+		if part.kind == recipeBody {
+			return i
 		}
 	}
-	return m.Sum(nil)
+	return -1
+}
+
+// writeParts writes the signed content of parts to w; vals holds the
+// value of each part (vals[j] for parts[j]).
+func (v *recipeVerifier) writeParts(w io.Writer, parts []recipePart, body []byte, vals []string) {
+	for j, part := range parts {
+		switch part.kind {
+		case recipeLiteral:
+			w.Write(part.lit)
+		case recipeBody:
+			w.Write(body)
+		default:
+			io.WriteString(w, vals[j])
+		}
+	}
 }
 
 // verifyToken checks a header carrying the secret itself, in constant time

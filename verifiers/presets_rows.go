@@ -53,7 +53,8 @@ var presetsRecipe = []Preset{
 	{
 		// HubSpot signature v2 (older apps, workflow webhooks):
 		// X-HubSpot-Signature = hex SHA-256 of client secret + method + URI
-		// + body: a plain hash, no HMAC, no timestamp.
+		// + body: a plain hash, no HMAC, no timestamp; weak by design
+		// (length extension, refused by the engine: lengthext.go).
 		Name: "hubspot_v2",
 		Recipe: HMACRecipe{
 			SignatureHeader: "X-HubSpot-Signature",
@@ -64,7 +65,7 @@ var presetsRecipe = []Preset{
 	},
 	{
 		// HubSpot signature v1: X-HubSpot-Signature = hex SHA-256 of client
-		// secret + body (plain hash).
+		// secret + body (plain hash, weak like v2).
 		Name: "hubspot_v1",
 		Recipe: HMACRecipe{
 			SignatureHeader: "X-HubSpot-Signature",

@@ -34,6 +34,12 @@ type HMACRecipe struct {
 	// token (the header carries the secret itself, compared in constant
 	// time; nothing is signed, so content, hash, encoding and timestamps do
 	// not apply: GitLab's X-Gitlab-Token).
+	//
+	// A plain hash can be extended by anyone who saw one signature (length
+	// extension): with hash, a signed content that holds the hash's padding
+	// of a shorter message is refused (ErrMalformed, after the signature
+	// matched), and a template with a variable part after {body} is refused
+	// at load.
 	Scheme string `json:"scheme,omitempty"`
 
 	// Prefix is stripped from each signature before decoding, for example
@@ -86,7 +92,9 @@ type HMACRecipe struct {
 	// rfc3339 (2006-01-02T15:04:05Z or a ±hh:mm offset, optional fraction
 	// of up to 9 digits, "T" and "Z" upper case) or iso8601 (the same with
 	// the zone optional: no zone is UTC). Unix timestamps are digits
-	// without a leading zero.
+	// without a leading zero. A {timestamp} that touches {body} with no
+	// text between needs a pinned unit (s, ms or rfc3339): with auto the
+	// signed string could be cut in two ways.
 	TimestampUnit string `json:"timestamp_unit,omitempty"`
 
 	// IDHeader names the header that carries the delivery id. Only when

@@ -107,6 +107,15 @@ func TestRecipeLoadAmbiguity(t *testing.T) {
 		{"{timestamp}{body}", "", -1, "", false},                   // tolerance off
 		{"{timestamp}{body}", "", 400 * 24 * time.Hour, "", false}, // too wide
 		{"{body}{timestamp}", "ms", 0, "", true},
+		{"{timestamp}{body}", "s", 0, "", true},
+		{"{timestamp}{body}", "ms", 0, "", true},
+		{"{timestamp}{body}", "auto", 0, "", false}, // 13 digits or 10 and 3 moved (issue 13)
+		{"{body}{timestamp}", "auto", 0, "", false},
+		{"{method}{url}{body}{timestamp}", "auto", 0, "https://example.com/hook", false},
+		{"{timestamp}.{body}", "auto", 0, "", true},
+		{"{body}.{timestamp}", "auto", 0, "", true},
+		{"{timestamp}{body}", "iso8601", 0, "", false},
+		{"{timestamp}{body}", "rfc3339", 0, "", true},
 		{"{body}{timestamp}", "iso8601", 0, "", false},
 		{"{body}{timestamp}", "rfc3339", -1, "", true},  // RFC 3339 delimits itself
 		{"{timestamp}.{body}", "iso8601", 0, "", false}, // fractions hold "."
