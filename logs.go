@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -249,42 +251,85 @@ func (h *Handler) storeUnavailable(w http.ResponseWriter, r *http.Request, repl 
 // server sets should_log_credentials.
 var caddyRedacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true}
 
-// warnCredentialLogs warns, once per load, when the verifier checks a
-// header that carries a secret: Caddy's access log and its error log copy
-// every request header before any handler runs, so the gate's removing
-// the header cannot keep it out of them. The warning gives the log
-// filters that do.
+// warnCredentialLogs warns, once per load, when a request carries a
+// secret where Caddy logs it: a header the verifier checks (Caddy's access
+// log and its error log copy every request header before any handler
+// runs, so the gate's removing the header cannot keep it out of them), or
+// Meta's verify token in the handshake's query (the access log's uri). The
+// warning gives the log filter that keeps it out.
 func (h *Handler) warnCredentialLogs() {
-	cc, ok := h.verifier.(verifiers.CredentialCarrier)
-	if !ok || h.logger == nil {
+	if h.logger == nil {
 		return
 	}
 	var names []string
-	for _, n := range cc.CredentialHeaders() {
-		if !caddyRedacted[n] {
-			names = append(names, n)
+	if cc, ok := h.verifier.(verifiers.CredentialCarrier); ok {
+		for _, n := range cc.CredentialHeaders() {
+			if !caddyRedacted[n] {
+				names = append(names, n)
+			}
 		}
 	}
-	if len(names) == 0 {
+	query := h.VerifyToken != ""
+	if len(names) == 0 && !query {
 		return
 	}
-	h.logger.Warn("Caddy's access and error logs copy the request headers before any handler runs, this route's secret header included: add the log filter shown to the site's log block (access log) and to the log block of the global options (http.log.error)",
-		zap.String("provider", h.Provider),
-		zap.Strings("headers", names),
-		zap.String("caddyfile", credentialLogFilter(names)),
-	)
+	fields := []zap.Field{zap.String("provider", h.Provider)}
+	if len(names) > 0 {
+		fields = append(fields, zap.Strings("headers", names))
+	}
+	if query {
+		fields = append(fields, zap.Strings("query", secretQueryParams))
+	}
+	fields = append(fields, zap.String("caddyfile", credentialLogFilter(names, query)))
+	h.logger.Warn("Caddy's logs copy the request before any handler runs, with this route's secret: add the log filter shown to the site's log block (access log) and to the log block of the global options (http.log.error)", fields...)
 }
 
+// secretQueryParams are the query parameters that carry a secret (Meta's
+// handshake verify token).
+var secretQueryParams = []string{"hub.verify_token"}
+
 // credentialLogFilter returns the Caddyfile log block that deletes the
-// named headers from the request in Caddy's log lines (the same block in a
-// site, for its access log, and in the global options, for the default
-// log that carries http.log.error).
-func credentialLogFilter(names []string) string {
+// named headers (and, with query, the secret query parameters) from the
+// request in Caddy's log lines: the same block in a site, for its access
+// log, and in the global options, for the default log that carries
+// http.log.error.
+func credentialLogFilter(names []string, query bool) string {
 	var b strings.Builder
 	b.WriteString("log {\n\tformat filter {\n")
 	for _, n := range names {
 		fmt.Fprintf(&b, "\t\trequest>headers>%s delete\n", n)
 	}
+	if query {
+		b.WriteString("\t\trequest>uri query {\n")
+		for _, p := range secretQueryParams {
+			fmt.Fprintf(&b, "\t\t\tdelete %s\n", p)
+		}
+		b.WriteString("\t\t}\n")
+	}
 	b.WriteString("\t}\n}")
 	return b.String()
+}
+
+// logURI returns a request URI for the gate's log lines, with the values
+// of secret query parameters replaced.
+func logURI(uri string) string {
+	path, q, ok := strings.Cut(uri, "?")
+	if !ok {
+		return uri
+	}
+	parts := strings.Split(q, "&")
+	changed := false
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if slices.Contains(secretQueryParams, k) {
+			parts[i], changed = k+"=REDACTED", true
+		}
+	}
+	if !changed {
+		return uri
+	}
+	return path + "?" + strings.Join(parts, "&")
 }

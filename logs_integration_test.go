@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -25,7 +27,10 @@ import (
 // a 502 of reverse_proxy, DEBUG), and forged requests that end in 503
 // write a bounded number of lines.
 
-const logsToken = "gl-token-5b1f0c9e-never-in-a-log"
+const (
+	logsToken       = "gl-token-5b1f0c9e-never-in-a-log"
+	logsVerifyToken = "meta-vt-77d0a2-never-in-a-log"
+)
 
 // noNetTransport stands in for http.DefaultTransport: loopback requests go
 // through, every other host fails at once (so SNS and PayPal certificate
@@ -172,8 +177,15 @@ func TestIntegrationCaddyLogs(t *testing.T) {
 		}
 		respond "forwarded"
 	}
+	handle /meta {
+		webhook_verify meta {
+			secret app-secret
+			verify_token %s
+		}
+		respond "forwarded"
+	}
 }
-http://localhost:%d {`, floodTopic, shapedPort)+
+http://localhost:%d {`, floodTopic, logsVerifyToken, shapedPort)+
 		gitlab("/gl-store", failingStore("b"), `respond "forwarded"`)+`
 	handle_errors {
 		respond "shaped {err.status_code}: {http.webhook_verify.error}"
@@ -184,22 +196,24 @@ http://localhost:%d {`, floodTopic, shapedPort)+
 		t.FailNow()
 	}
 
-	// The load warning, with the filter to add.
-	var filter string
+	// The load warnings, with the filters to add.
+	filters := map[string]string{}
 	for _, l := range readCaddyLog(t, logPath) {
 		if l.Logger == "http.handlers.webhook_verify" && l.Level == "warn" && strings.Contains(l.Msg, "log filter") {
-			if l.fields["provider"] != "gitlab" {
-				t.Errorf("credential warning for provider %v (only gitlab carries a secret header here)", l.fields["provider"])
-			}
-			filter, _ = l.fields["caddyfile"].(string)
+			p, _ := l.fields["provider"].(string)
+			filters[p], _ = l.fields["caddyfile"].(string)
 		}
 	}
-	wantFilter := "log {\n\tformat filter {\n\t\trequest>headers>X-Gitlab-Token delete\n\t}\n}"
-	if filter != wantFilter {
-		t.Errorf("load warning's filter %q, want %q", filter, wantFilter)
+	wantFilters := map[string]string{
+		"gitlab": "log {\n\tformat filter {\n\t\trequest>headers>X-Gitlab-Token delete\n\t}\n}",
+		"meta":   "log {\n\tformat filter {\n\t\trequest>uri query {\n\t\t\tdelete hub.verify_token\n\t\t}\n\t}\n}",
 	}
-	if filter == "" {
-		t.Fatal("no load warning with a log filter for the gitlab route")
+	if !maps.Equal(filters, wantFilters) {
+		t.Errorf("load warnings' filters %q, want %q (sns and paypal carry no secret)", filters, wantFilters)
+	}
+	filter, metaFilter := filters["gitlab"], filters["meta"]
+	if filter == "" || metaFilter == "" {
+		t.Fatal("no load warning with a log filter for the gitlab or meta route")
 	}
 
 	t.Run("replay store down: 503 from the gate, no secret logged", func(t *testing.T) {
@@ -265,13 +279,23 @@ http://localhost:%d {`, floodTopic, shapedPort)+
 	// block and in the global options' one, at DEBUG with an access log:
 	// the lines the module cannot prevent carry no secret either.
 	errPath, accPath := filepath.Join(dir, "filtered.log"), filepath.Join(dir, "access.log")
+	metaPath := filepath.Join(dir, "meta-access.log")
 	closed := freeAddr(t)
 	tc = newTester(t)
 	tc.InitServer(logsGlobal(indent(withOutput(filter, fmt.Sprintf("output file %q", errPath), "level DEBUG"), 1)+"\n")+
 		fmt.Sprintf("http://localhost:%d {\n", testHTTPPort)+indent(withOutput(filter, fmt.Sprintf("output file %q", accPath)), 1)+
 		gitlab("/gl-store", failingStore("c"), `respond "forwarded"`)+
 		gitlab("/gl-proxy", "", "reverse_proxy "+closed)+
-		gitlab("/gl-ok", "", `respond "forwarded"`)+"\n}\n", "caddyfile")
+		gitlab("/gl-ok", "", `respond "forwarded"`)+"\n}\n"+
+		fmt.Sprintf("http://127.0.0.1:%d {\n", testHTTPPort)+indent(withOutput(metaFilter, fmt.Sprintf("output file %q", metaPath)), 1)+
+		fmt.Sprintf(`
+	webhook_verify meta {
+		secret app-secret
+		verify_token %s
+	}
+	respond "forwarded"
+}
+`, logsVerifyToken), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -289,18 +313,31 @@ http://localhost:%d {`, floodTopic, shapedPort)+
 			t.Errorf("%s: status %d, want %d", tt.path, st, tt.want)
 		}
 	}
-	acc, errs := readCaddyLog(t, accPath), readCaddyLog(t, errPath)
-	if len(acc) != 4 {
-		t.Errorf("%d access log lines for 4 requests", len(acc))
+	// Meta's GET handshake carries the verify token in its query.
+	challenge := fmt.Sprintf("http://127.0.0.1:%d/?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=%s", testHTTPPort, logsVerifyToken)
+	if resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(challenge); err != nil || resp.StatusCode != 200 {
+		t.Errorf("meta handshake: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
-	var proxyErr bool
-	for _, l := range append(acc, errs...) {
-		if strings.Contains(l.raw, logsToken) {
-			t.Errorf("the secret token is in a filtered log: %s", l.raw)
+	acc, errs, metaAcc := readCaddyLog(t, accPath), readCaddyLog(t, errPath), readCaddyLog(t, metaPath)
+	if len(acc) != 4 || len(metaAcc) != 1 {
+		t.Errorf("%d and %d access log lines for 4 and 1 requests", len(acc), len(metaAcc))
+	}
+	var proxyErr, handshake bool
+	for _, l := range slices.Concat(acc, errs, metaAcc) {
+		if strings.Contains(l.raw, logsToken) || strings.Contains(l.raw, logsVerifyToken) {
+			t.Errorf("a secret token is in a filtered log: %s", l.raw)
+		}
+		if l.Msg == "webhook handshake answered" && strings.Contains(l.raw, "hub.verify_token=REDACTED") {
+			handshake = true // the gate's own line, at DEBUG
 		}
 		if strings.HasPrefix(l.Logger, "http.log.error") && l.Level == "error" && strings.Contains(l.raw, `"Content-Type"`) {
 			proxyErr = true // the 502's line, with the request's other headers
 		}
+	}
+	if !handshake {
+		t.Error("no DEBUG line of the gate for the meta handshake, with the token redacted from its uri")
 	}
 	if !proxyErr {
 		t.Errorf("no ERROR line of Caddy for the 502 in the filtered log (nothing was tested): %d lines", len(errs))

@@ -148,6 +148,8 @@ func TestCredentialLogWarning(t *testing.T) {
 		{"postmark", verifiers.Config{Username: "u", Password: "p"}, ""},
 		{"brevo", verifiers.Config{Secrets: []string{"t"}}, ""},
 		{"github", verifiers.Config{Secrets: []string{"t"}}, ""},
+		{"meta", verifiers.Config{Secrets: []string{"t"}, VerifyToken: "vt"}, "log {\n\tformat filter {\n\t\trequest>uri query {\n\t\t\tdelete hub.verify_token\n\t\t}\n\t}\n}"},
+		{"meta", verifiers.Config{Secrets: []string{"t"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.provider, func(t *testing.T) {
@@ -156,7 +158,7 @@ func TestCredentialLogWarning(t *testing.T) {
 				t.Fatal(err)
 			}
 			core, logs := observer.New(zapcore.DebugLevel)
-			h := &Handler{Provider: tt.provider, verifier: v, logger: zap.New(core)}
+			h := &Handler{Provider: tt.provider, verifier: v, logger: zap.New(core), VerifyToken: tt.cfg.VerifyToken}
 			h.warnCredentialLogs()
 			lines := logs.AllUntimed()
 			if tt.want == "" {
@@ -169,5 +171,20 @@ func TestCredentialLogWarning(t *testing.T) {
 				t.Errorf("lines %v, want one WARN with the filter %q", lines, tt.want)
 			}
 		})
+	}
+}
+
+func TestLogURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"/hook":         "/hook",
+		"/hook?a=1&b=2": "/hook?a=1&b=2",
+		"/?hub.mode=subscribe&hub.verify_token=s3cret&hub.challenge=1": "/?hub.mode=subscribe&hub.verify_token=REDACTED&hub.challenge=1",
+		"/?hub%2Everify_token=s3cret":                                  "/?hub.verify_token=REDACTED",
+		"/?hub.verify_token":                                           "/?hub.verify_token=REDACTED",
+		"/?x=hub.verify_token":                                         "/?x=hub.verify_token",
+	} {
+		if got := logURI(in); got != want {
+			t.Errorf("logURI(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

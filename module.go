@@ -864,7 +864,7 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 		zap.String("remote_ip", remoteHost(r)),
 		zap.String("host", truncate(r.Host, 256)),
 		zap.String("method", truncate(r.Method, 32)),
-		zap.String("uri", truncate(uri, 1024)),
+		zap.String("uri", truncate(logURI(uri), 1024)),
 	)
 	if h.logOnly() {
 		fields = append(fields, zap.String("mode", ModeLogOnly))
