@@ -123,10 +123,10 @@ func TestCluster(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					start := time.Now()
-					st, body, _ := c.send(t, id, nil)
+					st, body, hdr := c.send(t, id, nil)
 					took := time.Since(start)
-					if st != http.StatusServiceUnavailable {
-						t.Errorf("%s: status %d %q with Redis down, want 503", c.name, st, body)
+					if st != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+						t.Errorf("%s: status %d %q (Retry-After %q) with Redis down, want 503 with Retry-After", c.name, st, body, hdr.Get("Retry-After"))
 					}
 					if took > replay.DefaultStorageTimeout+3*time.Second {
 						t.Errorf("%s: 503 took %v, want it bounded by the storage timeout", c.name, took)
@@ -146,7 +146,7 @@ func TestCluster(t *testing.T) {
 			}
 			for _, c := range []*caddyInstance{a, b} {
 				line := c.waitLog(t, 5*time.Second, func(e map[string]any) bool {
-					return e["logger"] == "http.handlers.webhook_verify" && e["msg"] == "webhook rejected" &&
+					return e["logger"] == "http.handlers.webhook_verify" && e["msg"] == "webhook replay store unavailable" &&
 						e["result"] == "replay_unavailable" && e["delivery_id"] == id
 				})
 				if line == nil {
@@ -154,11 +154,18 @@ func TestCluster(t *testing.T) {
 					continue
 				}
 				reason, _ := line["reason"].(string)
-				if !strings.Contains(reason, "unavailable") || line["level"] != "info" {
-					t.Errorf("%s: log line %v: want level info and a reason naming the unavailable cache", c.name, line)
+				if !strings.Contains(reason, "unavailable") || line["level"] != "error" {
+					t.Errorf("%s: log line %v: want level error (an operator's problem, not a rejection) and a reason naming the unavailable cache", c.name, line)
 				}
 				if strings.Contains(c.log.String(), strings.TrimPrefix(swSecret, "whsec_")) {
 					t.Errorf("%s: the log contains the secret", c.name)
+				}
+				// The gate answered its 503 itself: no ERROR line of Caddy
+				// with the request's headers.
+				for _, l := range strings.Split(c.log.String(), "\n") {
+					if strings.Contains(l, `"logger":"http.log.error`) && strings.Contains(l, id) {
+						t.Errorf("%s: Caddy logged the outage's 503 with the request: %.300s", c.name, l)
+					}
 				}
 			}
 

@@ -1,13 +1,22 @@
 package webhookverify
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
 
 // Rejection log limits: each handler (route) writes at most logBurst
@@ -120,8 +129,19 @@ func (c resultCounts) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	return nil
 }
 
-// rejectionSummary returns the summary writer of h's limiter.
+// rejectionSummary returns the summary writer of h's rejection limiter.
 func (h *Handler) rejectionSummary(logger *zap.Logger) func(int, map[string]int, time.Time) {
+	return h.limitSummary(logger, zapcore.InfoLevel, "webhook rejections not logged one by one")
+}
+
+// storeFailureSummary returns the summary writer of h's replay store
+// failure limiter.
+func (h *Handler) storeFailureSummary(logger *zap.Logger) func(int, map[string]int, time.Time) {
+	return h.limitSummary(logger, zapcore.ErrorLevel, "webhook replay store failures not logged one by one")
+}
+
+// limitSummary returns a summary writer that logs at level with msg.
+func (h *Handler) limitSummary(logger *zap.Logger, level zapcore.Level, msg string) func(int, map[string]int, time.Time) {
 	return func(n int, by map[string]int, since time.Time) {
 		fields := []zap.Field{
 			zap.String("provider", h.Provider),
@@ -135,7 +155,7 @@ func (h *Handler) rejectionSummary(logger *zap.Logger) func(int, map[string]int,
 		if h.logOnly() {
 			fields = append(fields, zap.String("mode", ModeLogOnly))
 		}
-		logger.Info("webhook rejections not logged one by one", fields...)
+		logger.Log(level, msg, fields...)
 	}
 }
 
@@ -166,7 +186,150 @@ func (h *Handler) closeLogs() {
 	if h.logLimit != nil {
 		h.logLimit.close()
 	}
+	if h.storeLog != nil {
+		h.storeLog.close()
+	}
 	if h.untrack != nil {
 		h.untrack()
 	}
+}
+
+// resultStoreUnavailable is the result (log, metrics) of a verified
+// delivery the replay store could not check.
+const resultStoreUnavailable = "replay_unavailable"
+
+// httpError ends a request the gate refuses: it returns a Caddy HTTP
+// error, for handle_errors routes to shape, except for a 5xx on a server
+// without handle_errors routes. Caddy would log that one at ERROR, once
+// per request, with the copy of the request it made before any handler
+// ran: every header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. The gate answers it itself, as
+// Caddy would (the status and the headers already set, no body), and
+// returns nil, so its own rate-limited line is the only one. Caddy logs
+// the errors it is handed (below 500, or any status when handle_errors
+// routes exist) at DEBUG.
+func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
+	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
+		return caddyhttp.Error(status, err)
+	}
+	w.WriteHeader(status)
+	return nil
+}
+
+// answersErrorsItself reports whether the request is served by a Caddy
+// server without handle_errors routes (outside a Caddy server, as in unit
+// tests, errors are returned).
+func answersErrorsItself(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv == nil {
+		return false
+	}
+	return srv.Errors == nil || len(srv.Errors.Routes) == 0
+}
+
+// errStoreUnavailable is the error of a delivery the replay store could
+// not check; the store's own error is logged, never shown.
+var errStoreUnavailable = errors.New("replay cache unavailable")
+
+// storeUnavailable handles a verified delivery whose replay state could
+// not be read (the store failed, or the in-memory cache holds only
+// deliveries in flight): an operator's problem, logged at ERROR (limited
+// apart from rejections) and answered 503 with Retry-After, which
+// providers retry; log_only passes it on.
+func (h *Handler) storeUnavailable(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler, err error) error {
+	h.outcome(r, resultStoreUnavailable, res.ID, err)
+	repl.Set("http.webhook_verify.replay", "unavailable")
+	if h.logOnly() {
+		return next.ServeHTTP(w, r)
+	}
+	repl.Set("http.webhook_verify.error", errStoreUnavailable.Error())
+	w.Header().Set("Retry-After", retryAfter)
+	return h.httpError(w, r, http.StatusServiceUnavailable, errStoreUnavailable)
+}
+
+// caddyRedacted are the request headers Caddy's logs redact unless the
+// server sets should_log_credentials.
+var caddyRedacted = map[string]bool{"Authorization": true, "Cookie": true, "Proxy-Authorization": true}
+
+// warnCredentialLogs warns, once per load, when a request carries a
+// secret where Caddy logs it: a header the verifier checks (Caddy's access
+// log and its error log copy every request header before any handler
+// runs, so the gate's removing the header cannot keep it out of them), or
+// Meta's verify token in the handshake's query (the access log's uri). The
+// warning gives the log filter that keeps it out.
+func (h *Handler) warnCredentialLogs() {
+	if h.logger == nil {
+		return
+	}
+	var names []string
+	if cc, ok := h.verifier.(verifiers.CredentialCarrier); ok {
+		for _, n := range cc.CredentialHeaders() {
+			if !caddyRedacted[n] {
+				names = append(names, n)
+			}
+		}
+	}
+	query := h.VerifyToken != ""
+	if len(names) == 0 && !query {
+		return
+	}
+	fields := []zap.Field{zap.String("provider", h.Provider)}
+	if len(names) > 0 {
+		fields = append(fields, zap.Strings("headers", names))
+	}
+	if query {
+		fields = append(fields, zap.Strings("query", secretQueryParams))
+	}
+	fields = append(fields, zap.String("caddyfile", credentialLogFilter(names, query)))
+	h.logger.Warn("Caddy's logs copy the request before any handler runs, with this route's secret: add the log filter shown to the site's log block (access log) and to the log block of the global options (http.log.error)", fields...)
+}
+
+// secretQueryParams are the query parameters that carry a secret (Meta's
+// handshake verify token).
+var secretQueryParams = []string{"hub.verify_token"}
+
+// credentialLogFilter returns the Caddyfile log block that deletes the
+// named headers (and, with query, the secret query parameters) from the
+// request in Caddy's log lines: the same block in a site, for its access
+// log, and in the global options, for the default log that carries
+// http.log.error.
+func credentialLogFilter(names []string, query bool) string {
+	var b strings.Builder
+	b.WriteString("log {\n\tformat filter {\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, "\t\trequest>headers>%s delete\n", n)
+	}
+	if query {
+		b.WriteString("\t\trequest>uri query {\n")
+		for _, p := range secretQueryParams {
+			fmt.Fprintf(&b, "\t\t\tdelete %s\n", p)
+		}
+		b.WriteString("\t\t}\n")
+	}
+	b.WriteString("\t}\n}")
+	return b.String()
+}
+
+// logURI returns a request URI for the gate's log lines, with the values
+// of secret query parameters replaced.
+func logURI(uri string) string {
+	path, q, ok := strings.Cut(uri, "?")
+	if !ok {
+		return uri
+	}
+	parts := strings.Split(q, "&")
+	changed := false
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if dk, err := url.QueryUnescape(k); err == nil {
+			k = dk
+		}
+		if slices.Contains(secretQueryParams, k) {
+			parts[i], changed = k+"=REDACTED", true
+		}
+	}
+	if !changed {
+		return uri
+	}
+	return path + "?" + strings.Join(parts, "&")
 }

@@ -110,7 +110,8 @@ type Handler struct {
 	// Keep the credentials the gate checked (`postmark`'s secret header
 	// or Basic Authorization) on the request passed to the next handler.
 	// By default they are removed, so they reach neither the upstream nor
-	// the logs of Caddy and the upstream.
+	// its logs. Caddy's own logs copy the request before any handler runs:
+	// see the README's Logs section for the filter that keeps them out.
 	KeepCredentials bool `json:"keep_credentials,omitempty"`
 
 	// Allowed MailChannels customer handles (`mailchannels`): every event
@@ -153,6 +154,7 @@ type Handler struct {
 	logger    *zap.Logger
 	metrics   *metrics
 	logLimit  *logLimiter
+	storeLog  *logLimiter // replay store failures, apart from rejections
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
 
@@ -188,6 +190,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
+	h.storeLog = newLogLimiter(logBurst, logInterval, h.storeFailureSummary(h.logger))
 	h.maxSize = h.MaxSize
 	if h.maxSize == 0 {
 		h.maxSize = DefaultMaxSize
@@ -208,6 +211,7 @@ func (h *Handler) provision(ctx caddy.Context) error {
 		return err
 	}
 	h.verifier = v
+	h.warnCredentialLogs()
 	switch verifiers.Canonical(h.Provider) {
 	case "sns":
 		if len(cfg.TopicARNs) == 0 {
@@ -782,7 +786,8 @@ func reason(err error) (string, int) {
 }
 
 // reject logs the failure and returns it as a Caddy HTTP error, so that
-// handle_errors routes can shape the response.
+// handle_errors routes can shape the response (see httpError for the 5xx
+// answered here).
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
 	why, status := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
@@ -792,14 +797,15 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 		}
 	}
 	h.outcome(r, why, id, err)
-	return caddyhttp.Error(status, err)
+	return h.httpError(w, r, status, err)
 }
 
 // outcome logs and counts the result of one request: one line per
 // decision, verified ones at DEBUG, rejections at INFO (ERROR for
-// internal errors),
-// at most logBurst rejection lines per logInterval and route. It never
-// logs a secret, a signature or the body.
+// internal errors), at most logBurst rejection lines per logInterval and
+// route; replay store failures at ERROR, limited apart from rejections (a
+// flood of forged requests cannot hide them). It never logs a secret, a
+// signature or the body.
 func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 	if h.metrics != nil {
 		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
@@ -817,17 +823,21 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 	case "duplicate", "in_flight":
 		msg = "webhook duplicate"
 	}
+	limit := h.logLimit
 	if err != nil {
 		level, msg = zapcore.InfoLevel, "webhook rejected"
-		if result == "internal" {
+		switch result {
+		case "internal":
 			level = zapcore.ErrorLevel
+		case resultStoreUnavailable:
+			level, msg, limit = zapcore.ErrorLevel, "webhook replay store unavailable", h.storeLog
 		}
 	}
 	ce := h.logger.Check(level, msg)
 	if ce == nil {
 		return
 	}
-	if err != nil && h.logLimit != nil && !h.logLimit.allow(result) {
+	if err != nil && limit != nil && !limit.allow(result) {
 		return
 	}
 	fields := make([]zap.Field, 0, 11)
@@ -854,7 +864,7 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 		zap.String("remote_ip", remoteHost(r)),
 		zap.String("host", truncate(r.Host, 256)),
 		zap.String("method", truncate(r.Method, 32)),
-		zap.String("uri", truncate(uri, 1024)),
+		zap.String("uri", truncate(logURI(uri), 1024)),
 	)
 	if h.logOnly() {
 		fields = append(fields, zap.String("mode", ModeLogOnly))

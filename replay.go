@@ -359,19 +359,8 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	// The outcome must be recorded even when the client goes away.
 	ctx := context.WithoutCancel(r.Context())
 	state, tok, err := h.replay.store.Reserve(ctx, key, h.replay.inFlightTTL)
-	if errors.Is(err, replay.ErrFull) {
-		// Every entry is a delivery still being handled: the provider's
-		// retry will find room.
-		w.Header().Set("Retry-After", retryAfter)
-	}
 	if err != nil {
-		h.outcome(r, "replay_unavailable", res.ID, err)
-		repl.Set("http.webhook_verify.replay", "unavailable")
-		if h.logOnly() {
-			return next.ServeHTTP(w, r)
-		}
-		repl.Set("http.webhook_verify.error", "replay cache unavailable")
-		return caddyhttp.Error(http.StatusServiceUnavailable, errors.New("replay cache unavailable"))
+		return h.storeUnavailable(w, r, repl, res, next, err)
 	}
 	repl.Set("http.webhook_verify.replay", replayPlaceholder(state))
 	if state != replay.New && h.logOnly() {
