@@ -1,12 +1,15 @@
 package verifiers
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -226,4 +229,47 @@ func newSigned(body []byte, ct string) *Signed {
 		h.Set("Content-Type", ct)
 	}
 	return &Signed{Header: h, Body: body}
+}
+
+// jsonString encodes s as a JSON string without HTML escaping.
+func jsonString(s string) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// looksJSON reports whether body starts (after white space) with { or [.
+func looksJSON(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
+}
+
+// splitSignedURL checks that raw is an absolute http(s) URL without a
+// fragment and splits off its raw query.
+func splitSignedURL(raw string) (base, query string, err error) {
+	if raw == "" {
+		return "", "", fmt.Errorf("needs the url the provider signs")
+	}
+	if strings.Contains(raw, "#") {
+		return "", "", fmt.Errorf("url must not have a fragment")
+	}
+	if _, _, _, _, err := twilioSplitURL(raw); err != nil {
+		return "", "", err
+	}
+	base, query, _ = strings.Cut(raw, "?")
+	return base, query, nil
+}
+
+// randomUUID returns a random (version 4) UUID.
+func randomUUID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -13,7 +13,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
 	"math/big"
 	"net"
 	"net/http"
@@ -27,6 +26,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/fetch"
 )
 
 // Vectors.
