@@ -280,3 +280,19 @@ func signTwilio(_ string, r SignRequest) (*Signed, error) {
 	s.Query = query
 	return s, nil
 }
+
+// splitSignedURL checks that raw is an absolute http(s) URL without a
+// fragment and splits off its raw query.
+func splitSignedURL(raw string) (base, query string, err error) {
+	if raw == "" {
+		return "", "", fmt.Errorf("needs the url the provider signs")
+	}
+	if strings.Contains(raw, "#") {
+		return "", "", fmt.Errorf("url must not have a fragment")
+	}
+	if _, _, _, _, err := twilioSplitURL(raw); err != nil {
+		return "", "", err
+	}
+	base, query, _ = strings.Cut(raw, "?")
+	return base, query, nil
+}
