@@ -15,7 +15,7 @@ import (
 
 // End-to-end tests, through Caddy, of the providers of
 // verifiers/presets_more_*.go: the named providers over existing verifiers
-// (presets_more_aliases.go) and Hygraph (presets_more_hygraph.go). Each
+// (presets_more_aliases.go) and Hygraph (hygraph.go). Each
 // route gets a vector that must be forwarded byte-identical (and a second
 // copy answered as a duplicate), a tampered copy refused with 401, and a
 // request without its signature or credentials refused, none of which
@@ -26,7 +26,7 @@ import (
 // The Standard Webhooks vectors come from verifiers/testdata/presets/vectors.json,
 // signed by Node's crypto (verifiers/testdata/presets/sign.js); the
 // Hygraph ones by Hygraph's own library (command in
-// verifiers/presets_more_hygraph_test.go); the Mandrill one by Node's crypto
+// verifiers/hygraph_test.go); the Mandrill one by Node's crypto
 // (command in verifiers/presets_more_test.go).
 
 // e2eMoreVector is one vector of verifiers/testdata/presets/vectors.json.
@@ -65,7 +65,7 @@ const (
 	e2eHygraphSigEnv = "sign=KCDUhXMmkgt+BYaPtR9f4qrZq0EkN9QRrhvvMBix/y8=, env=staging-2, t=1767225570000"
 
 	// plivo-go utils_test.go @273a8369467eeb2e2603d3916a0f6587dbde4ec4
-	// (TestValidateSignatureV3Pass3), as in verifiers/presets_more_plivo_test.go.
+	// (TestValidateSignatureV3Pass3), as in verifiers/plivo_test.go.
 	e2ePlivoToken = "Y2Q2ZDgxZmY5YWRiOTI5YmQ1Njg0MTAxZWIyOTc4"
 	e2ePlivoURL   = "https://plivobin.non-prod.plivops.com/api/v1/validate_signature03.xml"
 	e2ePlivoNonce = "31627761595286130198"

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -41,6 +42,7 @@ import (
 
 func init() {
 	Register("adyen", newAdyen)
+	RegisterSigner("adyen", signAdyen)
 }
 
 // adyenMaxItems bounds the notification items of one body.
@@ -275,6 +277,88 @@ func adyenInteger(raw json.RawMessage) bool {
 		}
 	}
 	return true
+}
+
+// adyenPlaceholder stands in for the signatures while the signed strings
+// are read back with the verifier's own parser.
+var adyenPlaceholder = base64.StdEncoding.EncodeToString(make([]byte, sha256.Size))
+
+// signAdyen: the body is an Adyen notification ({"live": ...,
+// "notificationItems": [{"NotificationRequestItem": {...}}, ...]}); each
+// item gets additionalData.hmacSignature, base64 HMAC-SHA256 (the hex
+// secret) of its eight fields, read back by the verifier's parser so that
+// the signer signs exactly what the verifier checks. The body is
+// re-encoded (members sorted, numbers kept as written).
+func signAdyen(_ string, r SignRequest) (*Signed, error) {
+	if r.Secret == "" {
+		return nil, fmt.Errorf("needs a secret (the HMAC key, hex)")
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(r.Secret))
+	if err != nil || len(key) == 0 {
+		return nil, fmt.Errorf("secret is not a hex HMAC key")
+	}
+	var top map[string]any
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
+	dec.UseNumber()
+	if err := dec.Decode(&top); err != nil || top == nil {
+		return nil, fmt.Errorf("body is not an adyen notification (a json object)")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("body has data after the json object")
+	}
+	list, _ := top["notificationItems"].([]any)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("body has no notificationItems array")
+	}
+	ads := make([]map[string]any, len(list))
+	for i, el := range list {
+		wrap, _ := el.(map[string]any)
+		item, _ := wrap["NotificationRequestItem"].(map[string]any)
+		if item == nil {
+			return nil, fmt.Errorf("notification item %d has no NotificationRequestItem object", i+1)
+		}
+		ad, _ := item["additionalData"].(map[string]any)
+		if ad == nil {
+			if v, ok := item["additionalData"]; ok && v != nil {
+				return nil, fmt.Errorf("notification item %d: additionalData is not an object", i+1)
+			}
+			ad = map[string]any{}
+			item["additionalData"] = ad
+		}
+		ad["hmacSignature"] = adyenPlaceholder
+		ads[i] = ad
+	}
+	body, err := adyenEncode(top)
+	if err != nil {
+		return nil, err
+	}
+	items, err := adyenParse(body)
+	if err != nil {
+		return nil, err
+	}
+	if len(items) != len(ads) {
+		return nil, fmt.Errorf("notification items do not read back")
+	}
+	for i, it := range items {
+		ads[i]["hmacSignature"] = base64.StdEncoding.EncodeToString(MAC(sha256.New, key, []byte(it.signed)))
+	}
+	if body, err = adyenEncode(top); err != nil {
+		return nil, err
+	}
+	s := newSigned(body, contentType(r, "application/json"))
+	s.BodyRewritten = !bytes.Equal(body, r.Body)
+	return s, nil
+}
+
+// adyenEncode is json.Marshal without HTML escaping or a trailing newline.
+func adyenEncode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("body does not re-encode")
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 var _ Timestamped = (*adyen)(nil)

@@ -24,6 +24,7 @@ import (
 
 func init() {
 	Register("discord", newDiscord)
+	RegisterSigner("discord", signDiscord)
 }
 
 type discord struct {
@@ -130,6 +131,21 @@ func discordPing(body []byte) bool {
 		Type json.Number `json:"type"`
 	}
 	return json.Unmarshal(body, &m) == nil && m.Type == "1"
+}
+
+// signDiscord: X-Signature-Ed25519: hex Ed25519(timestamp ‖ body), with
+// X-Signature-Timestamp in Unix seconds.
+func signDiscord(_ string, r SignRequest) (*Signed, error) {
+	k, err := parseEd25519Private(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	ts := unixString(r)
+	sig := ed25519.Sign(k, append([]byte(ts), r.Body...))
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("X-Signature-Ed25519", hex.EncodeToString(sig))
+	s.Header.Set("X-Signature-Timestamp", ts)
+	return s, nil
 }
 
 var (

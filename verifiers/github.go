@@ -2,6 +2,7 @@ package verifiers
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -23,6 +24,7 @@ import (
 
 func init() {
 	Register("github", newGitHub)
+	RegisterSigner("github", signGitHub)
 }
 
 type githubVerifier struct {
@@ -72,6 +74,23 @@ func (v *githubVerifier) Verify(r *Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: X-Hub-Signature-256 does not match", ErrSignature)
 	}
 	return &Result{ID: id, Signature: matched, Key: key}, nil
+}
+
+// signGitHub: X-Hub-Signature-256: sha256=<hex HMAC-SHA256(secret, body)>,
+// and X-GitHub-Delivery (unsigned) from r.ID or random.
+func signGitHub(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	id := r.ID
+	if id == "" {
+		id = randomUUID()
+	}
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(MAC(sha256.New, key, r.Body)))
+	s.Header.Set("X-GitHub-Delivery", id)
+	return s, nil
 }
 
 var _ Timestamped = (*githubVerifier)(nil)

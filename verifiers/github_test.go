@@ -149,39 +149,3 @@ func TestGitHubLegacyHeaderMessage(t *testing.T) {
 		t.Fatal("HasTimestamp = true, want false")
 	}
 }
-
-func TestGitHubConfig(t *testing.T) {
-	s := []string{ghDocsSecret}
-	tests := []struct {
-		name string
-		cfg  Config
-		ok   bool
-	}{
-		{"one secret", Config{Secrets: s}, true},
-		{"two secrets", Config{Secrets: []string{ghDocsSecret, ghOctoSecret}}, true},
-		{"empty config", Config{}, false},
-		{"empty secret", Config{Secrets: []string{""}}, false},
-		{"tolerance", Config{Secrets: s, Tolerance: time.Minute}, false},
-		{"tolerance off", Config{Secrets: s, Tolerance: -1}, false},
-		{"public_key", Config{Secrets: s, PublicKeys: []PublicKey{{Key: "k"}}}, false},
-		{"hmac recipe", Config{Secrets: s, HMAC: &HMACRecipe{}}, false},
-		{"url", Config{Secrets: s, URL: "https://example.com/"}, false},
-		{"topic_arn", Config{Secrets: s, TopicARNs: []string{"arn"}}, false},
-		{"certificate", Config{Secrets: s, Certificates: []string{"pem"}}, false},
-		{"auto_confirm", Config{Secrets: s, AutoConfirm: true}, false},
-		{"username", Config{Secrets: s, Username: "u"}, false},
-		{"password", Config{Secrets: s, Password: "p"}, false},
-		{"header", Config{Secrets: s, Header: "X-Token"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := New("github", tc.cfg)
-			if tc.ok != (err == nil) {
-				t.Fatalf("New: err = %v, want ok = %v", err, tc.ok)
-			}
-			if err != nil && strings.Contains(err.Error(), ghDocsSecret) {
-				t.Fatalf("error %q contains the secret", err)
-			}
-		})
-	}
-}

@@ -40,6 +40,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -86,6 +87,7 @@ const (
 
 func init() {
 	Register("mailchannels", newMailChannels)
+	RegisterSigner("mailchannels", signMailChannels)
 }
 
 type mcConfiguredKey struct {
@@ -793,4 +795,33 @@ func (f *mcKeyFetcher) fetch(ctx context.Context, keyID string) (ed25519.PublicK
 		return fail("response holds no valid Ed25519 key")
 	}
 	return key, 0, nil
+}
+
+// mcDefaultKeyID is the keyid the mailchannels signer uses without one.
+const mcDefaultKeyID = "local-test-key"
+
+// signMailChannels: RFC 9421 over content-digest (RFC 9530 sha-256), in
+// the shape MailChannels sends (label sig_1; created, alg, keyid).
+func signMailChannels(_ string, r SignRequest) (*Signed, error) {
+	k, err := parseEd25519Private(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	keyID := r.KeyID
+	if keyID == "" {
+		keyID = mcDefaultKeyID
+	}
+	if !mcFetchableKeyID(keyID) {
+		return nil, fmt.Errorf("key id must be 1 to %d of A-Z a-z 0-9 . _ ~ + / = : -", mcMaxFetchKeyID)
+	}
+	sum := sha256.Sum256(r.Body)
+	digest := "sha-256=:" + base64.StdEncoding.EncodeToString(sum[:]) + ":"
+	params := fmt.Sprintf(`("content-digest");created=%d;alg="ed25519";keyid="%s"`, r.Now.Unix(), keyID)
+	base := `"content-digest": ` + digest + "\n" + `"@signature-params": ` + params
+	sig := ed25519.Sign(k, []byte(base))
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set(mcDigestHeader, digest)
+	s.Header.Set(mcSignatureInputHeader, "sig_1="+params)
+	s.Header.Set(mcSignatureHeader, "sig_1=:"+base64.StdEncoding.EncodeToString(sig)+":")
+	return s, nil
 }

@@ -2,7 +2,9 @@ package verifiers
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +46,7 @@ import (
 
 func init() {
 	Register("mailgun", newMailgun)
+	RegisterSigner("mailgun", signMailgun)
 }
 
 const (
@@ -327,5 +330,47 @@ func mailgunJSONString(raw json.RawMessage, name string) (string, error) {
 	if len(s) > mailgunMaxField {
 		return "", fmt.Errorf("%w: %s too long", ErrMalformed, name)
 	}
+	return s, nil
+}
+
+// signMailgun wraps the body (the event data, JSON; or a whole Mailgun
+// payload, whose event-data is kept) in a JSON webhook body with a fresh
+// signature block: hex HMAC-SHA256(key, timestamp + token).
+func signMailgun(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	event := bytes.TrimSpace(r.Body)
+	if len(event) == 0 {
+		event = []byte("{}")
+	}
+	if !json.Valid(event) {
+		return nil, fmt.Errorf("body (the event data) is not JSON")
+	}
+	if m, err := jsonMembers(event, false, "event-data"); err == nil && m["event-data"] != nil {
+		event = m["event-data"]
+	}
+	token := r.ID
+	if token == "" {
+		b := make([]byte, 25)
+		rand.Read(b)
+		token = hex.EncodeToString(b) // 50 characters, like Mailgun's
+	}
+	if len(token) > mailgunMaxToken {
+		return nil, fmt.Errorf("id (the token) is longer than %d bytes", mailgunMaxToken)
+	}
+	ts := unixString(r)
+	sig := hex.EncodeToString(MAC(sha256.New, key, []byte(ts+token)))
+	tok, err := jsonString(token)
+	if err != nil {
+		return nil, err
+	}
+	var body bytes.Buffer
+	fmt.Fprintf(&body, `{"signature":{"timestamp":"%s","token":%s,"signature":"%s"},"event-data":`, ts, tok, sig)
+	body.Write(event)
+	body.WriteString("}")
+	s := newSigned(body.Bytes(), contentType(r, "application/json"))
+	s.BodyRewritten = true
 	return s, nil
 }

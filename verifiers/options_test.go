@@ -3,6 +3,7 @@ package verifiers
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEveryProviderRefusesForeignOptions: every registered provider (and
@@ -48,4 +49,81 @@ func TestAllowPanicsOnUnknownOption(t *testing.T) {
 		}
 	}()
 	_ = Config{}.Allow("secrets")
+}
+
+// TestSecretSchemesConfig: slack, stripe and github take one or more
+// secrets, a tolerance where their scheme has a timestamp, and nothing
+// else; no refusal shows the secret. (Vectors: slack_test.go,
+// stripe_test.go, github_test.go.)
+func TestSecretSchemesConfig(t *testing.T) {
+	for _, p := range []struct {
+		provider       string
+		secret, second string
+		timestamped    bool
+	}{
+		{"slack", slackDocsSecret, slackGoSecret, true},
+		{"stripe", stripeGoSecret, stripeGoRolled, true},
+		{"github", ghDocsSecret, ghOctoSecret, false},
+	} {
+		s := []string{p.secret}
+		tests := []struct {
+			name string
+			cfg  Config
+			ok   bool
+		}{
+			{"one secret", Config{Secrets: s}, true},
+			{"two secrets", Config{Secrets: []string{p.secret, p.second}}, true},
+			{"two secrets and a tolerance", Config{Secrets: []string{p.secret, p.second}, Tolerance: time.Minute}, p.timestamped},
+			{"tolerance off", Config{Secrets: s, Tolerance: -1}, p.timestamped},
+			{"empty config", Config{}, false},
+			{"empty secret", Config{Secrets: []string{""}}, false},
+			{"empty second secret", Config{Secrets: []string{p.secret, ""}}, false},
+			{"public_key", Config{Secrets: s, PublicKeys: []PublicKey{{Key: "k"}}}, false},
+			{"hmac recipe", Config{Secrets: s, HMAC: &HMACRecipe{}}, false},
+			{"url", Config{Secrets: s, URL: "https://example.com/"}, false},
+			{"topic_arn", Config{Secrets: s, TopicARNs: []string{"arn"}}, false},
+			{"certificate", Config{Secrets: s, Certificates: []string{"pem"}}, false},
+			{"auto_confirm", Config{Secrets: s, AutoConfirm: true}, false},
+			{"username", Config{Secrets: s, Username: "u"}, false},
+			{"password", Config{Secrets: s, Password: "p"}, false},
+			{"header", Config{Secrets: s, Header: "X-Token"}, false},
+		}
+		for _, tc := range tests {
+			t.Run(p.provider+"/"+tc.name, func(t *testing.T) {
+				_, err := New(p.provider, tc.cfg)
+				if tc.ok != (err == nil) {
+					t.Fatalf("New: err = %v, want ok = %v", err, tc.ok)
+				}
+				if err != nil && strings.Contains(err.Error(), p.secret) {
+					t.Fatalf("error %q contains the secret", err)
+				}
+			})
+		}
+	}
+}
+
+// TestTimestampedFollowsTolerance: a scheme with a signed timestamp counts
+// as timestamped (for replay's in-flight window) unless tolerance is off.
+func TestTimestampedFollowsTolerance(t *testing.T) {
+	for _, p := range []struct {
+		provider string
+		cfg      func(tol time.Duration) Config
+	}{
+		{"slack", func(tol time.Duration) Config { return Config{Secrets: []string{slackDocsSecret}, Tolerance: tol} }},
+		{"stripe", func(tol time.Duration) Config { return Config{Secrets: []string{stripeGoSecret}, Tolerance: tol} }},
+		{"svix", func(tol time.Duration) Config { return swConfig([]string{swSecret}, nil, tol) }},
+	} {
+		for _, tc := range []struct {
+			tol  time.Duration
+			want bool
+		}{{0, true}, {time.Minute, true}, {-1, false}} {
+			v, err := New(p.provider, p.cfg(tc.tol))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.(Timestamped).HasTimestamp(); got != tc.want {
+				t.Errorf("%s, tolerance %v: HasTimestamp = %v, want %v", p.provider, tc.tol, got, tc.want)
+			}
+		}
+	}
 }

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -50,6 +51,7 @@ import (
 
 func init() {
 	Register("paypal", newPayPal)
+	RegisterSigner("paypal", signPayPal)
 }
 
 const (
@@ -260,6 +262,54 @@ func (ch *snsChain) checkNamed(roots *x509.CertPool, host string, now time.Time)
 		return nil, fmt.Errorf("%w: paypal certificate has no RSA key", ErrSignature)
 	}
 	return k, nil
+}
+
+// paypalSignCertURL is the PAYPAL-CERT-URL the signer sends: a well-formed
+// PayPal certificate URL, never fetched by a gate that pins the
+// certificate (keygen's), which a signed delivery for local testing needs.
+const paypalSignCertURL = "https://api.paypal.com/v1/notifications/certs/CERT-caddy-webhook-sign"
+
+// signPayPal: PAYPAL-TRANSMISSION-SIG: base64 SHA256withRSA (the RSA
+// private key) over transmission id|time|webhook id|CRC32(body), with
+// r.KeyID the webhook id (required), r.ID the transmission id (random
+// UUID by default) and the time in RFC 3339 (UTC, whole seconds).
+func signPayPal(_ string, r SignRequest) (*Signed, error) {
+	webhookID := strings.TrimSpace(r.KeyID)
+	if webhookID == "" {
+		return nil, fmt.Errorf("needs the webhook id (--key-id, the gate's webhook_id)")
+	}
+	if !paypalID.MatchString(webhookID) {
+		return nil, fmt.Errorf("webhook id must be 1 to 64 letters, digits or '-'")
+	}
+	id := r.ID
+	if id == "" {
+		id = randomUUID()
+	}
+	if !paypalID.MatchString(id) {
+		return nil, fmt.Errorf("id must be 1 to 64 letters, digits or '-'")
+	}
+	k, err := parsePrivateKey(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok || rk.N.BitLen() < 2048 || rk.N.BitLen() > 4096 {
+		return nil, fmt.Errorf("private key is not an RSA key of 2048 to 4096 bits")
+	}
+	ts := r.Now.UTC().Format(time.RFC3339)
+	signed := id + "|" + ts + "|" + webhookID + "|" + strconv.FormatUint(uint64(crc32.ChecksumIEEE(r.Body)), 10)
+	digest := sha256.Sum256([]byte(signed))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, rk, crypto.SHA256, digest[:])
+	if err != nil {
+		return nil, fmt.Errorf("rsa signing failed")
+	}
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("Paypal-Transmission-Id", id)
+	s.Header.Set("Paypal-Transmission-Time", ts)
+	s.Header.Set("Paypal-Transmission-Sig", base64.StdEncoding.EncodeToString(sig))
+	s.Header.Set("Paypal-Cert-Url", paypalSignCertURL)
+	s.Header.Set("Paypal-Auth-Algo", "SHA256withRSA")
+	return s, nil
 }
 
 var _ Timestamped = (*paypal)(nil)

@@ -34,6 +34,7 @@ import (
 
 func init() {
 	Register("postmark", newPostmark)
+	RegisterSigner("postmark", signPostmark)
 }
 
 type postmark struct {
@@ -164,6 +165,39 @@ func postmarkHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// signPostmark sends the credentials, as Postmark does: Basic auth from
+// Username and Password, or Header carrying Secret.
+func signPostmark(_ string, r SignRequest) (*Signed, error) {
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	switch {
+	case r.Username != "" || r.Password != "":
+		if r.Username == "" || r.Password == "" {
+			return nil, fmt.Errorf("needs both username and password")
+		}
+		if strings.ContainsRune(r.Username, ':') {
+			return nil, fmt.Errorf("username must not contain a colon")
+		}
+		if r.Header != "" || r.Secret != "" {
+			return nil, fmt.Errorf("takes either username and password or header and secret, not both")
+		}
+		s.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(r.Username+":"+r.Password)))
+	case r.Header != "" || r.Secret != "":
+		if r.Header == "" || r.Secret == "" {
+			return nil, fmt.Errorf("needs both header and secret")
+		}
+		if !postmarkHeaderName(r.Header) {
+			return nil, fmt.Errorf("header is not a valid header name")
+		}
+		if strings.ContainsAny(r.Secret, "\r\n") || strings.TrimSpace(r.Secret) != r.Secret {
+			return nil, fmt.Errorf("secret has white space or a line break a header cannot carry")
+		}
+		s.Header.Set(r.Header, r.Secret)
+	default:
+		return nil, fmt.Errorf("needs username and password, or header and secret")
+	}
+	return s, nil
 }
 
 var _ Challenger = (*postmark)(nil)

@@ -33,6 +33,14 @@ func init() {
 	Register("sparkpost", forwardTo("postmark"))
 	Register("vmware", newVMware)
 	Register("brevo", newBrevo)
+	for _, name := range []string{"brex", "clerk", "loops", "openai", "replicate"} {
+		RegisterSigner(name, signAs("standard_webhooks"))
+	}
+	RegisterSigner("mailchimp", signAs("mandrill"))
+	for _, name := range []string{"mailjet", "sparkpost", "vmware"} {
+		RegisterSigner(name, signAs("postmark"))
+	}
+	RegisterSigner("brevo", signBrevo)
 }
 
 // forwardTo returns a factory that builds the provider registered as
@@ -69,4 +77,23 @@ func newBrevo(c Config) (Verifier, error) {
 		c.Secrets = secrets
 	}
 	return New("postmark", c)
+}
+
+// signAs signs as the provider registered as target.
+func signAs(target string) SignFunc {
+	return func(_ string, r SignRequest) (*Signed, error) {
+		return Sign(target, r)
+	}
+}
+
+// signBrevo signs as postmark; a secret without header is Brevo's token,
+// sent as "Authorization: Bearer <secret>" (see newBrevo).
+func signBrevo(_ string, r SignRequest) (*Signed, error) {
+	if r.Secret != "" && r.Header == "" {
+		r.Header = "Authorization"
+		if !strings.HasPrefix(r.Secret, "Bearer ") {
+			r.Secret = "Bearer " + r.Secret
+		}
+	}
+	return Sign("postmark", r)
 }

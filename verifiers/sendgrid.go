@@ -20,9 +20,11 @@ package verifiers
 import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/asn1"
+	"encoding/base64"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -38,6 +40,7 @@ const (
 
 func init() {
 	Register("sendgrid", newSendGrid)
+	RegisterSigner("sendgrid", signSendGrid)
 }
 
 type sendgridVerifier struct {
@@ -163,4 +166,26 @@ func parsePKIXText(s string) (any, error) {
 		return nil, fmt.Errorf("not a DER SubjectPublicKeyInfo")
 	}
 	return k, nil
+}
+
+// signSendGrid: base64 DER ECDSA P-256 over SHA-256(timestamp + body).
+func signSendGrid(_ string, r SignRequest) (*Signed, error) {
+	k, err := parsePrivateKey(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	ec, ok := k.(*ecdsa.PrivateKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, fmt.Errorf("private key is not an ECDSA P-256 key")
+	}
+	ts := unixString(r)
+	digest := sha256.Sum256(append([]byte(ts), r.Body...))
+	sig, err := ecdsa.SignASN1(rand.Reader, ec, digest[:])
+	if err != nil {
+		return nil, err
+	}
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set(sendgridSignatureHeader, base64.StdEncoding.EncodeToString(sig))
+	s.Header.Set(sendgridTimestampHeader, ts)
+	return s, nil
 }

@@ -19,6 +19,7 @@ import (
 // the same way (raw, base64, whsec).
 
 func init() {
+	recipeSignable, recipeSign = recipeBased, signByRecipe
 	RegisterSigner("hmac", func(_ string, r SignRequest) (*Signed, error) {
 		if r.Recipe == nil {
 			return nil, fmt.Errorf("needs an hmac recipe (at least signature_header)")
@@ -204,4 +205,59 @@ func (v *recipeVerifier) withTimestampField(body []byte, now time.Time) ([]byte,
 		return nil, fmt.Errorf("the body must be a JSON object holding the timestamp field")
 	}
 	return out, nil
+}
+
+// signByRecipe is Sign for a provider built on the recipe engine without
+// a signer of its own (zoom, recipe presets).
+func signByRecipe(provider string, r SignRequest) (*Signed, error) {
+	if r.Secret == "" {
+		return nil, fmt.Errorf("provider %s: needs a secret", provider)
+	}
+	u := "" // the url goes to presets that sign one ({url}) only
+	if probeURL(provider) != "" {
+		u = r.URL
+	}
+	rs, err := recipeSignerFor(provider, r.Secret, u)
+	if err != nil {
+		// The constructor's errors name the secret's position, never its value.
+		return nil, err
+	}
+	return rs.sign(r)
+}
+
+// recipeBased reports whether provider's verifier is built on the recipe
+// engine and takes a secret alone (zoom, recipe presets): such a provider
+// is signed by the engine, with a signer of its own or without one.
+func recipeBased(provider string) bool {
+	_, err := recipeSignerFor(provider, probeSecret, probeURL(provider))
+	return err == nil
+}
+
+// probeURL is a url for presets that sign one ({url}), "" for the others.
+func probeURL(name string) string {
+	if p, ok := LookupPreset(name); ok && p.takesURL() {
+		return "https://example.invalid/webhook"
+	}
+	return ""
+}
+
+// probeSecret decodes as raw, base64 and whsec alike, to find out whether
+// a provider is built on the recipe engine.
+const probeSecret = "dGVzdC1zZWNyZXQ="
+
+// recipeSignerFor builds provider with secret and returns it as a
+// recipeSigner, if it is one.
+func recipeSignerFor(provider, secret, url string) (recipeSigner, error) {
+	if !Known(provider) {
+		return nil, fmt.Errorf("unknown provider %q", provider)
+	}
+	v, err := New(provider, Config{Provider: provider, Secrets: []string{secret}, URL: url})
+	if err != nil {
+		return nil, err
+	}
+	rs, ok := v.(recipeSigner)
+	if !ok {
+		return nil, fmt.Errorf("not a recipe provider")
+	}
+	return rs, nil
 }

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -29,6 +30,7 @@ import (
 
 func init() {
 	Register("slack", newSlack)
+	RegisterSigner("slack", signSlack)
 }
 
 type slackVerifier struct {
@@ -126,6 +128,19 @@ func slackChallenge(body []byte) (string, bool, error) {
 		return "", false, fmt.Errorf("%w: url_verification without a challenge of at most %d bytes", ErrMalformed, slackMaxChallenge)
 	}
 	return c, true, nil
+}
+
+// signSlack: X-Slack-Signature: v0=<hex HMAC-SHA256(secret, v0:ts:body)>.
+func signSlack(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	ts := unixString(r)
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("X-Slack-Request-Timestamp", ts)
+	s.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(MAC(sha256.New, key, []byte("v0:"+ts+":"), r.Body)))
+	return s, nil
 }
 
 var _ Timestamped = (*slackVerifier)(nil)

@@ -145,55 +145,6 @@ func TestSlackVerify(t *testing.T) {
 	}
 }
 
-func TestSlackHasTimestamp(t *testing.T) {
-	for _, tc := range []struct {
-		tol  time.Duration
-		want bool
-	}{{0, true}, {time.Minute, true}, {-1, false}} {
-		v, err := New("slack", Config{Secrets: []string{slackDocsSecret}, Tolerance: tc.tol})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := v.(Timestamped).HasTimestamp(); got != tc.want {
-			t.Errorf("tolerance %v: HasTimestamp = %v, want %v", tc.tol, got, tc.want)
-		}
-	}
-}
-
-func TestSlackConfig(t *testing.T) {
-	s := []string{slackDocsSecret}
-	tests := []struct {
-		name string
-		cfg  Config
-		ok   bool
-	}{
-		{"one secret", Config{Secrets: s}, true},
-		{"two secrets and a tolerance", Config{Secrets: []string{slackDocsSecret, slackGoSecret}, Tolerance: time.Minute}, true},
-		{"empty config", Config{}, false},
-		{"empty secret", Config{Secrets: []string{""}}, false},
-		{"public_key", Config{Secrets: s, PublicKeys: []PublicKey{{Key: "k"}}}, false},
-		{"hmac recipe", Config{Secrets: s, HMAC: &HMACRecipe{}}, false},
-		{"url", Config{Secrets: s, URL: "https://example.com/"}, false},
-		{"topic_arn", Config{Secrets: s, TopicARNs: []string{"arn"}}, false},
-		{"certificate", Config{Secrets: s, Certificates: []string{"pem"}}, false},
-		{"auto_confirm", Config{Secrets: s, AutoConfirm: true}, false},
-		{"username", Config{Secrets: s, Username: "u"}, false},
-		{"password", Config{Secrets: s, Password: "p"}, false},
-		{"header", Config{Secrets: s, Header: "X-Token"}, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := New("slack", tc.cfg)
-			if tc.ok != (err == nil) {
-				t.Fatalf("New: err = %v, want ok = %v", err, tc.ok)
-			}
-			if err != nil && strings.Contains(err.Error(), slackDocsSecret) {
-				t.Fatalf("error %q contains the secret", err)
-			}
-		})
-	}
-}
-
 // Slack's url_verification request: the payload of the Events API docs
 // (https://api.slack.com/events/url_verification), signed with the docs'
 // signing secret at the docs' timestamp by node's crypto, not by the code

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -98,6 +102,7 @@ import (
 
 func init() {
 	Register("sns", newSNS, "ses")
+	RegisterSigner("sns", signSNS)
 }
 
 const (
@@ -803,4 +808,120 @@ func snsCertNamed(c *x509.Certificate, host string) bool {
 		}
 	}
 	return false
+}
+
+// snsDefaultTopic is the topic the sns signer uses without one.
+const snsDefaultTopic = "arn:aws:sns:us-east-1:123456789012:webhook-test"
+
+// signSNS builds an SNS Notification whose Message is the body, signed
+// with an RSA private key (SignatureVersion 1: SHA1withRSA, 2:
+// SHA256withRSA). SigningCertURL follows the verifier's rules (the
+// topic's region, /SimpleNotificationService-<hex>.pem) but points at no
+// real certificate: the gate must pin the certificate (certificate
+// <file>), or it would fetch from AWS and fail.
+func signSNS(_ string, r SignRequest) (*Signed, error) {
+	k, err := parsePrivateKey(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("private key is not an RSA key")
+	}
+	if n := rk.Size(); n < snsMinSigBytes || n > snsMaxSigBytes || n%8 != 0 {
+		return nil, fmt.Errorf("rsa key size is not one sns uses")
+	}
+	name := sha256.Sum256(x509.MarshalPKCS1PublicKey(&rk.PublicKey))
+	if r.Certificate != "" {
+		block, _ := pem.Decode([]byte(strings.TrimSpace(r.Certificate)))
+		if block == nil || block.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("certificate is not a PEM certificate")
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("certificate does not parse")
+		}
+		pub, ok := cert.PublicKey.(*rsa.PublicKey)
+		if !ok || !pub.Equal(&rk.PublicKey) {
+			return nil, fmt.Errorf("certificate does not hold the private key's public key")
+		}
+		name = sha256.Sum256(block.Bytes)
+	}
+	topic := r.TopicARN
+	if topic == "" {
+		topic = snsDefaultTopic
+	}
+	host, ok := snsTopicHost(topic)
+	if !ok {
+		return nil, fmt.Errorf("topic arn is not an sns topic arn (arn:aws:sns:<region>:<account>:<name>)")
+	}
+	var hash crypto.Hash
+	switch r.SignatureVersion {
+	case "", "1":
+		r.SignatureVersion, hash = "1", crypto.SHA1
+	case "2":
+		hash = crypto.SHA256
+	default:
+		return nil, fmt.Errorf("signature version must be 1 or 2")
+	}
+	if !utf8.Valid(r.Body) {
+		return nil, fmt.Errorf("body (the sns Message) is not utf-8")
+	}
+	id := r.ID
+	if id == "" {
+		id = randomUUID()
+	}
+	if !snsMessageID.MatchString(id) {
+		return nil, fmt.Errorf("id (the MessageId) must be a uuid")
+	}
+	fields := [][2]string{
+		{"Type", "Notification"},
+		{"MessageId", id},
+		{"TopicArn", topic},
+		{"Message", string(r.Body)},
+		{"Timestamp", r.Now.UTC().Format("2006-01-02T15:04:05.000Z")},
+		{"SignatureVersion", r.SignatureVersion},
+	}
+	var sts bytes.Buffer
+	for _, key := range snsTypes["Notification"].signed {
+		for _, f := range fields {
+			if f[0] == key {
+				sts.WriteString(key + "\n" + f[1] + "\n")
+			}
+		}
+	}
+	h := hash.New()
+	h.Write(sts.Bytes())
+	sig, err := rsa.SignPKCS1v15(rand.Reader, rk, hash, h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+	fields = append(fields,
+		[2]string{"Signature", base64.StdEncoding.EncodeToString(sig)},
+		[2]string{"SigningCertURL", "https://" + host + "/SimpleNotificationService-" + hex.EncodeToString(name[:16]) + ".pem"},
+		[2]string{"UnsubscribeURL", "https://" + host + "/?Action=Unsubscribe&SubscriptionArn=" + topic + ":" + randomUUID()},
+	)
+	var body bytes.Buffer
+	body.WriteString("{\n")
+	for i, f := range fields {
+		v, err := jsonString(f[1])
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&body, "  %q : %s", f[0], v)
+		if i < len(fields)-1 {
+			body.WriteByte(',')
+		}
+		body.WriteByte('\n')
+	}
+	body.WriteString("}")
+	if _, err := snsParse(body.Bytes()); err != nil {
+		return nil, fmt.Errorf("the message would be refused: %v", err)
+	}
+	s := newSigned(body.Bytes(), contentType(r, "text/plain; charset=UTF-8"))
+	s.BodyRewritten = true
+	s.Header.Set("X-Amz-Sns-Message-Type", "Notification")
+	s.Header.Set("X-Amz-Sns-Message-Id", id)
+	s.Header.Set("X-Amz-Sns-Topic-Arn", topic)
+	return s, nil
 }

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"crypto/ed25519"
 	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,6 +39,7 @@ import (
 
 func init() {
 	Register("standard_webhooks", newStandardWebhooks, "svix", "resend")
+	RegisterSigner("standard_webhooks", signStandardWebhooks)
 }
 
 // swMaxEntries bounds the number of entries in a signature list. Svix
@@ -244,6 +246,51 @@ func swHeaders(h http.Header) ([3]string, error) {
 		}
 	}
 	return set, nil // not reached
+}
+
+// signStandardWebhooks: v1 with r.Secret (whsec_), v1a with r.PrivateKey
+// (whsk_), both entries when both are given. svix and resend get the
+// svix-* headers, standard_webhooks the webhook-* ones.
+func signStandardWebhooks(name string, r SignRequest) (*Signed, error) {
+	if r.Secret == "" && r.PrivateKey == "" {
+		return nil, fmt.Errorf("needs a secret (whsec_..., for v1) or a private key (whsk_..., for v1a)")
+	}
+	id := r.ID
+	if id == "" {
+		id = randomID("msg_")
+	}
+	if strings.ContainsAny(id, ". \r\n") {
+		return nil, fmt.Errorf("id must not contain dots, spaces or line breaks")
+	}
+	ts := unixString(r)
+	msg := append([]byte(id+"."+ts+"."), r.Body...)
+	var entries []string
+	if r.Secret != "" {
+		if strings.HasPrefix(r.Secret, "whpk_") || strings.HasPrefix(r.Secret, "whsk_") {
+			return nil, fmt.Errorf("the secret is an ed25519 key; pass a whsk_ key as the private key")
+		}
+		key, err := DecodeWhsec(r.Secret)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, "v1,"+base64.StdEncoding.EncodeToString(MAC(sha256.New, key, msg)))
+	}
+	if r.PrivateKey != "" {
+		k, err := parseEd25519Private(r.PrivateKey)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(k, msg)))
+	}
+	col := 1
+	if name == "svix" || name == "resend" {
+		col = 0
+	}
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	for i, v := range []string{id, ts, strings.Join(entries, " ")} {
+		s.Header.Set(swHeaderNames[i][col], v)
+	}
+	return s, nil
 }
 
 var _ Timestamped = (*standardWebhooks)(nil)

@@ -296,21 +296,6 @@ func TestStandardWebhooksNames(t *testing.T) {
 	}
 }
 
-func TestStandardWebhooksHasTimestamp(t *testing.T) {
-	for _, tc := range []struct {
-		tol  time.Duration
-		want bool
-	}{{0, true}, {time.Minute, true}, {-1, false}} {
-		v, err := New("svix", swConfig([]string{swSecret}, nil, tc.tol))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := v.(Timestamped).HasTimestamp(); got != tc.want {
-			t.Errorf("tolerance %v: HasTimestamp = %v, want %v", tc.tol, got, tc.want)
-		}
-	}
-}
-
 func TestStandardWebhooksConfig(t *testing.T) {
 	tests := []struct {
 		name string

@@ -2,6 +2,7 @@ package verifiers
 
 import (
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -28,6 +29,7 @@ import (
 
 func init() {
 	Register("stripe", newStripe)
+	RegisterSigner("stripe", signStripe)
 }
 
 // stripeMaxEntries bounds the entries of a Stripe-Signature header: t, one
@@ -111,6 +113,19 @@ func (v *stripeVerifier) Verify(r *Request) (*Result, error) {
 	// The replay material is the MAC under the first secret, the same for
 	// every copy of the delivery whichever of its v1 entries matched.
 	return &Result{Signature: expected[0], Timestamp: t, Key: key}, nil
+}
+
+// signStripe: Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256(secret, t.body)>.
+func signStripe(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	ts := unixString(r)
+	mac := MAC(sha256.New, key, []byte(ts), []byte("."), r.Body)
+	s := newSigned(r.Body, contentType(r, "application/json; charset=utf-8"))
+	s.Header.Set("Stripe-Signature", "t="+ts+",v1="+hex.EncodeToString(mac))
+	return s, nil
 }
 
 var _ Timestamped = (*stripeVerifier)(nil)

@@ -17,6 +17,7 @@ import (
 
 func init() {
 	Register("telnyx", newTelnyx)
+	RegisterSigner("telnyx", signTelnyx)
 }
 
 type telnyx struct {
@@ -74,6 +75,21 @@ func (v *telnyx) Verify(r *Request) (*Result, error) {
 		return nil, fmt.Errorf("%w: telnyx-signature-ed25519 does not verify", ErrSignature)
 	}
 	return &Result{Signature: sig, Timestamp: ts, Key: key}, nil
+}
+
+// signTelnyx: telnyx-signature-ed25519: base64 Ed25519(timestamp|body),
+// with telnyx-timestamp in Unix seconds.
+func signTelnyx(_ string, r SignRequest) (*Signed, error) {
+	k, err := parseEd25519Private(r.PrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	ts := unixString(r)
+	sig := ed25519.Sign(k, append([]byte(ts+"|"), r.Body...))
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("Telnyx-Signature-Ed25519", base64.StdEncoding.EncodeToString(sig))
+	s.Header.Set("Telnyx-Timestamp", ts)
+	return s, nil
 }
 
 var (

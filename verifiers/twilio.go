@@ -3,6 +3,8 @@ package verifiers
 import (
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -43,6 +45,7 @@ import (
 
 func init() {
 	Register("twilio", newTwilio)
+	RegisterSigner("twilio", signTwilio)
 }
 
 type twilio struct {
@@ -228,4 +231,68 @@ func twilioBodySHA256(query string) ([]byte, error) {
 		found = b
 	}
 	return found, nil
+}
+
+// signTwilio: base64 HMAC-SHA1(auth token, URL + sorted form fields) for a
+// form body; for any other body (JSON), bodySHA256=<hex SHA-256(body)> is
+// added to the query and the URL alone is signed. The body is a form when
+// ContentType says so, or, without one, when it does not look like JSON.
+func signTwilio(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	base, query, err := splitSignedURL(r.URL)
+	if err != nil {
+		return nil, err
+	}
+	ct := r.ContentType
+	if ct == "" {
+		ct = formsigFormType
+		if looksJSON(r.Body) {
+			ct = "application/json"
+		}
+	}
+	mt, _, _ := strings.Cut(ct, ";")
+	params := ""
+	if strings.EqualFold(strings.TrimSpace(mt), formsigFormType) {
+		fields, err := formsigParse(string(r.Body))
+		if err != nil {
+			return nil, fmt.Errorf("body is not a valid form")
+		}
+		params = formsigSorted(fields)
+	} else {
+		if b, err := twilioBodySHA256(query); err != nil || b != nil {
+			return nil, fmt.Errorf("url must not carry bodySHA256 (it is added)")
+		}
+		sum := sha256.Sum256(r.Body)
+		if query != "" {
+			query += "&"
+		}
+		query += "bodySHA256=" + hex.EncodeToString(sum[:])
+	}
+	signedURL := base
+	if query != "" {
+		signedURL += "?" + query
+	}
+	s := newSigned(r.Body, ct)
+	s.Header.Set("X-Twilio-Signature", base64.StdEncoding.EncodeToString(MAC(sha1.New, key, []byte(signedURL), []byte(params))))
+	s.Query = query
+	return s, nil
+}
+
+// splitSignedURL checks that raw is an absolute http(s) URL without a
+// fragment and splits off its raw query.
+func splitSignedURL(raw string) (base, query string, err error) {
+	if raw == "" {
+		return "", "", fmt.Errorf("needs the url the provider signs")
+	}
+	if strings.Contains(raw, "#") {
+		return "", "", fmt.Errorf("url must not have a fragment")
+	}
+	if _, _, _, _, err := twilioSplitURL(raw); err != nil {
+		return "", "", err
+	}
+	base, query, _ = strings.Cut(raw, "?")
+	return base, query, nil
 }

@@ -3,6 +3,7 @@ package verifiers
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -29,6 +30,7 @@ import (
 
 func init() {
 	Register("twitch", newTwitch)
+	RegisterSigner("twitch", signTwitch)
 }
 
 // twitchDefaultTolerance is Twitch's 10 minutes.
@@ -161,6 +163,32 @@ func twitchParseTime(s string) (time.Time, error) {
 		return time.Time{}, bad
 	}
 	return t, nil
+}
+
+// signTwitch: Twitch-Eventsub-Message-Signature: sha256=<hex
+// HMAC-SHA256(secret, id ‖ timestamp ‖ body)>, with the RFC 3339 timestamp
+// (UTC, fractional seconds as needed) and the id (r.ID or a random UUID)
+// in their headers, and Twitch-Eventsub-Message-Type notification.
+func signTwitch(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	id := r.ID
+	if id == "" {
+		id = randomUUID()
+	}
+	if !twitchValidID(id) {
+		return nil, fmt.Errorf("id must be 1 to 128 letters, digits, '-', '_' or '.'")
+	}
+	ts := r.Now.UTC().Format(time.RFC3339Nano)
+	mac := MAC(sha256.New, key, []byte(id), []byte(ts), r.Body)
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set("Twitch-Eventsub-Message-Id", id)
+	s.Header.Set("Twitch-Eventsub-Message-Timestamp", ts)
+	s.Header.Set("Twitch-Eventsub-Message-Signature", "sha256="+hex.EncodeToString(mac))
+	s.Header.Set("Twitch-Eventsub-Message-Type", "notification")
+	return s, nil
 }
 
 var (

@@ -1,11 +1,15 @@
 package verifiers
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"math/big"
 	"net/http"
+	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -41,6 +45,7 @@ import (
 
 func init() {
 	Register("plivo", newPlivo)
+	RegisterSigner("plivo", signPlivo)
 }
 
 // plivoMaxSignatures bounds the entries of X-Plivo-Signature-V3.
@@ -222,6 +227,42 @@ func plivoValidNonce(n string) bool {
 		}
 	}
 	return true
+}
+
+// signPlivo signs a POST callback to r.URL (scheme://host/path, an
+// optional query string) with a form body (a JSON body is refused: Plivo
+// posts forms) and a random numeric nonce, as plivo-go's ComputeSignatureV3.
+func signPlivo(_ string, r SignRequest) (*Signed, error) {
+	if r.Secret == "" {
+		return nil, fmt.Errorf("needs a secret")
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("needs url, the callback URL (http or https, no user information or fragment)")
+	}
+	if looksJSON(r.Body) {
+		return nil, fmt.Errorf("body must be a form (name=value&...): plivo posts forms, and a JSON body is not signed")
+	}
+	base := u.Scheme + "://" + u.Host + u.EscapedPath()
+	v, err := newPlivo(Config{Provider: "plivo", Secrets: []string{r.Secret}, URL: base})
+	if err != nil {
+		return nil, err
+	}
+	n, err := rand.Int(rand.Reader, big.NewInt(1e18))
+	if err != nil {
+		return nil, err
+	}
+	nonce := strconv.FormatInt(n.Int64()+1e18, 10)
+	s := newSigned(r.Body, formsigFormType)
+	s.Query = u.RawQuery
+	req := &Request{Method: "POST", URL: &url.URL{RawQuery: u.RawQuery}, Header: s.Header, Body: r.Body}
+	signed, err := v.(*plivo).signed(req, nonce)
+	if err != nil {
+		return nil, fmt.Errorf("body must be a form (name=value&...) with each name once: %w", err)
+	}
+	s.Header.Set("X-Plivo-Signature-V3", base64.StdEncoding.EncodeToString(MAC(sha256.New, []byte(r.Secret), []byte(signed))))
+	s.Header.Set("X-Plivo-Signature-V3-Nonce", nonce)
+	return s, nil
 }
 
 var _ Timestamped = (*plivo)(nil)

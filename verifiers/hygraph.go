@@ -37,6 +37,7 @@ import (
 
 func init() {
 	Register("graphcms", newHygraph, "hygraph")
+	RegisterSigner("graphcms", signHygraph)
 }
 
 const hygraphHeader = "gcms-signature"
@@ -194,6 +195,30 @@ func appendJSString(out, s []byte) []byte {
 		}
 	}
 	return append(out, '"')
+}
+
+// signHygraph builds gcms-signature for environment "master" (or r.KeyID,
+// an environment name) at r.Now.
+func signHygraph(_ string, r SignRequest) (*Signed, error) {
+	key, err := needSecret(r)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(r.Body) {
+		return nil, fmt.Errorf("body is not utf-8")
+	}
+	env := r.KeyID
+	if env == "" {
+		env = "master"
+	}
+	if !hygraphValidEnv(env) {
+		return nil, fmt.Errorf("key id (the environment name) must be letters, digits, - and _")
+	}
+	ts := strconv.FormatInt(r.Now.UnixMilli(), 10)
+	sig := base64.StdEncoding.EncodeToString(MAC(sha256.New, key, hygraphPayload(r.Body, env, ts)))
+	s := newSigned(r.Body, contentType(r, "application/json"))
+	s.Header.Set(hygraphHeader, "sign="+sig+", env="+env+", t="+ts)
+	return s, nil
 }
 
 var (
