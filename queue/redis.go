@@ -328,7 +328,7 @@ redis.call('HSET', M, id .. '.s', ARGV[3], id .. '.e', ARGV[4])
 return 1
 `)
 
-// requeueScript: ARGV id ('' for a batch of all), now_us, now_ns, batch.
+// requeueScript: ARGV id (” for a batch of all), now_us, now_ns, batch.
 // It returns how many it moved, -1 if id is not a dead letter.
 var requeueScript = redis.NewScript(luaLib + `
 local ids
@@ -348,7 +348,7 @@ end
 return #ids
 `)
 
-// purgeScript: ARGV id ('' for a batch), dead ('1': dead letters only),
+// purgeScript: ARGV id (” for a batch), dead ('1': dead letters only),
 // batch. It returns how many it deleted, -1 if id is unknown.
 var purgeScript = redis.NewScript(luaLib + `
 if ARGV[1] ~= '' then
