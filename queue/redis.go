@@ -51,10 +51,10 @@ type RedisOptions struct {
 	// stalled server holds an operation for the client's own timeouts.
 	Timeout time.Duration
 
-	// Corrupt, if set, is called (once per entry) when a stored entry
+	// OnCorrupt, if set, is called (once per entry) when a stored entry
 	// cannot be decoded and is moved aside, so the caller can log it.
 	// err wraps ErrCorrupt and holds no entry content.
-	Corrupt func(queue, id string, err error)
+	OnCorrupt func(queue, id string, err error)
 }
 
 // Redis is a Store kept in Redis or Valkey (a single server, Sentinel or
@@ -168,7 +168,7 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 	if client == nil {
 		return nil, errors.New("redis queue store: no client")
 	}
-	s := &Redis{client: client, prefix: opts.Prefix, consumer: opts.Consumer, timeout: opts.Timeout, corrupt: opts.Corrupt}
+	s := &Redis{client: client, prefix: opts.Prefix, consumer: opts.Consumer, timeout: opts.Timeout, corrupt: opts.OnCorrupt}
 	if s.prefix == "" {
 		s.prefix = DefaultRedisPrefix
 	}
@@ -328,7 +328,7 @@ redis.call('HSET', M, id .. '.s', ARGV[3], id .. '.e', ARGV[4])
 return 1
 `)
 
-// requeueScript: ARGV id (” for a batch of all), now_us, now_ns, batch.
+// requeueScript: ARGV id (empty for a batch of all), now_us, now_ns, batch.
 // It returns how many it moved, -1 if id is not a dead letter.
 var requeueScript = redis.NewScript(luaLib + `
 local ids
@@ -348,7 +348,7 @@ end
 return #ids
 `)
 
-// purgeScript: ARGV id (” for a batch), dead ('1': dead letters only),
+// purgeScript: ARGV id (empty for a batch), dead ('1': dead letters only),
 // batch. It returns how many it deleted, -1 if id is unknown.
 var purgeScript = redis.NewScript(luaLib + `
 if ARGV[1] ~= '' then
@@ -412,14 +412,6 @@ func (s *Redis) run(ctx context.Context, sc *redis.Script, name string, args ...
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	return sc.Run(ctx, s.client, s.keys(name), args...).Result()
-}
-
-// checkName refuses the empty name: its hash tag "{}" would not be one.
-func checkName(name string) error {
-	if name == "" {
-		return errors.New("empty queue name")
-	}
-	return nil
 }
 
 // Append implements Store. It is one script (plus, the first time this
@@ -488,7 +480,7 @@ func (s *Redis) Claim(ctx context.Context, name string, n int, visibility time.D
 		return []Lease{}, nil
 	}
 	if visibility <= 0 {
-		return nil, errors.New("visibility must be positive")
+		visibility = time.Microsecond // as Bolt: expired at once
 	}
 	prefix := s.consumer + "/" + randomHex(8) + "/"
 	v, err := s.run(ctx, claimScript, name, now.UnixMicro(), now.Add(visibility).UnixMicro(), n, prefix)

@@ -632,9 +632,9 @@ func TestRedisCorrupt(t *testing.T) {
 	r := startTestRedis(t, 0, "")
 	admin := r.client(t, nil)
 	var reported []string
-	s, err := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix, Corrupt: func(q, id string, err error) {
+	s, err := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix, OnCorrupt: func(q, id string, err error) {
 		if !errors.Is(err, ErrCorrupt) {
-			t.Errorf("Corrupt called with %v, want ErrCorrupt", err)
+			t.Errorf("OnCorrupt called with %v, want ErrCorrupt", err)
 		}
 		reported = append(reported, q+"/"+id)
 	}})
