@@ -72,8 +72,11 @@ type RedisOptions struct {
 //
 //	{q}:s    stream: one stream entry per queue entry, fields e (the
 //	         encoded Entry, as appended), b (its Size) and c (Created,
-//	         Unix nanoseconds). The stream id is the Entry's ID: assigned by
-//	         Redis, unique and in order of append across all instances.
+//	         Unix nanoseconds). The Entry's ID is the stream id (assigned
+//	         by Redis, unique and in order of append across all instances)
+//	         with a dot and 16 random hex digits, so that ids differ
+//	         between queues too (an app fed by several queues deduplicates
+//	         on them). The sets and hashes below are keyed by Entry ID.
 //	{q}:z    sorted set, the schedule of the live entries: the score is the
 //	         time (Unix microseconds) an entry can next be claimed: its
 //	         NextAt while it waits, its lease's end while it is in flight.
@@ -230,29 +233,42 @@ local function field(fs, name)
   for i = 1, #fs, 2 do if fs[i] == name then return fs[i + 1] end end
   return false
 end
+-- sid is the stream id in an entry id (<stream id>.<random>), or false.
+local function sid(id)
+  return string.match(id, '^(%d+%-%d+)%.%x+$') or false
+end
+-- entry returns the stream entry's fields, or false.
+local function entry(id)
+  local s = sid(id)
+  if not s then return false end
+  local r = redis.call('XRANGE', S, s, s)
+  if #r == 0 then return false end
+  return r[1][2]
+end
 -- row returns {id, blob, attempts, next_ns, status, error, token, has_outcome}
 -- or false if the stream holds no entry id.
 local function row(id)
-  local r = redis.call('XRANGE', S, id, id)
-  if #r == 0 then return false end
+  local fs = entry(id)
+  if not fs then return false end
   local st = redis.call('HMGET', M, id .. '.a', id .. '.n', id .. '.s', id .. '.e', id .. '.t')
   local has = '0'
   if st[3] then has = '1' end
-  return {id, field(r[1][2], 'e') or '', st[1] or '', st[2] or '', st[3] or '', st[4] or '', st[5] or '', has}
+  return {id, field(fs, 'e') or '', st[1] or '', st[2] or '', st[3] or '', st[4] or '', st[5] or '', has}
 end
 -- forget deletes entry id in every state; it returns 1 if it was live or dead.
 local function forget(id)
-  local r = redis.call('XRANGE', S, id, id)
-  local size = 0
-  if #r > 0 then size = tonumber(field(r[1][2], 'b')) or 0 end
   local had = redis.call('ZREM', C, id) + redis.call('ZREM', D, id)
   redis.call('ZREM', Z, id)
   if redis.call('HDEL', M, id .. '.t') == 1 then redis.call('HINCRBY', N, 'inflight', -1) end
   redis.call('HDEL', M, id .. '.a', id .. '.n', id .. '.s', id .. '.e')
-  redis.call('XDEL', S, id)
-  if had > 0 and size ~= 0 then redis.call('HINCRBY', N, 'bytes', -size) end
-  if had > 0 then return 1 end
-  return 0
+  if had == 0 then return 0 end
+  local fs = entry(id)
+  if fs then
+    local size = tonumber(field(fs, 'b')) or 0
+    if size ~= 0 then redis.call('HINCRBY', N, 'bytes', -size) end
+    redis.call('XDEL', S, sid(id))
+  end
+  return 1
 end
 local function settle(id, tok)
   if redis.call('HGET', M, id .. '.t') ~= tok then return false end
@@ -263,14 +279,14 @@ end
 `
 
 // appendScript: ARGV blob, size, created_ns, created_us, next_us,
-// max_entries, max_bytes, attempts. It returns the new id, or false (nil)
-// when the queue is full.
+// max_entries, max_bytes, attempts, random suffix. It returns the new id,
+// or false (nil) when the queue is full.
 var appendScript = redis.NewScript(luaLib + `
 local size = tonumber(ARGV[2])
 local maxe, maxb = tonumber(ARGV[6]), tonumber(ARGV[7])
 if maxe > 0 and redis.call('ZCARD', C) + redis.call('ZCARD', D) >= maxe then return false end
 if maxb > 0 and (tonumber(redis.call('HGET', N, 'bytes')) or 0) + size > maxb then return false end
-local id = redis.call('XADD', S, '*', 'e', ARGV[1], 'b', ARGV[2], 'c', ARGV[3])
+local id = redis.call('XADD', S, '*', 'e', ARGV[1], 'b', ARGV[2], 'c', ARGV[3]) .. '.' .. ARGV[9]
 redis.call('ZADD', C, ARGV[4], id)
 redis.call('ZADD', Z, ARGV[5], id)
 redis.call('HINCRBY', N, 'bytes', size)
@@ -369,9 +385,9 @@ return #ids
 // stream and forgets it.
 var asideScript = redis.NewScript(luaLib + `
 local id = ARGV[1]
-local r = redis.call('XRANGE', S, id, id)
-if #r > 0 then
-  redis.call('XADD', BAD, 'MAXLEN', '~', ARGV[3], '*', 'id', id, 'e', field(r[1][2], 'e') or '', 'error', ARGV[2])
+local fs = entry(id)
+if fs then
+  redis.call('XADD', BAD, 'MAXLEN', '~', ARGV[3], '*', 'id', id, 'e', field(fs, 'e') or '', 'error', ARGV[2])
 end
 return forget(id)
 `)
@@ -381,19 +397,22 @@ var statsScript = redis.NewScript(luaLib + `
 local oldest = ''
 local o = redis.call('ZRANGE', C, 0, 0)
 if #o > 0 then
-  local r = redis.call('XRANGE', S, o[1], o[1])
-  if #r > 0 then oldest = field(r[1][2], 'c') or '' end
+  local fs = entry(o[1])
+  if fs then oldest = field(fs, 'c') or '' end
 end
 return {redis.call('ZCARD', C), redis.call('ZCARD', D), tonumber(redis.call('HGET', N, 'inflight')) or 0,
   tonumber(redis.call('HGET', N, 'bytes')) or 0, oldest}
 `)
 
-// listScript: ARGV dead ('1'), limit. Rows, oldest (by Created) first.
+// listScript: ARGV dead ('1'), limit (-1: all). Rows, oldest (by
+// Created) first.
 var listScript = redis.NewScript(luaLib + `
 local set = C
 if ARGV[1] == '1' then set = D end
 local out = {}
-for _, id in ipairs(redis.call('ZRANGE', set, 0, tonumber(ARGV[2]) - 1)) do
+local stop = tonumber(ARGV[2])
+if stop > 0 then stop = stop - 1 end
+for _, id in ipairs(redis.call('ZRANGE', set, 0, stop)) do
   local r = row(id)
   if r then out[#out + 1] = r end
 end
@@ -442,7 +461,7 @@ func (s *Redis) Append(ctx context.Context, name string, e *Entry, lim Limits) (
 // that does not decode).
 func (s *Redis) appendRaw(ctx context.Context, name string, blob []byte, size int64, created, next time.Time, lim Limits, attempts int) (string, error) {
 	v, err := s.run(ctx, appendScript, name, blob, size, created.UnixNano(), created.UnixMicro(), next.UnixMicro(),
-		max(lim.MaxEntries, 0), max(lim.MaxBytes, 0), attempts)
+		max(lim.MaxEntries, 0), max(lim.MaxBytes, 0), attempts, randomHex(8))
 	if errors.Is(err, redis.Nil) {
 		return "", fmt.Errorf("%w: queue %q", ErrFull, name)
 	}
@@ -577,7 +596,7 @@ func (s *Redis) List(ctx context.Context, name string, dead bool, limit int, wit
 		return nil, err
 	}
 	if limit <= 0 {
-		return []*Entry{}, nil
+		limit = -1 // everything, as in Bolt
 	}
 	v, err := s.run(ctx, listScript, name, flag(dead), limit)
 	if err != nil {

@@ -167,7 +167,7 @@ func mustAppend(t testing.TB, s Store, q string, e *Entry) string {
 	return id
 }
 
-func mustClaim(t testing.TB, s Store, q string, n int, vis time.Duration, now time.Time, want int) []Lease {
+func claimAt(t testing.TB, s Store, q string, n int, vis time.Duration, now time.Time, want int) []Lease {
 	t.Helper()
 	ls, err := s.Claim(bg, q, n, vis, now)
 	if err != nil {
@@ -179,7 +179,7 @@ func mustClaim(t testing.TB, s Store, q string, n int, vis time.Duration, now ti
 	return ls
 }
 
-func wantStats(t testing.TB, s Store, q string, pending, inflight, dead int64) Stats {
+func statsAre(t testing.TB, s Store, q string, pending, inflight, dead int64) Stats {
 	t.Helper()
 	st, err := s.Stats(bg, q)
 	if err != nil {
@@ -208,12 +208,12 @@ func TestRedisLifecycle(t *testing.T) {
 			t.Fatalf("Append left ID %q NextAt %v", e.ID, e.NextAt)
 		}
 	}
-	st := wantStats(t, s, q, 3, 0, 0)
+	st := statsAre(t, s, q, 3, 0, 0)
 	if st.Bytes != size || !st.OldestPending.Equal(now.Add(-3*time.Millisecond)) {
 		t.Fatalf("Stats = %+v, want bytes %d, oldest %v", st, size, now.Add(-3*time.Millisecond))
 	}
 
-	ls := mustClaim(t, s, q, 2, time.Minute, now, 2)
+	ls := claimAt(t, s, q, 2, time.Minute, now, 2)
 	for i, l := range ls {
 		e := l.Entry
 		if e.ID != ids[i] || e.Attempts != 1 || string(e.Body) != "body"+strconv.Itoa(i) ||
@@ -221,7 +221,7 @@ func TestRedisLifecycle(t *testing.T) {
 			t.Fatalf("lease %d: %+v", i, e)
 		}
 	}
-	wantStats(t, s, q, 1, 2, 0)
+	statsAre(t, s, q, 1, 2, 0)
 	// Ack the first, retry the second a minute later.
 	if err := s.Ack(bg, q, ls[0]); err != nil {
 		t.Fatal(err)
@@ -236,21 +236,21 @@ func TestRedisLifecycle(t *testing.T) {
 	if err := s.Dead(bg, q, ls[1], Outcome{}); !errors.Is(err, ErrLeaseLost) {
 		t.Fatalf("Dead after Retry: %v, want ErrLeaseLost", err)
 	}
-	wantStats(t, s, q, 2, 0, 0)
+	statsAre(t, s, q, 2, 0, 0)
 	// Now only the third is due; the retried one at its time.
-	third := mustClaim(t, s, q, 10, time.Hour, now, 1)[0]
+	third := claimAt(t, s, q, 10, time.Hour, now, 1)[0]
 	if third.Entry.ID != ids[2] {
 		t.Fatalf("claimed %s, want %s", third.Entry.ID, ids[2])
 	}
-	mustClaim(t, s, q, 10, time.Minute, at.Add(-time.Millisecond), 0)
-	second := mustClaim(t, s, q, 10, time.Minute, at, 1)[0]
+	claimAt(t, s, q, 10, time.Minute, at.Add(-time.Millisecond), 0)
+	second := claimAt(t, s, q, 10, time.Minute, at, 1)[0]
 	if e := second.Entry; e.ID != ids[1] || e.Attempts != 2 || e.LastStatus != 503 || e.LastError != "upstream 503" || !e.NextAt.Equal(at) {
 		t.Fatalf("retried entry: %+v", e)
 	}
 	if err := s.Dead(bg, q, second, Outcome{Status: 404, Error: "upstream 404"}); err != nil {
 		t.Fatal(err)
 	}
-	wantStats(t, s, q, 0, 1, 1)
+	statsAre(t, s, q, 0, 1, 1)
 
 	dead, err := s.List(bg, q, true, 10, false)
 	if err != nil || len(dead) != 1 || dead[0].ID != ids[1] || dead[0].Body != nil || dead[0].LastStatus != 404 {
@@ -273,8 +273,8 @@ func TestRedisLifecycle(t *testing.T) {
 	if n, err := s.Requeue(bg, q, ""); err != nil || n != 1 {
 		t.Fatalf("Requeue all = %d, %v", n, err)
 	}
-	wantStats(t, s, q, 1, 1, 0)
-	again := mustClaim(t, s, q, 10, time.Minute, time.Now(), 1)[0]
+	statsAre(t, s, q, 1, 1, 0)
+	again := claimAt(t, s, q, 10, time.Minute, time.Now(), 1)[0]
 	if again.Entry.ID != ids[1] || again.Entry.Attempts != 1 {
 		t.Fatalf("requeued entry: %+v", again.Entry)
 	}
@@ -293,7 +293,7 @@ func TestRedisLifecycle(t *testing.T) {
 	if n, err := s.Purge(bg, q, "", false); err != nil || n != 1 {
 		t.Fatalf("Purge all = %d, %v", n, err)
 	}
-	if st := wantStats(t, s, q, 0, 0, 0); st.Bytes != 0 || !st.OldestPending.IsZero() {
+	if st := statsAre(t, s, q, 0, 0, 0); st.Bytes != 0 || !st.OldestPending.IsZero() {
 		t.Fatalf("empty queue Stats = %+v", st)
 	}
 	if names, err := s.Queues(bg); err != nil || len(names) != 0 {
@@ -314,12 +314,12 @@ func TestRedisPurgeBatches(t *testing.T) {
 		e := testEntry("x")
 		e.Created = time.Now()
 		e.NextAt = e.Created
-		appendScript.Run(bg, p, s.keys(q), Encode(e), e.Size(), e.Created.UnixNano(), e.Created.UnixMicro(), e.NextAt.UnixMicro(), 0, 0, 0)
+		appendScript.Run(bg, p, s.keys(q), Encode(e), e.Size(), e.Created.UnixNano(), e.Created.UnixMicro(), e.NextAt.UnixMicro(), 0, 0, 0, randomHex(8))
 	}
 	if _, err := p.Exec(bg); err != nil {
 		t.Fatal(err)
 	}
-	ls := mustClaim(t, s, q, n, time.Minute, time.Now(), n)
+	ls := claimAt(t, s, q, n, time.Minute, time.Now(), n)
 	for _, l := range ls {
 		if err := s.Dead(bg, q, l, Outcome{Status: 400}); err != nil {
 			t.Fatal(err)
@@ -345,13 +345,13 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	const q = "q"
 	mustAppend(t, s, q, testEntry("a"))
 	now := time.Now()
-	first := mustClaim(t, s, q, 1, time.Minute, now, 1)[0]
-	mustClaim(t, s, q, 1, time.Minute, now.Add(59*time.Second), 0)
-	second := mustClaim(t, s, q, 1, time.Minute, now.Add(time.Minute), 1)[0]
+	first := claimAt(t, s, q, 1, time.Minute, now, 1)[0]
+	claimAt(t, s, q, 1, time.Minute, now.Add(59*time.Second), 0)
+	second := claimAt(t, s, q, 1, time.Minute, now.Add(time.Minute), 1)[0]
 	if second.Entry.Attempts != 2 || second.Token == first.Token {
 		t.Fatalf("second lease %+v (token %q, first %q)", second.Entry, second.Token, first.Token)
 	}
-	wantStats(t, s, q, 0, 1, 0)
+	statsAre(t, s, q, 0, 1, 0)
 	for name, err := range map[string]error{
 		"Ack":   s.Ack(bg, q, first),
 		"Retry": s.Retry(bg, q, first, now, Outcome{}),
@@ -364,7 +364,7 @@ func TestRedisLeaseExpiry(t *testing.T) {
 	if err := s.Ack(bg, q, second); err != nil {
 		t.Fatal(err)
 	}
-	wantStats(t, s, q, 0, 0, 0)
+	statsAre(t, s, q, 0, 0, 0)
 }
 
 // TestRedisTwoConsumers: two stores (two clients, two consumer names) on
@@ -379,17 +379,17 @@ func TestRedisTwoConsumers(t *testing.T) {
 	for i := range 4 {
 		ids[mustAppend(t, a, q, testEntry(strconv.Itoa(i)))] = true
 	}
-	dying := mustClaim(t, a, q, 2, vis, time.Now(), 2)
+	dying := claimAt(t, a, q, 2, vis, time.Now(), 2)
 	// b sees only the two a does not hold.
-	got := mustClaim(t, b, q, 10, vis, time.Now(), 2)
+	got := claimAt(t, b, q, 10, vis, time.Now(), 2)
 	for _, l := range got {
 		if err := b.Ack(bg, q, l); err != nil {
 			t.Fatal(err)
 		}
 	}
-	mustClaim(t, b, q, 10, vis, time.Now(), 0)
+	claimAt(t, b, q, 10, vis, time.Now(), 0)
 	time.Sleep(vis + 50*time.Millisecond)
-	taken := mustClaim(t, b, q, 10, vis, time.Now(), 2)
+	taken := claimAt(t, b, q, 10, vis, time.Now(), 2)
 	for i, l := range taken {
 		if l.Entry.ID != dying[i].Entry.ID || l.Entry.Attempts != 2 || !strings.HasPrefix(l.Token, "caddy-b/") {
 			t.Fatalf("taken over: %+v token %q", l.Entry, l.Token)
@@ -401,7 +401,7 @@ func TestRedisTwoConsumers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantStats(t, b, q, 0, 0, 0)
+	statsAre(t, b, q, 0, 0, 0)
 }
 
 // TestRedisClaimOnce: concurrent claimers never get the same entry within
@@ -496,7 +496,7 @@ func TestRedisLimits(t *testing.T) {
 	if _, err := s.Append(bg, q, testEntry("a"), lim); err != nil {
 		t.Fatal(err)
 	}
-	l := mustClaim(t, s, q, 1, time.Minute, time.Now(), 1)[0]
+	l := claimAt(t, s, q, 1, time.Minute, time.Now(), 1)[0]
 	if err := s.Dead(bg, q, l, Outcome{Status: 400}); err != nil {
 		t.Fatal(err)
 	}
@@ -522,7 +522,7 @@ func TestRedisUnavailable(t *testing.T) {
 	}
 	const q = "down"
 	mustAppend(t, s, q, testEntry("before"))
-	l := mustClaim(t, s, q, 1, time.Minute, time.Now(), 1)[0]
+	l := claimAt(t, s, q, 1, time.Minute, time.Now(), 1)[0]
 
 	t.Run("out of memory", func(t *testing.T) {
 		admin := r.client(t, nil)
@@ -534,7 +534,7 @@ func TestRedisUnavailable(t *testing.T) {
 			t.Fatalf("Append on a full Redis: %v, want ErrUnavailable (OOM)", err)
 		}
 	})
-	wantStats(t, s, q, 0, 1, 0)
+	statsAre(t, s, q, 0, 1, 0)
 
 	r.kill()
 	start := time.Now()
@@ -569,7 +569,7 @@ func TestRedisUnavailable(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	mustAppend(t, s, q, testEntry("after"))
-	wantStats(t, s, q, 1, 0, 0) // the restarted server had no persistence
+	statsAre(t, s, q, 1, 0, 0) // the restarted server had no persistence
 }
 
 // TestRedisReadOnlyReplica: a replica refuses the append (READONLY).
@@ -655,15 +655,15 @@ func TestRedisCorrupt(t *testing.T) {
 	// A stream entry written by someone else, outside the schedule, is
 	// never claimed either.
 	admin.XAdd(bg, &redis.XAddArgs{Stream: s.keys(q)[kStream], Values: []string{"e", "junk"}})
-	wantStats(t, s, q, 3, 0, 0)
+	statsAre(t, s, q, 3, 0, 0)
 
 	now = time.Now()
-	ls := mustClaim(t, s, q, 1, time.Minute, now, 0) // the first bad one, moved aside
-	ls = mustClaim(t, s, q, 10, time.Minute, now, 1)
+	ls := claimAt(t, s, q, 1, time.Minute, now, 0) // the first bad one, moved aside
+	ls = claimAt(t, s, q, 10, time.Minute, now, 1)
 	if ls[0].Entry.ID != good {
 		t.Fatalf("claimed %s, want the good entry %s", ls[0].Entry.ID, good)
 	}
-	wantStats(t, s, q, 0, 1, 0)
+	statsAre(t, s, q, 0, 1, 0)
 	if len(reported) != 2 || reported[0] != q+"/"+badIDs[0] || reported[1] != q+"/"+badIDs[1] {
 		t.Fatalf("reported %v, want %v", reported, badIDs)
 	}
@@ -682,7 +682,7 @@ func TestRedisCorrupt(t *testing.T) {
 	if l, err := s.List(bg, q, false, 10, false); err != nil || len(l) != 1 || l[0].ID != good {
 		t.Fatalf("List = %+v, %v; want the good entry only", l, err)
 	}
-	wantStats(t, s, q, 0, 1, 0)
+	statsAre(t, s, q, 0, 1, 0)
 }
 
 // countingHook counts the round trips to Redis (a pipeline is one).
@@ -708,13 +708,13 @@ func TestRedisRoundTrips(t *testing.T) {
 	now := time.Now().Add(time.Hour) // everything appended below is due
 	warm := func() {
 		mustAppend(t, s, q, testEntry("warm"))
-		l := mustClaim(t, s, q, 1, time.Minute, now, 1)[0]
+		l := claimAt(t, s, q, 1, time.Minute, now, 1)[0]
 		s.Retry(bg, q, l, now, Outcome{})
-		l = mustClaim(t, s, q, 1, time.Minute, now, 1)[0]
+		l = claimAt(t, s, q, 1, time.Minute, now, 1)[0]
 		s.Dead(bg, q, l, Outcome{})
 		s.Stats(bg, q)
 		s.Requeue(bg, q, "")
-		l = mustClaim(t, s, q, 1, time.Minute, now, 1)[0]
+		l = claimAt(t, s, q, 1, time.Minute, now, 1)[0]
 		s.Ack(bg, q, l)
 	}
 	warm()
@@ -724,9 +724,9 @@ func TestRedisRoundTrips(t *testing.T) {
 		run  func()
 	}{
 		{"append", func() { mustAppend(t, s, q, testEntry("x")) }},
-		{"claim", func() { l = mustClaim(t, s, q, 1, time.Minute, now, 1)[0] }},
+		{"claim", func() { l = claimAt(t, s, q, 1, time.Minute, now, 1)[0] }},
 		{"retry", func() { s.Retry(bg, q, l, now, Outcome{Status: 500}) }},
-		{"claim again", func() { l = mustClaim(t, s, q, 1, time.Minute, now, 1)[0] }},
+		{"claim again", func() { l = claimAt(t, s, q, 1, time.Minute, now, 1)[0] }},
 		{"ack", func() { s.Ack(bg, q, l) }},
 		{"stats", func() { s.Stats(bg, q) }},
 	} {
@@ -765,7 +765,7 @@ func TestRedisHashTags(t *testing.T) {
 			}
 		}
 		mustAppend(t, s, q, testEntry(q))
-		l := mustClaim(t, s, q, 1, time.Minute, time.Now(), 1)[0]
+		l := claimAt(t, s, q, 1, time.Minute, time.Now(), 1)[0]
 		if err := s.Dead(bg, q, l, Outcome{Status: 400}); err != nil {
 			t.Fatal(err)
 		}
@@ -817,7 +817,7 @@ func TestRedisPersistence(t *testing.T) {
 			for i := range n {
 				mustAppend(t, s, q, testEntry(strconv.Itoa(i)))
 			}
-			l := mustClaim(t, s, q, 1, time.Minute, time.Now(), 1)[0]
+			l := claimAt(t, s, q, 1, time.Minute, time.Now(), 1)[0]
 			r.kill()
 			time.Sleep(tc.settle)
 			r2 := startTestRedis(t, r.port, dir, tc.args...)
@@ -888,7 +888,7 @@ func BenchmarkRedisClaimAck(b *testing.B) {
 	for range b.N + 100 {
 		e := testEntry(body)
 		e.Created, e.NextAt = time.Now(), time.Now()
-		appendScript.Run(bg, p, s.keys("bench"), Encode(e), e.Size(), e.Created.UnixNano(), e.Created.UnixMicro(), e.NextAt.UnixMicro(), 0, 0, 0)
+		appendScript.Run(bg, p, s.keys("bench"), Encode(e), e.Size(), e.Created.UnixNano(), e.Created.UnixMicro(), e.NextAt.UnixMicro(), 0, 0, 0, randomHex(8))
 		if p.Len() >= 1000 {
 			if _, err := p.Exec(bg); err != nil {
 				b.Fatal(err)
@@ -913,5 +913,19 @@ func BenchmarkRedisClaimAck(b *testing.B) {
 				return
 			}
 		}
+	})
+}
+
+func TestRedisContract(t *testing.T) {
+	r := startTestRedis(t, 0, "")
+	c := r.client(t, &redis.Options{PoolSize: 32})
+	var n atomic.Int64
+	runStoreContract(t, func(t *testing.T) Store {
+		s, err := NewRedis(c, RedisOptions{Prefix: fmt.Sprintf("%s%d:", testPrefix, n.Add(1))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
 	})
 }
