@@ -135,8 +135,10 @@ type RedisOptions struct {
 //     to the AOF by up to 2s and answers meanwhile. So a host crash or
 //     power cut loses up to about the last 2s of acknowledged entries,
 //     attempts and acks, and so can a crash or kill -9 of redis-server
-//     alone (seen in TestRedisPersistence: all 20 entries of a burst lost
-//     in about one run in ten); past that window they survive both.
+//     alone (measured here: 20 appends to a freshly started server, then
+//     kill -9 at once: all 20 lost in 3 runs of 20; with always, none in
+//     20). Once Redis has written them (INFO persistence
+//     aof_buffer_length:0) they survive a crash of Redis, not of the host.
 //   - appendonly no (RDB snapshots only): a crash loses everything since
 //     the last snapshot; without snapshots, everything.
 //   - Replication is asynchronous: a failover to a replica that had not
