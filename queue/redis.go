@@ -105,8 +105,8 @@ type RedisOptions struct {
 // lease's end, so an entry is handed out at most once per lease; Ack,
 // Retry and Dead first check that the lease's token is still the entry's
 // current one (else ErrLeaseLost). The first Append of a queue in a
-// process adds one SADD for Queues; an entry that does not decode costs
-// one more script to move it aside.
+// process (and then one a minute) adds one SADD for Queues; an entry that
+// does not decode costs one more script to move it aside.
 //
 // # Clocks
 //
@@ -162,7 +162,7 @@ type Redis struct {
 	timeout  time.Duration
 	corrupt  func(queue, id string, err error)
 
-	registered sync.Map // queue name → struct{}: SADDed to <prefix>queues
+	registered sync.Map // queue name → time.Time it was last SADDed to <prefix>queues
 }
 
 var _ Store = (*Redis)(nil)
@@ -477,9 +477,15 @@ func (s *Redis) appendRaw(ctx context.Context, name string, blob []byte, size in
 	return id, nil
 }
 
-// register adds name to the registry of queues once per process.
+// registerEvery is how often a process adds a queue it appends to to the
+// registry again, in case the registry was lost (a Redis restarted without
+// persistence) while this process kept appending.
+const registerEvery = time.Minute
+
+// register adds name to the registry of queues, at most once per
+// registerEvery.
 func (s *Redis) register(ctx context.Context, name string) error {
-	if _, ok := s.registered.Load(name); ok {
+	if at, ok := s.registered.Load(name); ok && time.Since(at.(time.Time)) < registerEvery {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -487,7 +493,7 @@ func (s *Redis) register(ctx context.Context, name string) error {
 	if err := s.client.SAdd(ctx, s.registryKey(), name).Err(); err != nil {
 		return redisErr("sadd", err)
 	}
-	s.registered.Store(name, struct{}{})
+	s.registered.Store(name, time.Now())
 	return nil
 }
 

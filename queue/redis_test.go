@@ -944,3 +944,23 @@ func TestRedisContract(t *testing.T) {
 		return s
 	})
 }
+
+// TestRedisRegistryRefresh: a process that keeps appending adds its queue
+// to the registry again (at most once a minute), so a registry lost with a
+// Redis restart without persistence comes back.
+func TestRedisRegistryRefresh(t *testing.T) {
+	r := startTestRedis(t, 0, "")
+	admin := r.client(t, nil)
+	s := newTestStore(t, r.client(t, nil), "")
+	mustAppend(t, s, "q", testEntry("a"))
+	admin.Del(bg, s.registryKey())
+	mustAppend(t, s, "q", testEntry("b"))
+	if names, _ := s.Queues(bg); len(names) != 0 {
+		t.Fatalf("Queues = %v within the minute, want the registry left alone", names)
+	}
+	s.registered.Store("q", time.Now().Add(-registerEvery))
+	mustAppend(t, s, "q", testEntry("c"))
+	if names, err := s.Queues(bg); err != nil || len(names) != 1 || names[0] != "q" {
+		t.Fatalf("Queues = %v, %v; want [q] once re-registered", names, err)
+	}
+}
