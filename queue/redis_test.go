@@ -6,137 +6,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/webhookverify/caddy-webhook-verify/internal/redistest"
 )
 
 // These tests run the Redis store against a real redis-server (or
-// valkey-server) started on a loopback port, as replay/redis_test.go
-// does. Without one they are skipped, unless WEBHOOK_VERIFY_REQUIRE_REDIS=1,
-// which makes them fail. WEBHOOK_VERIFY_REDIS_SERVER names the server
-// binary (default: redis-server).
+// valkey-server) started on a loopback port by internal/redistest: skipped
+// without one, unless WEBHOOK_VERIFY_REQUIRE_REDIS=1.
 
 var bg = context.Background()
-
-// testRedis is a redis-server process.
-type testRedis struct {
-	addr string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func redisServerBin(t testing.TB) string {
-	t.Helper()
-	name := os.Getenv("WEBHOOK_VERIFY_REDIS_SERVER")
-	if name == "" {
-		name = "redis-server"
-	}
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("WEBHOOK_VERIFY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%s not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", name, err)
-		}
-		t.Skipf("%s not found (apt-get install redis-server): %v", name, err)
-	}
-	return bin
-}
-
-func freeLoopbackPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// startTestRedis starts a server without persistence (unless extra says
-// otherwise) on port (0: a free one), in dir ("": a new temporary one),
-// and waits until it answers PING.
-func startTestRedis(t testing.TB, port int, dir string, extra ...string) *testRedis {
-	t.Helper()
-	bin := redisServerBin(t)
-	if port == 0 {
-		port = freeLoopbackPort(t)
-	}
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	r := &testRedis{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: dir, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(r.done) }()
-	t.Cleanup(r.kill)
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := c.Ping(bg).Err()
-		if err == nil {
-			return r
-		}
-		if strings.Contains(err.Error(), "LOADING") {
-			time.Sleep(20 * time.Millisecond)
-			continue
-		}
-		select {
-		case <-r.done:
-			t.Fatalf("%s exited:\n%s", bin, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not answering on %s", bin, r.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill stops the server abruptly (SIGKILL), as a crash would.
-func (r *testRedis) kill() {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-	}
-}
-
-func (r *testRedis) client(t testing.TB, opts *redis.Options) *redis.Client {
-	t.Helper()
-	if opts == nil {
-		opts = new(redis.Options)
-	}
-	opts.Addr = r.addr
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 const testPrefix = "wvtest:queue:"
 
@@ -194,8 +82,8 @@ func statsAre(t testing.TB, s Store, q string, pending, inflight, dead int64) St
 
 // TestRedisLifecycle walks entries through every state of the store.
 func TestRedisLifecycle(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	s := newTestStore(t, r.client(t, nil), "")
+	r := redistest.Start(t, 0, "")
+	s := newTestStore(t, r.Client(t, nil), "")
 	const q = "stripe"
 	now := time.Now()
 	var ids []string
@@ -304,8 +192,8 @@ func TestRedisLifecycle(t *testing.T) {
 
 // TestRedisPurgeBatches: Purge and Requeue of more than one script's batch.
 func TestRedisPurgeBatches(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	s := newTestStore(t, r.client(t, nil), "")
+	r := redistest.Start(t, 0, "")
+	s := newTestStore(t, r.Client(t, nil), "")
 	const q, n = "many", redisBatch*2 + 7
 	if err := appendScript.Load(bg, s.client).Err(); err != nil {
 		t.Fatal(err)
@@ -341,8 +229,8 @@ func TestRedisPurgeBatches(t *testing.T) {
 // handed out again (by the callers' clock), and the stale lease changes
 // nothing.
 func TestRedisLeaseExpiry(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	s := newTestStore(t, r.client(t, nil), "")
+	r := redistest.Start(t, 0, "")
+	s := newTestStore(t, r.Client(t, nil), "")
 	const q = "q"
 	mustAppend(t, s, q, testEntry("a"))
 	now := time.Now()
@@ -372,9 +260,9 @@ func TestRedisLeaseExpiry(t *testing.T) {
 // one queue; the first claims and dies without acking; the second gets
 // the entry once the visibility timeout has passed, in real time.
 func TestRedisTwoConsumers(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	a := newTestStore(t, r.client(t, nil), "caddy-a")
-	b := newTestStore(t, r.client(t, nil), "caddy-b")
+	r := redistest.Start(t, 0, "")
+	a := newTestStore(t, r.Client(t, nil), "caddy-a")
+	b := newTestStore(t, r.Client(t, nil), "caddy-b")
 	const q, vis = "shared", 300 * time.Millisecond
 	ids := map[string]bool{}
 	for i := range 4 {
@@ -408,8 +296,8 @@ func TestRedisTwoConsumers(t *testing.T) {
 // TestRedisClaimOnce: concurrent claimers never get the same entry within
 // one lease.
 func TestRedisClaimOnce(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	c := r.client(t, nil)
+	r := redistest.Start(t, 0, "")
+	c := r.Client(t, nil)
 	const q, n = "race", 200
 	s0 := newTestStore(t, c, "")
 	for i := range n {
@@ -454,8 +342,8 @@ func TestRedisClaimOnce(t *testing.T) {
 // TestRedisLimits: MaxEntries (dead letters included) and MaxBytes are
 // checked in the append's script, so concurrent appends never overshoot.
 func TestRedisLimits(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	s := newTestStore(t, r.client(t, nil), "")
+	r := redistest.Start(t, 0, "")
+	s := newTestStore(t, r.Client(t, nil), "")
 	size := testEntry("0123456789").Size()
 	for _, tc := range []struct {
 		name string
@@ -515,8 +403,8 @@ func TestRedisLimits(t *testing.T) {
 // TestRedisUnavailable: Redis down (and a Redis refusing writes) fails
 // every operation with ErrUnavailable; nothing is kept of a failed append.
 func TestRedisUnavailable(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	c := r.client(t, &redis.Options{MaxRetries: -1, DialTimeout: 300 * time.Millisecond, ContextTimeoutEnabled: true})
+	r := redistest.Start(t, 0, "")
+	c := r.Client(t, &redis.Options{MaxRetries: -1, DialTimeout: 300 * time.Millisecond, ContextTimeoutEnabled: true})
 	s, err := NewRedis(c, RedisOptions{Prefix: testPrefix, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -526,7 +414,7 @@ func TestRedisUnavailable(t *testing.T) {
 	l := claimAt(t, s, q, 1, time.Minute, time.Now(), 1)[0]
 
 	t.Run("out of memory", func(t *testing.T) {
-		admin := r.client(t, nil)
+		admin := r.Client(t, nil)
 		admin.ConfigSet(bg, "maxmemory-policy", "noeviction")
 		admin.ConfigSet(bg, "maxmemory", "1")
 		defer admin.ConfigSet(bg, "maxmemory", "0")
@@ -537,7 +425,7 @@ func TestRedisUnavailable(t *testing.T) {
 	})
 	statsAre(t, s, q, 0, 1, 0)
 
-	r.kill()
+	r.Kill()
 	start := time.Now()
 	if _, err := s.Append(bg, q, testEntry("during"), Limits{}); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Append with Redis down: %v, want ErrUnavailable", err)
@@ -564,7 +452,7 @@ func TestRedisUnavailable(t *testing.T) {
 		}
 	}
 	// The same client works again once Redis is back.
-	startTestRedis(t, r.port, "")
+	redistest.Start(t, r.Port, "")
 	deadline := time.Now().Add(5 * time.Second)
 	for c.Ping(bg).Err() != nil && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -575,9 +463,9 @@ func TestRedisUnavailable(t *testing.T) {
 
 // TestRedisReadOnlyReplica: a replica refuses the append (READONLY).
 func TestRedisReadOnlyReplica(t *testing.T) {
-	primary := startTestRedis(t, 0, "")
-	replica := startTestRedis(t, 0, "", "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
-	s := newTestStore(t, replica.client(t, &redis.Options{MaxRetries: -1}), "")
+	primary := redistest.Start(t, 0, "")
+	replica := redistest.Start(t, 0, "", "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
+	s := newTestStore(t, replica.Client(t, &redis.Options{MaxRetries: -1}), "")
 	_, err := s.Append(bg, "q", testEntry("x"), Limits{})
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "READONLY") {
 		t.Fatalf("Append to a replica: %v, want ErrUnavailable (READONLY)", err)
@@ -587,8 +475,8 @@ func TestRedisReadOnlyReplica(t *testing.T) {
 // TestRedisCheckEviction: the maxmemory-policies that could evict entries
 // are refused, an ACL that denies CONFIG is told apart.
 func TestRedisCheckEviction(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	admin := r.client(t, nil)
+	r := redistest.Start(t, 0, "")
+	admin := r.Client(t, nil)
 	for _, tc := range []struct {
 		policy string
 		want   error
@@ -618,7 +506,7 @@ func TestRedisCheckEviction(t *testing.T) {
 		if err := admin.Do(bg, "ACL", "SETUSER", "noconfig", "on", ">pw", "~*", "&*", "+@all", "-config").Err(); err != nil {
 			t.Fatal(err)
 		}
-		c := r.client(t, &redis.Options{Username: "noconfig", Password: "pw"})
+		c := r.Client(t, &redis.Options{Username: "noconfig", Password: "pw"})
 		err := CheckEviction(bg, c)
 		if !errors.Is(err, ErrEvictionUnchecked) || errors.Is(err, ErrEvicting) || errors.Is(err, ErrUnavailable) {
 			t.Fatalf("CheckEviction without CONFIG: %v, want ErrEvictionUnchecked alone", err)
@@ -630,10 +518,10 @@ func TestRedisCheckEviction(t *testing.T) {
 // aside (to {q}:bad), never returned and never blocks the entries behind
 // it.
 func TestRedisCorrupt(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	admin := r.client(t, nil)
+	r := redistest.Start(t, 0, "")
+	admin := r.Client(t, nil)
 	var reported []string
-	s, err := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix, OnCorrupt: func(q, id string, err error) {
+	s, err := NewRedis(r.Client(t, nil), RedisOptions{Prefix: testPrefix, OnCorrupt: func(q, id string, err error) {
 		if !errors.Is(err, ErrCorrupt) {
 			t.Errorf("OnCorrupt called with %v, want ErrCorrupt", err)
 		}
@@ -700,8 +588,8 @@ func (h *countingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 // TestRedisRoundTrips: every operation is one round trip once the scripts
 // are loaded (and the queue registered).
 func TestRedisRoundTrips(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	c := r.client(t, nil)
+	r := redistest.Start(t, 0, "")
+	c := r.Client(t, nil)
 	h := new(countingHook)
 	c.AddHook(h)
 	s := newTestStore(t, c, "")
@@ -742,8 +630,8 @@ func TestRedisRoundTrips(t *testing.T) {
 // TestRedisHashTags: on a (one-node) Redis Cluster every script runs on
 // one slot; a CROSSSLOT error would fail it.
 func TestRedisHashTags(t *testing.T) {
-	r := startTestRedis(t, 0, "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
-	admin := r.client(t, nil)
+	r := redistest.Start(t, 0, "", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf")
+	admin := r.Client(t, nil)
 	if err := admin.Do(bg, "CLUSTER", "ADDSLOTSRANGE", "0", "16383").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -754,7 +642,7 @@ func TestRedisHashTags(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{r.addr}})
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{r.Addr}})
 	t.Cleanup(func() { cc.Close() })
 	s := newTestStore(t, cc, "")
 	for _, q := range []string{"stripe", "a}b", "}", "%7D", "{x}"} {
@@ -813,8 +701,8 @@ func TestRedisPersistence(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			r := startTestRedis(t, 0, dir, tc.args...)
-			s := newTestStore(t, r.client(t, &redis.Options{MaxRetries: -1}), "")
+			r := redistest.Start(t, 0, dir, tc.args...)
+			s := newTestStore(t, r.Client(t, &redis.Options{MaxRetries: -1}), "")
 			const q, n = "durable", 20
 			for i := range n {
 				mustAppend(t, s, q, testEntry(strconv.Itoa(i)))
@@ -823,7 +711,7 @@ func TestRedisPersistence(t *testing.T) {
 			if tc.settle {
 				// Wait until Redis has written its AOF buffer (it may
 				// postpone the write while a background fsync runs).
-				admin := r.client(t, nil)
+				admin := r.Client(t, nil)
 				start, deadline := time.Now(), time.Now().Add(15*time.Second)
 				written := regexp.MustCompile(`(?m)^aof_buffer_length:0\r?$`)
 				for !written.MatchString(admin.Info(bg, "persistence").Val()) {
@@ -834,9 +722,9 @@ func TestRedisPersistence(t *testing.T) {
 				}
 				t.Logf("AOF buffer written %v after the last append", time.Since(start))
 			}
-			r.kill()
-			r2 := startTestRedis(t, r.port, dir, tc.args...)
-			s2 := newTestStore(t, r2.client(t, nil), "")
+			r.Kill()
+			r2 := redistest.Start(t, r.Port, dir, tc.args...)
+			s2 := newTestStore(t, r2.Client(t, nil), "")
 			st, err := s2.Stats(bg, q)
 			if err != nil {
 				t.Fatal(err)
@@ -872,8 +760,8 @@ func BenchmarkRedisAppend(b *testing.B) {
 	body := strings.Repeat("x", 1024)
 	for _, p := range benchPersistence {
 		b.Run(p.name, func(b *testing.B) {
-			r := startTestRedis(b, 0, "", p.args...)
-			s := newTestStore(b, r.client(b, &redis.Options{PoolSize: 64}), "")
+			r := redistest.Start(b, 0, "", p.args...)
+			s := newTestStore(b, r.Client(b, &redis.Options{PoolSize: 64}), "")
 			b.SetBytes(1024)
 			b.ReportAllocs()
 			b.SetParallelism(8)
@@ -893,8 +781,8 @@ func BenchmarkRedisAppend(b *testing.B) {
 // BenchmarkRedisClaimAck: parallel Claim of one entry then Ack (two round
 // trips), on a queue filled beforehand.
 func BenchmarkRedisClaimAck(b *testing.B) {
-	r := startTestRedis(b, 0, "")
-	s := newTestStore(b, r.client(b, &redis.Options{PoolSize: 64}), "")
+	r := redistest.Start(b, 0, "")
+	s := newTestStore(b, r.Client(b, &redis.Options{PoolSize: 64}), "")
 	body := strings.Repeat("x", 1024)
 	p := s.client.Pipeline()
 	if err := appendScript.Load(bg, s.client).Err(); err != nil {
@@ -932,8 +820,8 @@ func BenchmarkRedisClaimAck(b *testing.B) {
 }
 
 func TestRedisContract(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	c := r.client(t, &redis.Options{PoolSize: 32})
+	r := redistest.Start(t, 0, "")
+	c := r.Client(t, &redis.Options{PoolSize: 32})
 	var n atomic.Int64
 	runStoreContract(t, func(t *testing.T) Store {
 		s, err := NewRedis(c, RedisOptions{Prefix: fmt.Sprintf("%s%d:", testPrefix, n.Add(1))})
@@ -949,9 +837,9 @@ func TestRedisContract(t *testing.T) {
 // to the registry again (at most once a minute), so a registry lost with a
 // Redis restart without persistence comes back.
 func TestRedisRegistryRefresh(t *testing.T) {
-	r := startTestRedis(t, 0, "")
-	admin := r.client(t, nil)
-	s := newTestStore(t, r.client(t, nil), "")
+	r := redistest.Start(t, 0, "")
+	admin := r.Client(t, nil)
+	s := newTestStore(t, r.Client(t, nil), "")
 	mustAppend(t, s, "q", testEntry("a"))
 	admin.Del(bg, s.registryKey())
 	mustAppend(t, s, "q", testEntry("b"))
