@@ -143,6 +143,8 @@ type RedisOptions struct {
 //     the last snapshot; without snapshots, everything.
 //   - Replication is asynchronous: a failover to a replica that had not
 //     received the latest writes loses them, whatever the fsync setting.
+//     The store sends no WAIT; Redis's min-replicas-to-write makes the
+//     primary refuse writes (so 503) while too few replicas keep up.
 //
 // An ack, retry or attempt count lost that way is redone (the entry is
 // delivered again: at least once); an append lost that way is an entry
