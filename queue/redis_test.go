@@ -461,7 +461,8 @@ func TestRedisUnavailable(t *testing.T) {
 	statsAre(t, s, q, 1, 0, 0) // the restarted server had no persistence
 }
 
-// TestRedisReadOnlyReplica: a replica refuses the append (READONLY).
+// TestRedisReadOnlyReplica: a replica refuses the append (READONLY), and
+// so does a primary short of its min-replicas-to-write (NOREPLICAS).
 func TestRedisReadOnlyReplica(t *testing.T) {
 	primary := redistest.Start(t, 0, "")
 	replica := redistest.Start(t, 0, "", "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
@@ -469,6 +470,12 @@ func TestRedisReadOnlyReplica(t *testing.T) {
 	_, err := s.Append(bg, "q", testEntry("x"), Limits{})
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "READONLY") {
 		t.Fatalf("Append to a replica: %v, want ErrUnavailable (READONLY)", err)
+	}
+	// A primary told to refuse writes without a replica keeping up.
+	lone := redistest.Start(t, 0, "", "--min-replicas-to-write", "1")
+	s = newTestStore(t, lone.Client(t, &redis.Options{MaxRetries: -1}), "")
+	if _, err := s.Append(bg, "q", testEntry("x"), Limits{}); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "NOREPLICAS") {
+		t.Fatalf("Append without the replicas min-replicas-to-write asks for: %v, want ErrUnavailable (NOREPLICAS)", err)
 	}
 }
 
