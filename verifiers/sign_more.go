@@ -32,7 +32,9 @@ func init() {
 // signTwitch: Twitch-Eventsub-Message-Signature: sha256=<hex
 // HMAC-SHA256(secret, id ‖ timestamp ‖ body)>, with the RFC 3339 timestamp
 // (UTC, fractional seconds as needed) and the id (r.ID or a random UUID)
-// in their headers, and Twitch-Eventsub-Message-Type notification.
+// in their headers, and Twitch-Eventsub-Message-Type the kind of the
+// body, as the verifier reads it (an event: notification; a challenge:
+// webhook_callback_verification; a revoked subscription: revocation).
 func signTwitch(_ string, r SignRequest) (*Signed, error) {
 	key, err := needSecret(r)
 	if err != nil {
@@ -45,13 +47,17 @@ func signTwitch(_ string, r SignRequest) (*Signed, error) {
 	if !twitchValidID(id) {
 		return nil, fmt.Errorf("id must be 1 to 128 letters, digits, '-', '_' or '.'")
 	}
+	kind, _, err := twitchKind(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("the body must be an EventSub message: %w", err)
+	}
 	ts := r.Now.UTC().Format(time.RFC3339Nano)
 	mac := MAC(sha256.New, key, []byte(id), []byte(ts), r.Body)
 	s := newSigned(r.Body, contentType(r, "application/json"))
 	s.Header.Set("Twitch-Eventsub-Message-Id", id)
 	s.Header.Set("Twitch-Eventsub-Message-Timestamp", ts)
 	s.Header.Set("Twitch-Eventsub-Message-Signature", "sha256="+hex.EncodeToString(mac))
-	s.Header.Set("Twitch-Eventsub-Message-Type", "notification")
+	s.Header.Set("Twitch-Eventsub-Message-Type", kind)
 	return s, nil
 }
 
