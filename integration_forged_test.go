@@ -126,3 +126,65 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {
 		{name: "genuine revocation", path: "/twitch", headers: rev("revocation"), body: fgTwitchRevBody, status: 200, upPath: "/twitch"},
 	})
 }
+
+// TestIntegrationURLBinding (issue 13, item 8): Square signs the
+// configured notification URL, not the request's path. A genuine event
+// posted to another path under the route used to be forwarded there; it
+// is refused with 401 (the signature does not cover that path). The path
+// compared is the one the request reached Caddy with, so handle_path (or
+// uri strip_prefix) in front of the gate changes nothing; url_path names
+// the path when a proxy in front of Caddy moves it.
+func TestIntegrationURLBinding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("caddytest integration test")
+	}
+	config := `
+http://localhost:` + strconv.Itoa(testHTTPPort) + ` {
+	handle /square/* {
+		webhook_verify square {
+			secret ` + fgSquareKey + `
+			url https://example.com/square/hook
+			replay {
+				namespace fg-square-%[2]s
+			}
+		}
+		reverse_proxy %[1]s
+	}
+	handle /internal/* {
+		webhook_verify square {
+			secret ` + fgSquareKey + `
+			url https://example.com/square/hook
+			url_path /internal/hook
+			replay {
+				namespace fg-internal-%[2]s
+			}
+		}
+		reverse_proxy %[1]s
+	}
+	handle_path /sq2/* {
+		webhook_verify square {
+			secret ` + fgSquareKey + `
+			url https://example.com/sq2/hook
+			replay {
+				namespace fg-sq2-%[2]s
+			}
+		}
+		reverse_proxy %[1]s
+	}
+}
+`
+	h := func(sig string) map[string]string {
+		return map[string]string{"X-Square-Hmacsha256-Signature": sig, "Content-Type": "application/json"}
+	}
+	_, _ = fgRun(t, config, []fgCase{
+		{name: "genuine event on another path", path: "/square/admin/delete-everything", headers: h(fgSquareSigHook), body: fgSquareBody, status: 401},
+		{name: "genuine event, trailing slash", path: "/square/hook/", headers: h(fgSquareSigHook), body: fgSquareBody, status: 401},
+		{name: "genuine event, path escaped otherwise", path: "/square/%68ook", headers: h(fgSquareSigHook), body: fgSquareBody, status: 401},
+		{name: "genuine event, query added", path: "/square/hook?admin=1", headers: h(fgSquareSigHook), body: fgSquareBody, status: 401},
+		{name: "genuine event", path: "/square/hook", headers: h(fgSquareSigHook), body: fgSquareBody, status: 200, upPath: "/square/hook"},
+		{name: "handle_path: another path", path: "/sq2/other", headers: h(fgSquareSigSq2), body: fgSquareBody, status: 401},
+		{name: "url_path: the url's path", path: "/internal/square/hook", headers: h(fgSquareSigHook), body: fgSquareBody, status: 401},
+		{name: "url_path: the path as sent", path: "/internal/hook", headers: h(fgSquareSigHook), body: fgSquareBody, status: 200, upPath: "/internal/hook"},
+		{name: "handle_path: the path as sent", path: "/sq2/hook", headers: h(fgSquareSigSq2), body: fgSquareBody, status: 200, upPath: "/hook"},
+	})
+}
