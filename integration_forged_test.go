@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,4 +188,73 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {
 		{name: "url_path: the path as sent", path: "/internal/hook", headers: h(fgSquareSigHook), body: fgSquareBody, status: 200, upPath: "/internal/hook"},
 		{name: "handle_path: the path as sent", path: "/sq2/hook", headers: h(fgSquareSigSq2), body: fgSquareBody, status: 200, upPath: "/hook"},
 	})
+}
+
+// TestIntegrationLogOnlyVerifiedHeader (issue 13, smaller): in log_only
+// mode the gate forwards everything, so a client-sent X-Webhook-Verified
+// (the name the README suggests for header_up) used to reach the upstream
+// when the route did not set it; the gate removes it. With header_up the
+// gate's own value arrives.
+func TestIntegrationLogOnlyVerifiedHeader(t *testing.T) {
+	if testing.Short() {
+		t.Skip("caddytest integration test")
+	}
+	config := `
+http://localhost:` + strconv.Itoa(testHTTPPort) + ` {
+	handle /shadow {
+		webhook_verify github {
+			secret ` + strconv.Quote(e2eGhDocsSecret) + `
+			mode log_only
+			replay off
+		}
+		reverse_proxy %[1]s
+	}
+	handle /shadow-marked {
+		webhook_verify github {
+			secret ` + strconv.Quote(e2eGhDocsSecret) + `
+			mode log_only
+			replay off
+		}
+		reverse_proxy %[1]s {
+			header_up X-Webhook-Verified {http.webhook_verify.verified}
+		}
+	}
+	handle /enforce {
+		webhook_verify github {
+			secret ` + strconv.Quote(e2eGhDocsSecret) + `
+			replay off
+		}
+		reverse_proxy %[1]s
+	}
+}
+`
+	up, tc := fgRun(t, config, nil)
+	forged := map[string]string{"X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64), "X-Webhook-Verified": "true", "Content-Type": "application/json"}
+	genuine := map[string]string{"X-Hub-Signature-256": "sha256=" + e2eGhDocsSig, "X-Webhook-Verified": "false", "Content-Type": "text/plain"}
+	for _, tt := range []struct {
+		name, path string
+		headers    map[string]string
+		body, want string
+	}{
+		{"forged, no header_up", "/shadow", forged, "x", ""},
+		{"forged, header_up", "/shadow-marked", forged, "x", "false"},
+		{"genuine, no header_up", "/shadow", genuine, e2eGhDocsBody, ""},
+		{"genuine, header_up", "/shadow-marked", genuine, e2eGhDocsBody, "true"},
+		{"enforce, genuine (the provider's own headers pass)", "/enforce", genuine, e2eGhDocsBody, "false"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(up.requests(tt.path))
+			status, body, _ := e2eDo(t, tc, "POST", tt.path, tt.headers, []byte(tt.body))
+			if status != 200 {
+				t.Fatalf("status %d (%q), want 200 (log_only forwards)", status, body)
+			}
+			got := up.requests(tt.path)
+			if len(got) != before+1 {
+				t.Fatalf("the upstream saw %d requests, want 1", len(got)-before)
+			}
+			if v := got[len(got)-1].header.Values("X-Webhook-Verified"); strings.Join(v, ",") != tt.want {
+				t.Errorf("X-Webhook-Verified at the upstream %q, want %q", v, tt.want)
+			}
+		})
+	}
 }

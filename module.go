@@ -470,6 +470,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	h.dropConsumed(r, res)
+	if h.logOnly() {
+		dropShadowHeaders(r)
+	}
 	hb := restoreBody(r, body)
 	recycle = false
 	if res.Act != nil {
@@ -497,6 +500,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Repla
 	why, _ := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
 	h.outcome(r, why, "", err)
+	dropShadowHeaders(r)
 	return next.ServeHTTP(w, r)
 }
 
