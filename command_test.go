@@ -289,6 +289,16 @@ func TestWebhookSignOutputs(t *testing.T) {
 	if out != want {
 		t.Errorf("headers:\n%s\nwant:\n%s", out, want)
 	}
+	// The secret from the environment or a file (off the command line, where
+	// the process list shows it): the same delivery.
+	t.Setenv("WV_TEST_SIGN_SECRET", "It's a Secret to Everybody")
+	secretFile := writeFile(t, dir, "secret.txt", "It's a Secret to Everybody\n")
+	for _, flags := range [][]string{{"--secret-env", "WV_TEST_SIGN_SECRET"}, {"--secret-file", secretFile}} {
+		out, _, err := runWebhookCmd(t, "", append([]string{"sign", "github", "--body-file", bodyFile, "--id", "d-1"}, flags...)...)
+		if err != nil || out != want {
+			t.Errorf("%s: %v\n%s", flags[0], err, out)
+		}
+	}
 	// The same from stdin, with --provider.
 	out2, _, err := runWebhookCmd(t, "Hello, World!", "sign", "--provider", "github", "--secret", "It's a Secret to Everybody", "--body-file", "-", "--id", "d-1")
 	if err != nil || out2 != want {
@@ -329,6 +339,7 @@ func TestWebhookSignOutputs(t *testing.T) {
 // 1), and never the secret.
 func TestWebhookSignRefusals(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("WV_TEST_SIGN_SECRET2", "s3cr3t-value")
 	bodyFile := writeFile(t, dir, "b.json", "{}")
 	const secret = "s3cr3t-value"
 	tests := []struct {
@@ -340,6 +351,8 @@ func TestWebhookSignRefusals(t *testing.T) {
 		{"no provider", []string{"sign", "--secret", secret, "--body-file", bodyFile}, "no provider"},
 		{"provider twice", []string{"sign", "github", "--provider", "stripe", "--secret", secret, "--body-file", bodyFile}, "provider given twice"},
 		{"missing secret", []string{"sign", "github", "--body-file", bodyFile}, "needs a secret"},
+		{"secret env unset", []string{"sign", "github", "--secret-env", "WV_TEST_SIGN_UNSET", "--body-file", bodyFile}, "WV_TEST_SIGN_UNSET is not set"},
+		{"secret twice", []string{"sign", "github", "--secret", secret, "--secret-env", "WV_TEST_SIGN_SECRET2", "--body-file", bodyFile}, "exclude each other"},
 		{"missing body flag", []string{"sign", "github", "--secret", secret}, "no body"},
 		{"unreadable body", []string{"sign", "github", "--secret", secret, "--body-file", filepath.Join(dir, "none")}, "reading the body"},
 		{"unreadable key", []string{"sign", "sendgrid", "--private-key", filepath.Join(dir, "none"), "--body-file", bodyFile}, "reading --private-key"},
