@@ -197,6 +197,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	// Adyen signs the items of a notification (the signer adds hmacSignature).
 	adyenIn := `{"live":"false","notificationItems":[{"NotificationRequestItem":{"amount":{"currency":"EUR","value":1000},"eventCode":"AUTHORISATION","merchantAccountCode":"TestMerchant","merchantReference":"order-1","pspReference":"7914073381342284","success":"true"}}]}`
 	adyenFile := writeFile(t, dir, "adyen.json", adyenIn)
+	// Twitch: the gate reads the message kind from the body (an event).
+	twitchIn := `{"subscription":{"id":"s-1","status":"enabled","type":"channel.follow","version":"1"},"event":{"user_id":"1","note":"it's"}}`
+	twitchFile := writeFile(t, dir, "twitch.json", twitchIn)
 	covered := map[string]bool{}
 	for _, r := range routes {
 		t.Run(r.name, func(t *testing.T) {
@@ -210,8 +213,11 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			if f, ok := bodies[r.name]; ok {
 				bodyFile, body = f, formBody
 			}
-			if r.name == "adyen" {
+			switch r.name {
+			case "adyen":
 				bodyFile, body = adyenFile, adyenIn
+			case "twitch":
+				bodyFile, body = twitchFile, twitchIn
 			}
 			args := []string{"sign"}
 			if r.good[0] != "--provider" {
