@@ -51,6 +51,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //			key signature|id|json <pointer>
 //		}
 //		url <scheme://host/path>       # twilio, mandrill, {url} of a recipe (square, trello, hubspot)
+//		url_path </path>               # with url: the path requests reach Caddy on, if not url's
 //		topic_arn <arn...>             # sns
 //		certificate <pem file>         # sns, repeatable
 //		auto_confirm                   # sns
@@ -203,6 +204,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.URL = v
+		case "url_path":
+			v, err := oneArg(d)
+			if err != nil {
+				return err
+			}
+			h.URLPath = v
 		case "topic_arn":
 			args := d.RemainingArgs()
 			if len(args) == 0 {

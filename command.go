@@ -33,7 +33,7 @@ func init() {
 		Long: `
 Tools for testing webhook_verify routes without the provider.
 
-  caddy webhook sign <provider> --secret <secret> --body-file <file> [--send <url>]
+  caddy webhook sign <provider> --secret-env <VAR> --body-file <file> [--send <url>]
       signs a delivery as the provider would and prints its headers, a
       curl command, or sends it and prints the response.
   caddy webhook keygen <provider> [--out <name>]
@@ -74,13 +74,18 @@ var recipeFlags = []struct{ name, usage string }{
 
 func newSignCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "sign [--provider] <provider> (--secret <s> | --private-key <file>) --body-file <file|-> [flags]",
+		Use:   "sign [--provider] <provider> (--secret-env <VAR> | --secret-file <f> | --secret <s> | --private-key <file>) --body-file <file|-> [flags]",
 		Short: "Signs a webhook delivery as the provider would",
 		Long: `
 Signs a webhook delivery for a provider that signs with a secret or a
 private key, so a webhook_verify route can be tested locally:
 
-  caddy webhook sign github --secret "$SECRET" --body-file event.json --send http://localhost:8080/hooks/github
+  caddy webhook sign github --secret-env GITHUB_WEBHOOK_SECRET --body-file event.json --send http://localhost:8080/hooks/github
+
+The secret: --secret-env names an environment variable that holds it,
+--secret-file a file (a final newline is dropped). --secret <s> puts it
+on the command line, where the process list and shell history show it:
+use it only for throwaway test secrets.
 
 --output headers (default) prints the headers as "Name: value" lines;
 --output curl prints a curl command for --url; --output body prints the
@@ -123,8 +128,9 @@ Errors never quote the secret or the key.
 	}
 	f := cmd.Flags()
 	f.StringP("provider", "p", "", "the provider (or give it as the argument)")
-	f.StringP("secret", "s", "", "the shared secret (HMAC providers; postmark with --header)")
+	f.String("secret-env", "", "read the secret from this environment variable (not shown in the process list)")
 	f.String("secret-file", "", "read the secret from this file (a final newline is dropped)")
+	f.StringP("secret", "s", "", "the shared secret on the command line (visible in the process list: prefer --secret-env or --secret-file)")
 	f.String("private-key", "", "PEM (or whsk_) private key file: standard_webhooks v1a, sendgrid, mailchannels, sns")
 	f.String("key-id", "", "mailchannels: the keyid to sign with (default "+`"local-test-key"`+"); hygraph: the environment (default master); paypal: the webhook_id")
 	f.String("certificate", "", "sns: PEM certificate file of the private key (names SigningCertURL)")
@@ -176,10 +182,23 @@ func runSign(cmd *cobra.Command, args []string) error {
 		ID: str("id"), Username: str("username"), Password: str("password"), Header: str("header"),
 		TopicARN: str("topic-arn"), SignatureVersion: str("signature-version"),
 	}
-	if path := str("secret-file"); path != "" {
-		if req.Secret != "" {
-			return fmt.Errorf("--secret and --secret-file exclude each other")
+	given := 0
+	for _, n := range []string{"secret", "secret-file", "secret-env"} {
+		if str(n) != "" {
+			given++
 		}
+	}
+	if given > 1 {
+		return fmt.Errorf("--secret, --secret-file and --secret-env exclude each other")
+	}
+	if name := str("secret-env"); name != "" {
+		v, ok := os.LookupEnv(name)
+		if !ok || v == "" {
+			return fmt.Errorf("--secret-env: the environment variable %s is not set or empty", name)
+		}
+		req.Secret = v
+	}
+	if path := str("secret-file"); path != "" {
 		b, err := readBounded(path, cmd.InOrStdin(), 64<<10)
 		if err != nil {
 			return fmt.Errorf("reading --secret-file: %w", err)

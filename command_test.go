@@ -197,6 +197,9 @@ func TestWebhookSignSendE2E(t *testing.T) {
 	// Adyen signs the items of a notification (the signer adds hmacSignature).
 	adyenIn := `{"live":"false","notificationItems":[{"NotificationRequestItem":{"amount":{"currency":"EUR","value":1000},"eventCode":"AUTHORISATION","merchantAccountCode":"TestMerchant","merchantReference":"order-1","pspReference":"7914073381342284","success":"true"}}]}`
 	adyenFile := writeFile(t, dir, "adyen.json", adyenIn)
+	// Twitch: the gate reads the message kind from the body (an event).
+	twitchIn := `{"subscription":{"id":"s-1","status":"enabled","type":"channel.follow","version":"1"},"event":{"user_id":"1","note":"it's"}}`
+	twitchFile := writeFile(t, dir, "twitch.json", twitchIn)
 	covered := map[string]bool{}
 	for _, r := range routes {
 		t.Run(r.name, func(t *testing.T) {
@@ -210,8 +213,11 @@ func TestWebhookSignSendE2E(t *testing.T) {
 			if f, ok := bodies[r.name]; ok {
 				bodyFile, body = f, formBody
 			}
-			if r.name == "adyen" {
+			switch r.name {
+			case "adyen":
 				bodyFile, body = adyenFile, adyenIn
+			case "twitch":
+				bodyFile, body = twitchFile, twitchIn
 			}
 			args := []string{"sign"}
 			if r.good[0] != "--provider" {
@@ -289,6 +295,16 @@ func TestWebhookSignOutputs(t *testing.T) {
 	if out != want {
 		t.Errorf("headers:\n%s\nwant:\n%s", out, want)
 	}
+	// The secret from the environment or a file (off the command line, where
+	// the process list shows it): the same delivery.
+	t.Setenv("WV_TEST_SIGN_SECRET", "It's a Secret to Everybody")
+	secretFile := writeFile(t, dir, "secret.txt", "It's a Secret to Everybody\n")
+	for _, flags := range [][]string{{"--secret-env", "WV_TEST_SIGN_SECRET"}, {"--secret-file", secretFile}} {
+		out, _, err := runWebhookCmd(t, "", append([]string{"sign", "github", "--body-file", bodyFile, "--id", "d-1"}, flags...)...)
+		if err != nil || out != want {
+			t.Errorf("%s: %v\n%s", flags[0], err, out)
+		}
+	}
 	// The same from stdin, with --provider.
 	out2, _, err := runWebhookCmd(t, "Hello, World!", "sign", "--provider", "github", "--secret", "It's a Secret to Everybody", "--body-file", "-", "--id", "d-1")
 	if err != nil || out2 != want {
@@ -329,6 +345,7 @@ func TestWebhookSignOutputs(t *testing.T) {
 // 1), and never the secret.
 func TestWebhookSignRefusals(t *testing.T) {
 	dir := t.TempDir()
+	t.Setenv("WV_TEST_SIGN_SECRET2", "s3cr3t-value")
 	bodyFile := writeFile(t, dir, "b.json", "{}")
 	const secret = "s3cr3t-value"
 	tests := []struct {
@@ -340,6 +357,8 @@ func TestWebhookSignRefusals(t *testing.T) {
 		{"no provider", []string{"sign", "--secret", secret, "--body-file", bodyFile}, "no provider"},
 		{"provider twice", []string{"sign", "github", "--provider", "stripe", "--secret", secret, "--body-file", bodyFile}, "provider given twice"},
 		{"missing secret", []string{"sign", "github", "--body-file", bodyFile}, "needs a secret"},
+		{"secret env unset", []string{"sign", "github", "--secret-env", "WV_TEST_SIGN_UNSET", "--body-file", bodyFile}, "WV_TEST_SIGN_UNSET is not set"},
+		{"secret twice", []string{"sign", "github", "--secret", secret, "--secret-env", "WV_TEST_SIGN_SECRET2", "--body-file", bodyFile}, "exclude each other"},
 		{"missing body flag", []string{"sign", "github", "--secret", secret}, "no body"},
 		{"unreadable body", []string{"sign", "github", "--secret", secret, "--body-file", filepath.Join(dir, "none")}, "reading the body"},
 		{"unreadable key", []string{"sign", "sendgrid", "--private-key", filepath.Join(dir, "none"), "--body-file", bodyFile}, "reading --private-key"},

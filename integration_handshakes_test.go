@@ -235,7 +235,7 @@ func TestIntegrationHandshakes(t *testing.T) {
 	defer srv.Close()
 	routes := append(e2eProviderRoutes(),
 		e2eRoute{"/slack", "slack", "secret " + e2eSlackDocsSecret + "\ntolerance off"},
-		e2eRoute{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL},
+		e2eRoute{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL + "\nurl_path /mandrill"},
 		e2eRoute{"/meta-no-token", "meta", "secret " + e2eMetaSecret},
 	)
 	tc := newTester(t)

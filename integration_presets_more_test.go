@@ -94,7 +94,7 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 	}
 	routes = append(routes,
 		e2eRoute{"/p-openai-stale", "openai", "secret " + secret("openai")},
-		e2eRoute{"/p-mailchimp", "mailchimp", "secret " + e2eMailchimpKey + "\nurl " + e2eMailchimpURL},
+		e2eRoute{"/p-mailchimp", "mailchimp", "secret " + e2eMailchimpKey + "\nurl " + e2eMailchimpURL + "\nurl_path /p-mailchimp"},
 		e2eRoute{"/p-vmware", "vmware", "username hook\npassword vm-pass"},
 		e2eRoute{"/p-mailjet", "mailjet", "username hook\npassword mj-pass"},
 		e2eRoute{"/p-sparkpost", "sparkpost", "username hook\npassword sp-pass"},
@@ -102,7 +102,7 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 		e2eRoute{"/p-graphcms", "graphcms", "secret " + e2eHygraphSecret + "\ntolerance off"},
 		e2eRoute{"/p-hygraph", "hygraph", "secret " + e2eHygraphSecret + "\ntolerance off"},
 		e2eRoute{"/p-hygraph-stale", "hygraph", "secret " + e2eHygraphSecret},
-		e2eRoute{"/p-plivo", "plivo", "secret " + e2ePlivoToken + "\nurl " + e2ePlivoURL},
+		e2eRoute{"/p-plivo", "plivo", "secret " + e2ePlivoToken + "\nurl " + e2ePlivoURL + "\nurl_path /p-plivo"},
 	)
 	return routes
 }

@@ -51,13 +51,20 @@ func TestIntegrationPresets(t *testing.T) {
 			opts = append(opts, "url "+v.URL)
 		}
 		base := strings.Join(opts, "\n")
-		main := base
+		// A signed url binds the path: the routes say which one they are on.
+		at := func(path string) string {
+			if v.URL == "" {
+				return ""
+			}
+			return "\nurl_path " + path
+		}
+		main := base + at("/preset-"+v.Provider)
 		if row.HasTimestamp() && v.Fresh == nil {
 			main += "\ntolerance off"
 		}
 		routes = append(routes, e2eRoute{"/preset-" + v.Provider, v.Provider, main})
 		if v.Stale {
-			routes = append(routes, e2eRoute{"/preset-" + v.Provider + "-stale", v.Provider, base})
+			routes = append(routes, e2eRoute{"/preset-" + v.Provider + "-stale", v.Provider, base + at("/preset-"+v.Provider+"-stale")})
 		}
 	}
 	for _, p := range verifiers.Presets() {

@@ -510,13 +510,14 @@ id_header X-Id`},
 		{"/postmark-basic", "postmark", "username " + e2ePostmarkUser + "\npassword " + e2ePostmarkPass},
 		{"/postmark-header", "postmark", "header X-Webhook-Token\nsecret " + e2ePostmarkToken + "\nsecret " + e2ePostmarkTokenOld},
 
-		// Twilio signs the public URL; the request reaches Caddy on localhost.
-		{"/twilio", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com/myapp.php"},
-		{"/twilio-http", "twilio", "secret " + e2eTwilioToken + "\nurl http://mycompany.com/myapp.php"},
-		{"/twilio-1234", "twilio", "secret " + e2eTwilioToken + "\nurl http://mycompany.com:1234/myapp.php"},
-		{"/twilio-443", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com:443/myapp.php"},
+		// Twilio signs the public URL; the request reaches Caddy on localhost,
+		// on another path (url_path, as behind a proxy that moves it).
+		{"/twilio", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com/myapp.php\nurl_path /twilio"},
+		{"/twilio-http", "twilio", "secret " + e2eTwilioToken + "\nurl http://mycompany.com/myapp.php\nurl_path /twilio-http"},
+		{"/twilio-1234", "twilio", "secret " + e2eTwilioToken + "\nurl http://mycompany.com:1234/myapp.php\nurl_path /twilio-1234"},
+		{"/twilio-443", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com:443/myapp.php\nurl_path /twilio-443"},
 
-		{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL},
+		{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL + "\nurl_path /mandrill"},
 	}, e2eProviderRoutes()...)
 }
 

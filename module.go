@@ -85,6 +85,12 @@ type Handler struct {
 	// `scheme://host/path`; the request's query string is appended.
 	URL string `json:"url,omitempty"`
 
+	// With `url`: the path (escaped, without query) requests reach Caddy
+	// on, when a proxy in front of Caddy serves the url's path elsewhere.
+	// Default: the url's path. A request on any other path is refused
+	// (401), since the signature covers the url, not the request's path.
+	URLPath string `json:"url_path,omitempty"`
+
 	// Allowed SNS topic ARNs (`sns`); empty allows any topic.
 	// Placeholders are resolved.
 	TopicARNs []string `json:"topic_arns,omitempty"`
@@ -309,7 +315,7 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		what string
 		in   string
 		out  *string
-	}{{"url", h.URL, &cfg.URL}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password},
+	}{{"url", h.URL, &cfg.URL}, {"url_path", h.URLPath, &cfg.URLPath}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password},
 		{"verify_token", h.VerifyToken, &cfg.VerifyToken}, {"webhook_id", h.WebhookID, &cfg.WebhookID}} {
 		if f.in == "" {
 			continue
@@ -468,6 +474,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 
 	h.dropConsumed(r, res)
+	if h.logOnly() {
+		dropShadowHeaders(r)
+	}
 	hb := restoreBody(r, body)
 	recycle = false
 	if res.Act != nil {
@@ -495,6 +504,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Repla
 	why, _ := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
 	h.outcome(r, why, "", err)
+	dropShadowHeaders(r)
 	return next.ServeHTTP(w, r)
 }
 

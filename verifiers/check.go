@@ -26,11 +26,14 @@ func Check(name string, cfg Config, pending func(string) bool) error {
 	base.TopicARNs = replacePending(cfg.TopicARNs, pending, checkTopicARN)
 	base.CustomerHandles = replacePending(cfg.CustomerHandles, pending, "placeholder")
 	base.Certificates = replacePending(cfg.Certificates, func(string) bool { return true }, checkCertificate)
-	for _, f := range []*string{&base.URL, &base.Username, &base.Password, &base.VerifyToken, &base.WebhookID} {
+	for _, f := range []*string{&base.URL, &base.URLPath, &base.Username, &base.Password, &base.VerifyToken, &base.WebhookID} {
 		if *f != "" && pending(*f) {
-			if f == &base.URL {
+			switch f {
+			case &base.URL:
 				*f = "https://example.com/webhook"
-			} else {
+			case &base.URLPath:
+				*f = "/webhook"
+			default:
 				*f = "placeholder"
 			}
 		}

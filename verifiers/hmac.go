@@ -104,6 +104,8 @@ type recipeVerifier struct {
 	url        string // the configured URL, when content has {url}
 	urlQuery   string // its raw query
 
+	urlPath urlPath // the path requests must arrive on (urlbind.go)
+
 	hash    func() hash.Hash
 	pad     mdPadding // the hash's padding (scheme hash: length extensions)
 	macSize int
@@ -365,6 +367,9 @@ func compileShape(c Config, r HMACRecipe) (*recipeVerifier, error) {
 			return nil, fmt.Errorf("provider %s: url: %w", p, err)
 		}
 		v.url, v.urlQuery = c.URL, u.RawQuery
+		if v.urlPath, err = newURLPath(c); err != nil {
+			return nil, err
+		}
 	} else if c.URL != "" {
 		return nil, fmt.Errorf("provider %s: url is only used by {url} in content", p)
 	}
@@ -877,6 +882,9 @@ func (v *recipeVerifier) Verify(r *Request) (*Result, error) {
 		case recipeURL:
 			if r.URL == nil || r.URL.RawQuery != v.urlQuery {
 				return nil, fmt.Errorf("%w: the request's query string is not the configured url's (the provider signs the configured url)", ErrSignature)
+			}
+			if err := v.urlPath.check(r); err != nil {
+				return nil, err
 			}
 			vals[i] = v.url
 			continue

@@ -27,9 +27,8 @@ import (
 // The request's own URL is not what is signed, so its query string is held
 // to the configured URL's: the raw query must be byte for byte the same
 // (usually both empty), or ErrSignature; otherwise a signed delivery could
-// carry any query to the upstream. The path is not compared (a proxy in
-// front may rewrite it); the route that holds this handler decides which
-// paths get here.
+// carry any query to the upstream. So must the path (url_path when a proxy
+// in front moves it: see urlbind.go).
 //
 // The body is a form with one field, mandrill_events (a JSON array). A
 // repeated field name is ErrMalformed: the reference implementations read
@@ -49,7 +48,8 @@ func init() {
 
 type mandrill struct {
 	url   string
-	query string // the configured URL's raw query
+	query string  // the configured URL's raw query
+	bound urlPath // the path requests must arrive on
 	keys  [][]byte
 }
 
@@ -74,7 +74,11 @@ func newMandrill(c Config) (Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: url must be an absolute http or https url", c.Provider)
 	}
-	return &mandrill{url: c.URL, query: u.RawQuery, keys: keys}, nil
+	bound, err := newURLPath(c)
+	if err != nil {
+		return nil, err
+	}
+	return &mandrill{url: c.URL, query: u.RawQuery, bound: bound, keys: keys}, nil
 }
 
 // Handshake answers Mandrill's HEAD on webhook creation.
@@ -128,6 +132,9 @@ func (v *mandrill) Verify(r *Request) (*Result, error) {
 	}
 	if r.URL.RawQuery != v.query {
 		return nil, fmt.Errorf("%w: the request's query string is not the configured url's (Mandrill does not sign the request's query)", ErrSignature)
+	}
+	if err := v.bound.check(r); err != nil {
+		return nil, err
 	}
 	return &Result{Signature: matched, Key: key}, nil
 }

@@ -83,7 +83,7 @@ func TestMandrillVectors(t *testing.T) {
 	tests := []struct {
 		name    string
 		url     string
-		reqURL  string // as received, behind a proxy; the path is not compared
+		reqURL  string // as received, behind a proxy that moves the path to /hooks (url_path)
 		secrets []string
 		ct      string
 		body    []byte
@@ -99,7 +99,7 @@ func TestMandrillVectors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := newTestMandrill(t, Config{URL: tt.url, Secrets: tt.secrets})
+			v := newTestMandrill(t, Config{URL: tt.url, URLPath: "/hooks", Secrets: tt.secrets})
 			res := formsigCheck(t, v, formsigRequest(t, "POST", tt.reqURL, mandrillHeader(tt.sig, tt.ct), tt.body, now), nil)
 			want, _ := base64.StdEncoding.DecodeString(tt.sig)
 			if !bytes.Equal(res.Signature, want) || res.Key != tt.wantKey || res.ID != "" || res.SignedID != "" ||
@@ -167,25 +167,30 @@ func TestMandrillRejects(t *testing.T) {
 // The signature covers the configured url, not the request's, so the
 // request's raw query must be the configured one: otherwise a captured
 // delivery could be replayed to the upstream with any query string. The
-// path is not compared (proxies rewrite it).
+// same holds for the path (issue 13, item 8): the url's, or url_path where
+// a proxy in front moves it.
 func TestMandrillQueryBinding(t *testing.T) {
 	fixture := mandrillFixture(t)
 	now := time.Unix(1379233940, 0)
 	tests := []struct {
 		name   string
 		url    string // configured
+		path   string // url_path configured
 		reqURL string // as received; "" for an unknown url
 		sig    string
 		body   []byte
 		want   error
 		msg    string // in the error text
 	}{
-		{name: "no query either side, path differs", url: mandrillURL, reqURL: "http://requestb.in/some/other/path", want: nil},
-		{name: "no query either side, behind a proxy", url: mandrillURL, reqURL: "https://internal:8080/hooks", want: nil},
+		{name: "no query either side, path differs", url: mandrillURL, reqURL: "http://requestb.in/some/other/path", want: ErrSignature, msg: "path"},
+		{name: "no query either side, behind a proxy", url: mandrillURL, path: "/hooks", reqURL: "https://internal:8080/hooks", want: nil},
+		{name: "behind a proxy, the url's path", url: mandrillURL, path: "/hooks", reqURL: mandrillURL, want: ErrSignature, msg: "path"},
+		{name: "another host, same path", url: mandrillURL, reqURL: "https://internal:8080/q9a918q9", want: nil},
+		{name: "trailing slash", url: mandrillURL, reqURL: mandrillURL + "/", want: ErrSignature, msg: "path"},
 		{name: "empty query (bare ?) counts as none", url: mandrillURL, reqURL: "http://requestb.in/q9a918q9?", want: nil},
-		{name: "configured query, same query", url: mandrillQueryURL, reqURL: "https://internal:8080/hooks?source=mc", sig: mandrillQuerySig, body: mandrillQueryBody, want: nil},
+		{name: "configured query, same query", url: mandrillQueryURL, path: "/hooks", reqURL: "https://internal:8080/hooks?source=mc", sig: mandrillQuerySig, body: mandrillQueryBody, want: nil},
 
-		{name: "query added to a url without one (review repro)", url: mandrillURL, reqURL: "http://requestb.in/some/other/path?account=admin&delete=all", want: ErrSignature, msg: "query string"},
+		{name: "query added to a url without one (review repro)", url: mandrillURL, path: "/some/other/path", reqURL: "http://requestb.in/some/other/path?account=admin&delete=all", want: ErrSignature, msg: "query string"},
 		{name: "query added, same path", url: mandrillURL, reqURL: mandrillURL + "?x=1", want: ErrSignature, msg: "query string"},
 		{name: "configured query missing", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
 		{name: "configured query with a parameter added", url: mandrillQueryURL, reqURL: "https://example.com/hooks/mandrill?source=mc&admin=1", sig: mandrillQuerySig, body: mandrillQueryBody, want: ErrSignature, msg: "query string"},
@@ -204,7 +209,7 @@ func TestMandrillQueryBinding(t *testing.T) {
 			if tt.body != nil {
 				body, secret = tt.body, "k-independent"
 			}
-			v := newTestMandrill(t, Config{URL: tt.url, Secrets: []string{secret}})
+			v := newTestMandrill(t, Config{URL: tt.url, URLPath: tt.path, Secrets: []string{secret}})
 			req := formsigRequest(t, "POST", tt.reqURL, mandrillHeader(sig, mandrillCT), body, now)
 			res := formsigCheck(t, v, req, tt.want, secret, sig)
 			if tt.want == nil {

@@ -34,7 +34,8 @@ import (
 // Config.URL (url, required) is the callback URL as configured in Plivo,
 // without a query string: its scheme, host and path are signed (Caddy may
 // sit behind a proxy that changes them); the query string is the
-// request's. The form parameters are those of an
+// request's, and the request's path must be the url's (or url_path: see
+// urlbind.go). The form parameters are those of an
 // application/x-www-form-urlencoded body; any other non-empty body would
 // not be covered by the signature and is refused (400), as is a repeated
 // parameter name (Plivo's SDKs read parameters into a map). The nonce must
@@ -52,8 +53,9 @@ func init() {
 const plivoMaxSignatures = 32
 
 type plivo struct {
-	base string // scheme://host/path of Config.URL
-	keys [][]byte
+	base  string  // scheme://host/path of Config.URL
+	bound urlPath // the path requests must arrive on
+	keys  [][]byte
 }
 
 func newPlivo(c Config) (Verifier, error) {
@@ -77,7 +79,11 @@ func newPlivo(c Config) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &plivo{base: scheme + "://" + hostport + path, keys: keys}, nil
+	bound, err := newURLPath(c)
+	if err != nil {
+		return nil, err
+	}
+	return &plivo{base: scheme + "://" + hostport + path, bound: bound, keys: keys}, nil
 }
 
 // HasTimestamp: Plivo signs no timestamp.
@@ -118,6 +124,9 @@ func (v *plivo) Verify(r *Request) (*Result, error) {
 	key, matched, ok := MatchMAC(expected, sigs)
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Plivo-Signature-V3 does not match", ErrSignature)
+	}
+	if err := v.bound.check(r); err != nil {
+		return nil, err
 	}
 	return &Result{Signature: matched, Key: key}, nil
 }

@@ -65,13 +65,40 @@ func plivoRequest(t *testing.T, method, rawURL, sig, nonce, body string) *Reques
 }
 
 // plivoCases are the four published vectors as requests reaching Caddy on
-// an internal address (the signed URL is the configured one).
+// an internal address, on the configured url's path (the signed URL is the
+// configured one; the path must be its path, or url_path).
 func plivoCases() []struct{ name, method, url, body, sig, cfgURL string } {
+	const at = "http://127.0.0.1:8080/api/v1/validate_signature03.xml"
 	return []struct{ name, method, url, body, sig, cfgURL string }{
-		{"post with query (Pass1)", "POST", "http://127.0.0.1:8080/x/?a=b&c=d", plivoForm(), "k7Pusd4OxCIjR5IfA9iedDNu/h/gbdYqdzG/MiYtd1c=", plivoBase + "/"},
-		{"get with query (Pass2)", "GET", "http://127.0.0.1:8080/x/?a=b&c=d&" + plivoForm(), "", "UBq8jAtd32wR8EK9VgxbBn4n5rpI/l1H9iN4WfSEHFQ=", plivoBase + "/"},
-		{"post (Pass3)", "POST", "http://127.0.0.1:8080/x", plivoForm(), "iAjE5QqI37mbkYe4w3jTMudqEzbDufdqi7sYwTu64e0=", plivoBase},
-		{"get (Pass4)", "GET", "http://127.0.0.1:8080/x?" + plivoForm(), "", "i/MQsaQSAd6fiKhOh2qeeeLHZ9faldADSb3/7+Akfbc=", plivoBase},
+		{"post with query (Pass1)", "POST", at + "/?a=b&c=d", plivoForm(), "k7Pusd4OxCIjR5IfA9iedDNu/h/gbdYqdzG/MiYtd1c=", plivoBase + "/"},
+		{"get with query (Pass2)", "GET", at + "/?a=b&c=d&" + plivoForm(), "", "UBq8jAtd32wR8EK9VgxbBn4n5rpI/l1H9iN4WfSEHFQ=", plivoBase + "/"},
+		{"post (Pass3)", "POST", at, plivoForm(), "iAjE5QqI37mbkYe4w3jTMudqEzbDufdqi7sYwTu64e0=", plivoBase},
+		{"get (Pass4)", "GET", at + "?" + plivoForm(), "", "i/MQsaQSAd6fiKhOh2qeeeLHZ9faldADSb3/7+Akfbc=", plivoBase},
+	}
+}
+
+// TestPlivoPathBinding: the signature covers the configured url's path,
+// so a genuine callback on another path is refused (issue 13, item 8);
+// url_path names the path when a proxy in front moves it.
+func TestPlivoPathBinding(t *testing.T) {
+	tc := plivoCases()[2]
+	for _, tt := range []struct {
+		name, urlPath, reqURL string
+		want                  error
+	}{
+		{"another path", "", "http://127.0.0.1:8080/x", ErrSignature},
+		{"url_path, request on it", "/x", "http://127.0.0.1:8080/x", nil},
+		{"url_path, request on the url's path", "/x", tc.url, ErrSignature},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := New("plivo", Config{Secrets: []string{plivoToken}, URL: tc.cfgURL, URLPath: tt.urlPath})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := v.Verify(plivoRequest(t, tc.method, tt.reqURL, tc.sig, plivoNonce, tc.body)); !errors.Is(err, tt.want) {
+				t.Errorf("%v, want %v", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -45,6 +45,11 @@ type Preset struct {
 	// Handshake, when set, answers the provider's unsigned handshake
 	// requests (see Handshaker); nil means the provider has none.
 	Handshake func(r *Request) (resp *Response, ok bool, err error)
+	// OneSignature: the recipe's signature headers are names of one
+	// signature (a header renamed over time), not signatures of several
+	// keys; a request that carries more than one of them must carry the
+	// same value in each, or it is refused as ambiguous (ErrMalformed).
+	OneSignature bool
 }
 
 // presetsCore are the rows of the HMAC family that predate the table and
@@ -232,6 +237,32 @@ func (p *Preset) factory(c Config) (Verifier, error) {
 type presetVerifier struct {
 	*recipeVerifier
 	row *Preset
+}
+
+// Verify checks r with the row's recipe, after the row's own rules.
+func (v *presetVerifier) Verify(r *Request) (*Result, error) {
+	if v.row.OneSignature {
+		if err := oneSignature(r.Header, v.headerNames()); err != nil {
+			return nil, err
+		}
+	}
+	return v.recipeVerifier.Verify(r)
+}
+
+// oneSignature refuses a request whose headers names (alternative names
+// of one signature header) carry different values.
+func oneSignature(h http.Header, names []string) error {
+	first, seen := "", ""
+	for _, n := range names {
+		for _, val := range h.Values(n) {
+			if seen == "" {
+				first, seen = val, n
+			} else if val != first {
+				return fmt.Errorf("%w: headers %s and %s carry different signatures", ErrMalformed, seen, n)
+			}
+		}
+	}
+	return nil
 }
 
 // EventIDPointer returns the row's event-id pointer (EventIDer).

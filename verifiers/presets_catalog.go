@@ -112,13 +112,14 @@ var presetsCatalog = []Preset{
 	},
 	{
 		// Clearbit: X-Request-Signature: sha1=<hex HMAC-SHA1 of the body>,
-		// keyed with the secret API key without its "sk_" prefix.
+		// keyed with the secret API key as the dashboard shows it, "sk_"
+		// included (Clearbit::Webhook.valid? keys the HMAC with
+		// Clearbit.key, the whole key).
 		Name: "clearbit",
 		Recipe: HMACRecipe{
 			SignatureHeader: "X-Request-Signature",
 			Prefix:          "sha1=",
 			Hash:            "sha1",
-			SecretPrefix:    "sk_",
 		},
 		Source: "github:clearbit/clearbit-ruby lib/clearbit/webhook.rb @9d25adb2c27c03df460f8a5d789244ba4a70a703",
 	},
@@ -307,11 +308,22 @@ var presetsCatalog = []Preset{
 		Source: "https://developers.tiktok.com/doc/webhooks-verification (TikTok for Developers, \"Webhooks verification\")",
 	},
 	{
-		// Trend Micro Cloud One Conformity: X-Conformity-Signature = hex
-		// HMAC-SHA256 of the body under the webhook security token.
-		Name:   "trendmicro_conformity",
-		Recipe: HMACRecipe{SignatureHeader: "X-Conformity-Signature"},
-		Source: "https://cloudone.trendmicro.com/docs/conformity/webhook-communication/",
+		// Trend Micro Cloud One Conformity: hex HMAC-SHA256 of the body
+		// under the webhook security token, in X-TrendMicro-Signature
+		// (docs.trendmicro.com, "Cloud One Conformity webhook
+		// communication") or X-Conformity-Signature (the older cloudone
+		// and cloudconformity pages, still served). Both names are
+		// accepted; a request with both must carry one value in both
+		// (OneSignature), or it is ambiguous (400).
+		Name: "trendmicro_conformity",
+		Recipe: HMACRecipe{
+			SignatureHeader:  "X-TrendMicro-Signature",
+			SignatureHeaders: []string{"X-Conformity-Signature"},
+		},
+		OneSignature: true,
+		Source: "https://docs.trendmicro.com/en-us/documentation/article/trend-micro-cloud-one-conformity-webhook-communication ; " +
+			"https://cloudone.trendmicro.com/docs/conformity/webhook-communication/ ; " +
+			"https://www.cloudconformity.com/help/communication/communication-channels/webhook-communication.html",
 	},
 	{
 		// Webex: X-Spark-Signature = hex HMAC-SHA1 of the body under the

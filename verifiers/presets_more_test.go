@@ -105,11 +105,11 @@ func TestPresetAliasMailchimp(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := http.Header{"X-Mandrill-Signature": {sig}, "Content-Type": {"application/x-www-form-urlencoded"}}
-	r := formsigRequest(t, http.MethodPost, "https://internal:8080/hooks", h, []byte("mandrill_events=%5B%5D"), time.Unix(1767225600, 0))
+	r := formsigRequest(t, http.MethodPost, "https://internal:8080/hooks/mailchimp", h, []byte("mandrill_events=%5B%5D"), time.Unix(1767225600, 0))
 	if _, err := v.Verify(r); err != nil {
 		t.Fatal(err)
 	}
-	r = formsigRequest(t, http.MethodPost, "https://internal:8080/hooks", h, []byte("mandrill_events=%5B%5D&x=1"), time.Unix(1767225600, 0))
+	r = formsigRequest(t, http.MethodPost, "https://internal:8080/hooks/mailchimp", h, []byte("mandrill_events=%5B%5D&x=1"), time.Unix(1767225600, 0))
 	if _, err := v.Verify(r); !errors.Is(err, ErrSignature) {
 		t.Fatalf("tampered: %v", err)
 	}

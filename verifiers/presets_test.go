@@ -25,6 +25,9 @@ func presetRequest(v presetvectors.Vector, h map[string]string, body string, now
 	path := v.Path
 	if path == "" {
 		path = "/webhook"
+		if pu, err := url.Parse(v.URL); err == nil && v.URL != "" {
+			path = pu.EscapedPath() // a signed url binds the path
+		}
 	}
 	u, _ := url.Parse("http://127.0.0.1:8080" + path)
 	if v.URL != "" {

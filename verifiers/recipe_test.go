@@ -229,7 +229,7 @@ func TestRecipeFeatures(t *testing.T) {
 		{
 			name:   "method, url and header",
 			recipe: HMACRecipe{SignatureHeader: "X-Sig", TimestampHeader: "X-Ts", TimestampUnit: "ms", Content: "{method}{url}|{header:X-Account}|{body}{timestamp}"},
-			cfg:    Config{URL: "https://example.com/hook?a=1"},
+			cfg:    Config{URL: "https://example.com/hook?a=1", URLPath: "/in/hook"}, // a proxy in front moves the path
 			good:   req(body, now, "X-Sig", rcHex(secret, "POSThttps://example.com/hook?a=1|acct 7|"+body+"1700000000000"), "X-Ts", "1700000000000", "X-Account", "acct 7"),
 			bad: []*Request{
 				req(body, now, "X-Sig", rcHex(secret, "POSThttps://example.com/hook?a=1|acct 7|"+body+"1700000000000"), "X-Ts", "1700000000000", "X-Account", "acct 8"),
@@ -333,7 +333,7 @@ func TestRecipeFeatures(t *testing.T) {
 }
 
 // TestRecipeURLQuery: {url} signs the configured URL; a request whose query
-// differs from it is refused (the provider did not sign it).
+// or path differs from it is refused (the provider did not sign it).
 func TestRecipeURLQuery(t *testing.T) {
 	r := HMACRecipe{SignatureHeader: "X-Sig", Content: "{url}{body}"}
 	v, err := New("hmac", Config{Secrets: []string{"k"}, HMAC: &r, URL: "https://example.com/hook"})
@@ -342,10 +342,14 @@ func TestRecipeURLQuery(t *testing.T) {
 	}
 	sig := rcHex("k", "https://example.com/hook{}")
 	req := recipeTestReq("{}", time.Now(), "X-Sig", sig)
+	req.URL.Path = "/hook"
 	if _, err := v.Verify(req); err != nil {
 		t.Fatal(err)
 	}
 	req.URL.RawQuery = "x=1"
+	_, err = v.Verify(req)
+	recipeTestErr(t, err, ErrSignature)
+	req.URL.RawQuery, req.URL.Path = "", "/admin/delete"
 	_, err = v.Verify(req)
 	recipeTestErr(t, err, ErrSignature)
 	for _, bad := range []string{"ftp://example.com/", "/hook", "https://example.com/#f", "https://exa mple.com/"} {

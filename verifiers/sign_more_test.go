@@ -171,7 +171,8 @@ func TestSignMoreRoundTrip(t *testing.T) {
 		other    Config // a gate with another secret or key
 		tamper   func([]byte) []byte
 	}{
-		{"twitch", SignRequest{Secret: "s3cret"}, Config{Secrets: []string{"s3cret"}}, Config{Secrets: []string{"other"}}, nil},
+		{"twitch", SignRequest{Secret: "s3cret"}, Config{Secrets: []string{"s3cret"}}, Config{Secrets: []string{"other"}},
+			func(b []byte) []byte { return bytes.Replace(b, []byte("testFromUser"), []byte("testFromUsex"), 1) }},
 		{"discord", SignRequest{PrivateKey: dk.PrivateKey}, Config{PublicKeys: pk(dk.PublicKey)}, Config{PublicKeys: pk(dk2.PublicKey)}, nil},
 		{"telnyx", SignRequest{PrivateKey: tk.PrivateKey}, Config{PublicKeys: pk(tk.PublicKey)}, Config{PublicKeys: pk(tk2.PublicKey)}, nil},
 		{"adyen", SignRequest{Secret: adyenKeyGo}, Config{Secrets: []string{adyenKeyGo}}, Config{Secrets: []string{adyenKeyRuby}},
@@ -183,8 +184,11 @@ func TestSignMoreRoundTrip(t *testing.T) {
 		t.Run(tt.provider, func(t *testing.T) {
 			tt.req.Now = now
 			tt.req.Body = body
-			if tt.provider == "adyen" {
+			switch tt.provider {
+			case "adyen":
 				tt.req.Body = adyen
+			case "twitch": // an EventSub notification
+				tt.req.Body = []byte(twitchBody)
 			}
 			s, err := Sign(tt.provider, tt.req)
 			if err != nil {
@@ -194,7 +198,7 @@ func TestSignMoreRoundTrip(t *testing.T) {
 			if _, err := signVerify(t, tt.provider, tt.cfg, "", s, now); err != nil {
 				t.Fatalf("verifier refused the signed delivery: %v", err)
 			}
-			if tt.provider != "adyen" && !bytes.Equal(s.Body, body) {
+			if tt.provider != "adyen" && !bytes.Equal(s.Body, tt.req.Body) {
 				t.Errorf("body changed: %s", s.Body)
 			}
 			if _, err := signVerify(t, tt.provider, tt.other, "", s, now); !errors.Is(err, ErrSignature) {
@@ -231,6 +235,7 @@ func TestSignMoreRefusals(t *testing.T) {
 	}{
 		{"twitch", SignRequest{Body: []byte("{}")}, "needs a secret"},
 		{"twitch", SignRequest{Secret: "topsecret", ID: "a b", Body: []byte("{}")}, "id must be"},
+		{"twitch", SignRequest{Secret: "topsecret", Body: []byte("{}")}, "must be an EventSub message"},
 		{"discord", SignRequest{Body: []byte("{}")}, "needs a private key"},
 		{"telnyx", SignRequest{PrivateKey: "topsecret", Body: []byte("{}")}, "private key"},
 		{"paypal", SignRequest{PrivateKey: "x", Body: []byte("{}")}, "needs the webhook id"},

@@ -23,7 +23,7 @@ func signVerify(t *testing.T, provider string, cfg Config, reqURL string, s *Sig
 		t.Fatalf("New(%s): %v", provider, err)
 	}
 	if reqURL == "" {
-		reqURL = "https://example.com/hook"
+		reqURL = "https://example.com/webhook" // probeURL's path
 	}
 	u, err := url.Parse(reqURL)
 	if err != nil {
@@ -101,11 +101,12 @@ func TestSignRoundTrip(t *testing.T) {
 		{name: "mailgun", provider: "mailgun", req: SignRequest{Secret: "key-1", ID: "tok"},
 			cfg: Config{Secrets: []string{"key-1"}}, wrong: Config{Secrets: []string{"key-2"}}, wantID: "tok"},
 		{name: "twilio json", provider: "twilio", req: SignRequest{Secret: "tok", URL: "https://example.com/hook?a=1"},
-			cfg: Config{Secrets: []string{"tok"}, URL: "https://example.com/hook"}, wrong: Config{Secrets: []string{"tol"}}},
+			cfg: Config{Secrets: []string{"tok"}, URL: "https://example.com/hook"}, wrong: Config{Secrets: []string{"tol"}}, reqURL: "https://example.com/hook"},
 		{name: "twilio form, url from the request", provider: "twilio", req: SignRequest{Secret: "tok", URL: "http://localhost:8080/hooks/twilio", Body: form},
 			cfg: Config{Secrets: []string{"tok"}}, wrong: Config{Secrets: []string{"tol"}}, reqURL: "http://localhost:8080/hooks/twilio"},
 		{name: "mandrill", provider: "mandrill", req: SignRequest{Secret: "k", URL: "https://example.com/hooks/mandrill?x=1"},
-			cfg: Config{Secrets: []string{"k"}, URL: "https://example.com/hooks/mandrill?x=1"}, wrong: Config{Secrets: []string{"l"}, URL: "https://example.com/hooks/mandrill?x=1"}},
+			cfg: Config{Secrets: []string{"k"}, URL: "https://example.com/hooks/mandrill?x=1"}, wrong: Config{Secrets: []string{"l"}, URL: "https://example.com/hooks/mandrill?x=1"},
+			reqURL: "https://example.com/hooks/mandrill"},
 		{name: "postmark basic", provider: "postmark", req: SignRequest{Username: "u", Password: "p"},
 			cfg: Config{Username: "u", Password: "p"}, wrong: Config{Username: "u", Password: "q"}},
 		{name: "postmark header", provider: "postmark", req: SignRequest{Header: "X-Token", Secret: "tk"},

@@ -31,7 +31,9 @@ import (
 // The URL is Config.URL ("scheme://host/path", as configured in Twilio,
 // without query string) followed by the request's raw query string, or,
 // when Config.URL is empty, the request URL as received (Request.URL). Set
-// url when Caddy sits behind a proxy that changes scheme, host or port.
+// url when Caddy sits behind a proxy that changes scheme, host or port;
+// with url, the request's path must be the url's (or url_path: see
+// urlbind.go), since the signature covers the configured path.
 //
 // Port: Twilio's back end signs sometimes with and sometimes without the
 // default port (":443"/":80"), so, as its SDKs do, both forms are tried.
@@ -52,6 +54,7 @@ type twilio struct {
 	keys [][]byte
 	// From Config.URL: scheme://, userinfo@ (verbatim), host:port, path.
 	scheme, userinfo, hostport, path string
+	bound                            urlPath // with url: the path requests must arrive on
 }
 
 func newTwilio(c Config) (Verifier, error) {
@@ -70,6 +73,9 @@ func newTwilio(c Config) (Verifier, error) {
 		if v.scheme, v.userinfo, v.hostport, v.path, err = twilioSplitURL(c.URL); err != nil {
 			return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 		}
+	}
+	if v.bound, err = newURLPath(c); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
@@ -92,6 +98,9 @@ func (v *twilio) Verify(r *Request) (*Result, error) {
 	}
 	urls, query, err := v.urls(r)
 	if err != nil {
+		return nil, err
+	}
+	if err := v.bound.check(r); err != nil {
 		return nil, err
 	}
 	bodyHash, err := twilioBodySHA256(query)

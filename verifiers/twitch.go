@@ -23,10 +23,24 @@ import (
 // digits, '-', '_' or '.', and the timestamp a strict RFC 3339 time, so
 // that no two different requests share one signed string.
 //
-// Twitch-Eventsub-Message-Type webhook_callback_verification carries
-// {"challenge": c, ...}: once it verifies, the handler answers c as text/
-// plain itself and forwards nothing. notification and revocation messages
-// are forwarded.
+// The kind of a message is read from the signed body, not from the
+// unsigned Twitch-Eventsub-Message-Type header
+// (https://dev.twitch.tv/docs/eventsub/handling-webhook-events/ :
+// "Responding to a challenge request", "Revoking your subscription"):
+//
+//   - webhook_callback_verification: a top-level "challenge" and the
+//     subscription status webhook_callback_verification_pending (no
+//     "event");
+//   - notification: an "event" (no "challenge");
+//   - revocation: neither, and a subscription status that is not enabled
+//     or pending (authorization_revoked, user_removed,
+//     notification_failures_exceeded, version_removed, ...).
+//
+// Any other body is refused (ErrMalformed), and so is a header that names
+// another kind than the body: otherwise a captured verification re-sent
+// with the header "notification" would reach the upstream as an event.
+// A verification is answered here with its challenge (text/plain) and
+// forwards nothing; notifications and revocations are forwarded.
 
 func init() {
 	Register("twitch", newTwitch)
@@ -107,32 +121,64 @@ func (v *twitch) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: Twitch-Eventsub-Message-Signature does not match", ErrSignature)
 	}
+	kind, challenge, err := twitchKind(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	if typ != kind {
+		return nil, fmt.Errorf("%w: Twitch-Eventsub-Message-Type does not match the signed body, which is a %s", ErrMalformed, kind)
+	}
 	res := &Result{ID: id, SignedID: id, Signature: matched, Timestamp: ts, Key: key}
-	if typ == "webhook_callback_verification" {
-		c, err := twitchChallenge(r.Body)
-		if err != nil {
+	if kind == twitchVerification {
+		if err := handshakeEcho("challenge", challenge); err != nil {
 			return nil, err
 		}
-		res.Reply = handshakeText(c)
+		res.Reply = handshakeText(challenge)
 	}
 	return res, nil
 }
 
-// twitchChallenge returns the challenge of a verified
-// webhook_callback_verification body.
-func twitchChallenge(body []byte) (string, error) {
+// The message kinds (Twitch-Eventsub-Message-Type values).
+const (
+	twitchNotification = "notification"
+	twitchVerification = "webhook_callback_verification"
+	twitchRevocation   = "revocation"
+)
+
+// twitchKind returns the kind of a verified message body (see the file
+// comment) and, for a verification, its challenge.
+func twitchKind(body []byte) (kind, challenge string, err error) {
 	var m struct {
-		Challenge any `json:"challenge"`
+		Challenge    json.RawMessage `json:"challenge"`
+		Event        json.RawMessage `json:"event"`
+		Subscription *struct {
+			Status string `json:"status"`
+		} `json:"subscription"`
 	}
 	d := json.NewDecoder(bytes.NewReader(body))
 	if err := d.Decode(&m); err != nil {
-		return "", fmt.Errorf("%w: webhook_callback_verification body is not JSON", ErrMalformed)
+		return "", "", fmt.Errorf("%w: the body is not a JSON object", ErrMalformed)
 	}
-	c, _ := m.Challenge.(string)
-	if err := handshakeEcho("challenge", c); err != nil {
-		return "", err
+	present := func(v json.RawMessage) bool { return len(v) > 0 && string(v) != "null" }
+	status := ""
+	if m.Subscription != nil {
+		status = m.Subscription.Status
 	}
-	return c, nil
+	switch {
+	case present(m.Challenge):
+		if present(m.Event) || status != "webhook_callback_verification_pending" {
+			return "", "", fmt.Errorf("%w: a body with a challenge must have the status webhook_callback_verification_pending and no event", ErrMalformed)
+		}
+		if err := json.Unmarshal(m.Challenge, &challenge); err != nil {
+			return "", "", fmt.Errorf("%w: challenge is not a string", ErrMalformed)
+		}
+		return twitchVerification, challenge, nil
+	case present(m.Event):
+		return twitchNotification, "", nil
+	case status != "" && status != "enabled" && status != "webhook_callback_verification_pending":
+		return twitchRevocation, "", nil
+	}
+	return "", "", fmt.Errorf("%w: the body is neither a notification (event), a verification (challenge) nor a revocation (subscription status)", ErrMalformed)
 }
 
 // twitchValidID reports whether id is a plausible message id (Twitch's
@@ -168,7 +214,9 @@ func twitchParseTime(s string) (time.Time, error) {
 // signTwitch: Twitch-Eventsub-Message-Signature: sha256=<hex
 // HMAC-SHA256(secret, id ‖ timestamp ‖ body)>, with the RFC 3339 timestamp
 // (UTC, fractional seconds as needed) and the id (r.ID or a random UUID)
-// in their headers, and Twitch-Eventsub-Message-Type notification.
+// in their headers, and Twitch-Eventsub-Message-Type the kind of the
+// body, as the verifier reads it (an event: notification; a challenge:
+// webhook_callback_verification; a revoked subscription: revocation).
 func signTwitch(_ string, r SignRequest) (*Signed, error) {
 	key, err := needSecret(r)
 	if err != nil {
@@ -181,13 +229,17 @@ func signTwitch(_ string, r SignRequest) (*Signed, error) {
 	if !twitchValidID(id) {
 		return nil, fmt.Errorf("id must be 1 to 128 letters, digits, '-', '_' or '.'")
 	}
+	kind, _, err := twitchKind(r.Body)
+	if err != nil {
+		return nil, fmt.Errorf("the body must be an EventSub message: %w", err)
+	}
 	ts := r.Now.UTC().Format(time.RFC3339Nano)
 	mac := MAC(sha256.New, key, []byte(id), []byte(ts), r.Body)
 	s := newSigned(r.Body, contentType(r, "application/json"))
 	s.Header.Set("Twitch-Eventsub-Message-Id", id)
 	s.Header.Set("Twitch-Eventsub-Message-Timestamp", ts)
 	s.Header.Set("Twitch-Eventsub-Message-Signature", "sha256="+hex.EncodeToString(mac))
-	s.Header.Set("Twitch-Eventsub-Message-Type", "notification")
+	s.Header.Set("Twitch-Eventsub-Message-Type", kind)
 	return s, nil
 }
 

@@ -187,6 +187,9 @@ type Config struct {
 	HMAC *HMACRecipe
 	// URL is the public URL the provider signs (twilio, mandrill).
 	URL string
+	// URLPath, with URL, is the path requests arrive on at Caddy when it
+	// is not URL's (a proxy in front moves the endpoint); see urlbind.go.
+	URLPath string
 	// TopicARNs is the allow-list of SNS topic ARNs (empty allows any).
 	TopicARNs []string
 	// Certificates are pinned PEM certificates (SNS), used instead of fetching.
@@ -227,7 +230,7 @@ func (c Config) EffectiveTolerance() (time.Duration, bool) {
 
 // options lists every provider option of Config, in the order errors name
 // them.
-var options = []string{"secret", "public_key", "tolerance", "hmac", "url", "topic_arn",
+var options = []string{"secret", "public_key", "tolerance", "hmac", "url", "url_path", "topic_arn",
 	"certificate", "auto_confirm", "username", "password", "header", "customer_handle", "verify_token", "webhook_id"}
 
 // isSet reports whether option o is set in c.
@@ -241,6 +244,8 @@ func (c Config) isSet(o string) bool {
 		return c.HMAC != nil
 	case "url":
 		return c.URL != ""
+	case "url_path":
+		return c.URLPath != ""
 	case "topic_arn":
 		return len(c.TopicARNs) > 0
 	case "certificate":
@@ -268,12 +273,16 @@ func (c Config) isSet(o string) bool {
 // Allow returns an error naming the first option set in c that is not
 // among the given ones. Constructors call it with the options they take,
 // so a misplaced option (including one added to Config later) is a
-// configuration error instead of being ignored.
+// configuration error instead of being ignored. Taking url implies
+// url_path.
 func (c Config) Allow(allowed ...string) error {
 	for _, a := range allowed {
 		c.isSet(a) // panics on a misspelt option
 	}
 	for _, o := range options {
+		if o == "url_path" && slices.Contains(allowed, "url") {
+			continue // url_path goes with url
+		}
 		if c.isSet(o) && !slices.Contains(allowed, o) {
 			return fmt.Errorf("provider %s does not take %s", c.Provider, o)
 		}

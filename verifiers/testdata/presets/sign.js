@@ -47,7 +47,7 @@ const bodyOnly = [
   ["pusher", "X-Pusher-Signature", "sha256", "hex", "", "pusher-app-secret"],
   ["signal_sciences", "X-SigSci-Signature", "sha256", "hex", "", "sigsci-signing-key"],
   ["sonatype", "X-Nexus-Webhook-Signature", "sha1", "hex", "", "nexus-webhook-secret"],
-  ["trendmicro_conformity", "X-Conformity-Signature", "sha256", "hex", "", "conformity-security-token"],
+  ["trendmicro_conformity", "X-TrendMicro-Signature", "sha256", "hex", "", "conformity-security-token"],
   ["webex", "X-Spark-Signature", "sha1", "hex", "", "webex-webhook-secret"],
   ["xero", "x-xero-signature", "sha256", "base64", "", "xero-webhooks-key"],
   ["vercel", "x-vercel-signature", "sha1", "hex", "", "vercel-integration-secret"],
@@ -64,13 +64,15 @@ for (const [name, header, hash, enc, prefix, secret] of bodyOnly) {
   add({ name, secrets: [secret], headers: { [header]: prefix + hmac(hash, secret, b, enc) }, body: b });
 }
 
-// Clearbit: the API key without its sk_ prefix is the key
-// (github:clearbit/clearbit-ruby lib/clearbit/webhook.rb).
+// Clearbit: the secret API key as the dashboard shows it, sk_ included, is
+// the key (github:clearbit/clearbit-ruby lib/clearbit/webhook.rb: HMAC-SHA1
+// keyed with Clearbit.key). The same as
+//   printf '%s' "$body" | openssl dgst -sha1 -hmac sk_clearbit_api_key
 {
   const b = body("clearbit");
   const key = "sk_clearbit_api_key";
   add({ name: "clearbit", secrets: [key],
-    headers: { "X-Request-Signature": "sha1=" + hmac("sha1", key.slice(3), b, "hex") }, body: b });
+    headers: { "X-Request-Signature": "sha1=" + hmac("sha1", key, b, "hex") }, body: b });
 }
 
 // Microsoft Teams outgoing webhooks: Authorization: HMAC <base64>, key = the
