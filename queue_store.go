@@ -62,10 +62,15 @@ func (p *pooledQueueStore) Destruct() error {
 	return err
 }
 
-// openFileStore opens the file store; a variable so that tests of the
-// handler alone can use another store.
-var openFileStore = func(path string) (queue.Store, error) {
-	return nil, errors.New("file store not built in")
+// openFileStore opens the file store. A corrupt entry is moved aside by
+// the store and logged here (no entry data).
+func openFileStore(path string) (queue.Store, error) {
+	return queue.OpenBolt(path, queue.BoltOptions{
+		OnCorrupt: func(name, id string, err error) {
+			caddy.Log().Named("http.handlers.webhook_queue").Error("webhook_queue: corrupt entry moved aside",
+				zap.String("queue", name), zap.String("entry_id", id), zap.Error(err))
+		},
+	})
 }
 
 // openQueueStore opens (or shares) the store of cfg and returns it with its
