@@ -23,8 +23,10 @@ type BoltOptions struct {
 	// another process before it gives up (default 1s).
 	LockTimeout time.Duration
 	// BatchDelay is how long a write waits for other concurrent writes to
-	// share its commit and fsync (default 2ms). Writes arriving while a
-	// commit is on its way to disk join the next one whatever the delay.
+	// share its commit and fsync (default 1ms: on a shared 2-core machine
+	// 0.5ms to 2ms gave the same 2,500 to 4,000 parallel appends a second,
+	// 10ms less than half). Writes arriving while a commit is on its way
+	// to disk join the next one whatever the delay.
 	BatchDelay time.Duration
 	// MaxBatchSize is the number of writes that commits a batch at once,
 	// without waiting for BatchDelay (default 256).
@@ -82,7 +84,7 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		opts.LockTimeout = time.Second
 	}
 	if opts.BatchDelay <= 0 {
-		opts.BatchDelay = 2 * time.Millisecond
+		opts.BatchDelay = time.Millisecond
 	}
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = 256

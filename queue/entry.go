@@ -247,26 +247,25 @@ func (d *decoder) entry(withBody bool) (*Entry, error) {
 
 func (d *decoder) uvarint() (uint64, error) {
 	v, n := binary.Uvarint(d.b[d.off:])
-	if n <= 0 {
-		if n == 0 {
-			return 0, errShort
-		}
-		return 0, errors.New("varint overflow")
-	}
-	d.off += n
-	return v, nil
+	return v, d.advance(n)
 }
 
 func (d *decoder) varint() (int64, error) {
 	v, n := binary.Varint(d.b[d.off:])
-	if n <= 0 {
-		if n == 0 {
-			return 0, errShort
-		}
-		return 0, errors.New("varint overflow")
+	return v, d.advance(n)
+}
+
+// advance moves past a varint of n bytes, as binary.Uvarint reports it.
+func (d *decoder) advance(n int) error {
+	switch {
+	case n > 0:
+		d.off += n
+		return nil
+	case n == 0:
+		return errShort
+	default:
+		return errors.New("varint overflow")
 	}
-	d.off += n
-	return v, nil
 }
 
 // count reads a number of items, each of which takes at least one byte, so
