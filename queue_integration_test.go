@@ -34,6 +34,8 @@ type queueUp struct {
 	got     []queueGot
 	healthy bool
 	seen    map[string]int // attempts per entry id
+	gate    chan struct{}  // when set, attempts wait until it is closed
+	arrived map[string]int // attempts arrived (answered or not) by X-Caddy
 }
 
 type queueGot struct {
@@ -46,6 +48,21 @@ type queueGot struct {
 
 func (u *queueUp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
+	u.mu.Lock()
+	gate := u.gate
+	if u.arrived == nil {
+		u.arrived = map[string]int{}
+	}
+	u.arrived[r.Header.Get("X-Caddy")]++
+	u.mu.Unlock()
+	aborted := false
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			aborted = true // the Caddy that sent it died
+		}
+	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.seen == nil {
@@ -62,6 +79,9 @@ func (u *queueUp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if u.healthy {
 		status = http.StatusOK
+	}
+	if aborted {
+		status = 0
 	}
 	if status != http.StatusOK {
 		if ra := r.Header.Get("X-Test-Retry-After"); ra != "" {
@@ -156,6 +176,7 @@ http://127.0.0.1:%[2]d {
 	handle /plain/* {
 		webhook_queue {
 			name plain
+%[8]s
 			retry 5 1h
 			backoff 50ms 200ms
 			visibility 2s
@@ -177,12 +198,18 @@ type queueCaddy struct {
 	admin             int
 	env               []string
 	root              *testing.T // owns the processes (a restart in a subtest outlives it)
+	port              int
 }
 
-// startQueueCaddy writes the config (hookUp: the upstream of /hook,
-// plainUp: of /plain, deliverExtra: more handlers in plain's deliver) and
-// starts Caddy on it.
-func startQueueCaddy(t *testing.T, bin, name, hookUp, plainUp, deliverExtra string) *queueCaddy {
+// queueOpts shape the config: hookUp is the upstream of /hook, plainUp
+// that of /plain, deliverExtra more handlers in plain's deliver, plainStore
+// plain's store line (default: the file store).
+type queueOpts struct {
+	hookUp, plainUp, deliverExtra, plainStore string
+}
+
+// startQueueCaddy writes the config and starts Caddy on it.
+func startQueueCaddy(t *testing.T, bin, name string, o queueOpts) *queueCaddy {
 	t.Helper()
 	ports := freePorts(t, 2)
 	dir := filepath.Join(t.TempDir(), name)
@@ -197,15 +224,19 @@ func startQueueCaddy(t *testing.T, bin, name, hookUp, plainUp, deliverExtra stri
 		"XDG_DATA_HOME="+filepath.Join(dir, "data"),
 		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
 	)
-	qc.writeConfig(t, ports[1], name, hookUp, plainUp, deliverExtra)
+	qc.port = ports[1]
 	qc.caddyInstance = &caddyInstance{name: name, base: fmt.Sprintf("http://127.0.0.1:%d", ports[1]), client: &http.Client{Timeout: 20 * time.Second}}
+	qc.writeConfig(t, o)
 	qc.start(t)
 	return qc
 }
 
-func (qc *queueCaddy) writeConfig(t *testing.T, port int, name, hookUp, plainUp, deliverExtra string) string {
+func (qc *queueCaddy) writeConfig(t *testing.T, o queueOpts) string {
 	t.Helper()
-	cfg := fmt.Sprintf(queueCaddyfile, qc.admin, port, name, swSecret, hookUp, indent(deliverExtra, 4), plainUp)
+	if o.hookUp == "" {
+		o.hookUp = "127.0.0.1:9" // discard: nothing answers
+	}
+	cfg := fmt.Sprintf(queueCaddyfile, qc.admin, qc.port, qc.name, swSecret, o.hookUp, indent(o.deliverExtra, 4), o.plainUp, indent(o.plainStore, 3))
 	if err := os.WriteFile(qc.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +335,7 @@ func TestQueueFile(t *testing.T) {
 	hookUpAddr := fmt.Sprintf("127.0.0.1:%d", ports[0]) // nothing listens there yet
 	plain := &queueUp{}
 	plainAddr := listenOn(t, "127.0.0.1:0", plain)
-	qc := startQueueCaddy(t, bin, "q", hookUpAddr, plainAddr, "")
+	qc := startQueueCaddy(t, bin, "q", queueOpts{hookUp: hookUpAddr, plainUp: plainAddr})
 
 	// 1. Accepted while the app is down, acknowledged once durable; the
 	// gate's replay cache commits on the queue's 200, so the provider's
@@ -443,7 +474,9 @@ func TestQueueFile(t *testing.T) {
 		// purge: one id, then nothing left.
 		_, h := qc.postPlain(t, "bad2", map[string]string{"X-Test-Status": "404"}, []byte("c"))
 		plain.setHealthy(false)
-		waitFor(5*time.Second, func() bool { return strings.Contains(qc.cli(t, "show", "--route", "plain", "--dead"), h.Get(QueueIDHeader)) })
+		waitFor(5*time.Second, func() bool {
+			return strings.Contains(qc.cli(t, "show", "--route", "plain", "--dead"), h.Get(QueueIDHeader))
+		})
 		if out := qc.cli(t, "purge", "--route", "plain", "--dead"); !strings.Contains(out, `"purged": 1`) {
 			t.Errorf("purge --dead: %s", out)
 		}
@@ -482,10 +515,9 @@ func TestQueueFile(t *testing.T) {
 				}
 			}()
 		}
-		port, _ := strconv.Atoi(qc.base[strings.LastIndexByte(qc.base, ':')+1:])
 		for i := 0; i < 4; i++ {
 			time.Sleep(300 * time.Millisecond)
-			qc.writeConfig(t, port, qc.name, hookUpAddr, plainAddr, fmt.Sprintf("request_header X-Config v%d", i))
+			qc.writeConfig(t, queueOpts{hookUp: hookUpAddr, plainUp: plainAddr, deliverExtra: fmt.Sprintf("request_header X-Config v%d", i)})
 			out, err := exec.Command(qc.bin, "reload", "--config", qc.cfgPath, "--adapter", "caddyfile", "--address", fmt.Sprintf("127.0.0.1:%d", qc.admin)).CombinedOutput()
 			if err != nil {
 				t.Errorf("reload %d: %v\n%s", i, err, out)
@@ -522,6 +554,101 @@ func TestQueueFile(t *testing.T) {
 			t.Errorf("no delivery went through the last config's deliver handlers")
 		}
 		t.Logf("%d entries accepted and delivered across 4 reloads (%d requests cut off by the reloads, never acknowledged)", len(acked), broken)
+	})
+}
+
+func TestQueueRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds ./cmd/caddy and runs Caddy and redis-server processes; skipped with -short")
+	}
+	rd := startRedis(t, freePorts(t, 1)[0])
+	bin := buildCaddy(t)
+	gate := make(chan struct{})
+	up := &queueUp{gate: gate}
+	upAddr := listenOn(t, "127.0.0.1:0", up)
+	store := fmt.Sprintf("store redis redis://%s {\n\tkey_prefix qtest:\n}", rd.addr)
+	a := startQueueCaddy(t, bin, "a", queueOpts{plainUp: upAddr, plainStore: store, deliverExtra: "request_header X-Caddy a"})
+	b := startQueueCaddy(t, bin, "b", queueOpts{plainUp: upAddr, plainStore: store, deliverExtra: "request_header X-Caddy b"})
+
+	// Two Caddy processes on one queue: a is killed while its attempts are
+	// in flight; b takes them up once their lease (visibility 2s) ends.
+	t.Run("two instances, one killed mid-delivery", func(t *testing.T) {
+		var ids []string
+		for i := 0; i < 24; i++ {
+			st, h := a.postPlain(t, "shared", nil, []byte(fmt.Sprint("entry ", i)))
+			if st != 200 {
+				t.Fatalf("accept %d: %d", i, st)
+			}
+			ids = append(ids, h.Get(QueueIDHeader))
+		}
+		arrived := func(c string) int {
+			up.mu.Lock()
+			defer up.mu.Unlock()
+			return up.arrived[c]
+		}
+		// Both instances' attempts are held by the upstream; kill a while
+		// its attempts are in flight (before their 1.8s attempt timeout).
+		if !waitFor(10*time.Second, func() bool { return arrived("a") > 0 && arrived("b") > 0 }) {
+			t.Fatalf("attempts held: a %d, b %d; want both instances delivering", arrived("a"), arrived("b"))
+		}
+		killed := time.Now()
+		a.p.kill()
+		time.Sleep(200 * time.Millisecond)
+		up.mu.Lock()
+		up.gate = nil
+		up.mu.Unlock()
+		close(gate)
+		if !waitFor(20*time.Second, func() bool {
+			d := up.delivered2xx(QueueIDHeader)
+			for _, id := range ids {
+				if d[id] == 0 {
+					return false
+				}
+			}
+			return true
+		}) {
+			t.Fatalf("not every entry delivered after a was killed: %v", up.delivered2xx(QueueIDHeader))
+		}
+		taken := 0
+		for _, id := range ids {
+			got := up.attempts(QueueIDHeader, id)
+			if got[0].header.Get("X-Caddy") == "a" && got[0].status == 0 && !got[0].at.Before(killed) {
+				last := got[len(got)-1]
+				if last.header.Get("X-Caddy") != "b" || last.status != 200 {
+					t.Errorf("entry %s, cut off in a, ended %d through %s", id, last.status, last.header.Get("X-Caddy"))
+				}
+				taken++
+			}
+		}
+		if taken == 0 {
+			t.Errorf("no entry was in flight in a when it was killed: the test proved nothing")
+		}
+		t.Logf("%d entries in flight in the killed instance were delivered by the other", taken)
+	})
+
+	t.Run("redis down at accept: 503", func(t *testing.T) {
+		rd.kill()
+		start := time.Now()
+		st, _ := b.postPlain(t, "down", nil, []byte("x"))
+		if st != http.StatusServiceUnavailable {
+			t.Errorf("accept with Redis down: %d, want 503", st)
+		}
+		if took := time.Since(start); took > 10*time.Second {
+			t.Errorf("503 after %v", took)
+		}
+	})
+
+	t.Run("allkeys-lru refused at provision", func(t *testing.T) {
+		lru := startRedis(t, freePorts(t, 1)[0], "--maxmemory-policy", "allkeys-lru")
+		cfg := fmt.Sprintf("{\n\tadmin off\n}\nhttp://127.0.0.1:1 {\n\twebhook_queue {\n\t\tstore redis redis://%s\n\t\tdeliver {\n\t\t\trespond 200\n\t\t}\n\t}\n}\n", lru.addr)
+		path := filepath.Join(t.TempDir(), "Caddyfile")
+		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "validate", "--config", path, "--adapter", "caddyfile").CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "redis may evict queue entries: maxmemory-policy is") || !strings.Contains(string(out), "allkeys-lru") {
+			t.Errorf("validate with allkeys-lru: %v\n%s", err, out)
+		}
 	})
 }
 

@@ -65,12 +65,13 @@ func (p *pooledQueueStore) Destruct() error {
 // openFileStore opens the file store. A corrupt entry is moved aside by
 // the store and logged here (no entry data).
 func openFileStore(path string) (queue.Store, error) {
-	return queue.OpenBolt(path, queue.BoltOptions{
-		OnCorrupt: func(name, id string, err error) {
-			caddy.Log().Named("http.handlers.webhook_queue").Error("webhook_queue: corrupt entry moved aside",
-				zap.String("queue", name), zap.String("entry_id", id), zap.Error(err))
-		},
-	})
+	return queue.OpenBolt(path, queue.BoltOptions{OnCorrupt: logCorrupt})
+}
+
+// logCorrupt logs an entry a store could not decode and moved aside.
+func logCorrupt(name, id string, err error) {
+	caddy.Log().Named("http.handlers.webhook_queue").Error("webhook_queue: corrupt entry moved aside",
+		zap.String("queue", name), zap.String("entry_id", id), zap.Error(err))
 }
 
 // openQueueStore opens (or shares) the store of cfg and returns it with its
@@ -165,4 +166,48 @@ func reportOrphanQueues(ctx context.Context, id string, st queue.Store) {
 				zap.String("queue", n))
 		}
 	}
+}
+
+// openRedisQueueStore opens (or shares) the Redis store of rc. A Redis
+// whose maxmemory-policy could evict entries is refused; an unreachable
+// one is a warning (appends get 503 until it answers).
+func openRedisQueueStore(ctx caddy.Context, rc *RedisReplayConfig) (queue.Store, string, error) {
+	c, err := pooledRedisClient(rc, "store redis")
+	if err != nil {
+		return nil, "", err
+	}
+	prefix := rc.KeyPrefix
+	if prefix == "" {
+		prefix = queue.DefaultRedisPrefix
+	}
+	id := "redis:" + c.key + ":" + prefix
+	v, loaded, err := queueStorePool.LoadOrNew(id, func() (caddy.Destructor, error) {
+		cctx, cancel := context.WithTimeout(ctx, c.timeout+time.Second)
+		defer cancel()
+		switch err := queue.CheckEviction(cctx, c.client); {
+		case errors.Is(err, queue.ErrEvicting):
+			return nil, fmt.Errorf("store redis: %w (acknowledged entries could be dropped)", err)
+		case err != nil:
+			ctx.Logger().Warn("webhook_queue: could not check that redis never evicts entries (maxmemory-policy must be noeviction or volatile-*)",
+				zap.Strings("addrs", c.addrs), zap.Error(err))
+		}
+		st, err := queue.NewRedis(c.client, queue.RedisOptions{Prefix: prefix, Timeout: c.timeout, OnCorrupt: logCorrupt})
+		if err != nil {
+			return nil, fmt.Errorf("store redis: %v", err)
+		}
+		key := c.key
+		return newPooledQueueStore(id, st, func() error {
+			_, err := redisPool.Delete(key)
+			return err
+		}), nil
+	})
+	if err != nil {
+		_, _ = redisPool.Delete(c.key)
+		return nil, "", err
+	}
+	if loaded {
+		// The open store holds a client reference of its own.
+		_, _ = redisPool.Delete(c.key)
+	}
+	return v.(*pooledQueueStore).Store, id, nil
 }

@@ -315,8 +315,8 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		o.Error = "caddy stopped during the attempt"
 		err = w.store.Retry(ctx, w.name, l, time.Now(), o)
 	case !res.permanent && retryable(res.status):
-		delay := backoffDelay(e.Attempts, rt.backoffMin, rt.backoffMax, rand.Float64)
-		if d, ok := parseRetryAfter(res.retryAfter, time.Now(), rt.backoffMax); ok {
+		delay := queue.Backoff(e.Attempts, rt.backoffMin, rt.backoffMax, rand.Float64)
+		if d, ok := queue.RetryAfter(res.retryAfter, time.Now(), rt.backoffMax); ok {
 			delay = d
 		}
 		at := time.Now().Add(delay)
@@ -327,6 +327,10 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		}
 		outcome = "retry"
 		err = w.store.Retry(ctx, w.name, l, at, o)
+		if delay < queuePollInterval {
+			// Sooner than the next poll: a wake-up of its own.
+			time.AfterFunc(delay, w.wake)
+		}
 	default:
 		outcome = "dead"
 		err = w.store.Dead(ctx, w.name, l, o)
