@@ -2,6 +2,8 @@ package webhookverify
 
 import (
 	"encoding/json"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -166,5 +168,38 @@ func TestQueueDirectiveOrder(t *testing.T) {
 	v, q := strings.Index(string(out), `"handler":"webhook_verify"`), strings.Index(string(out), `"handler":"webhook_queue"`)
 	if v < 0 || q < 0 || v > q {
 		t.Fatalf("webhook_verify (at %d) must come before webhook_queue (at %d):\n%s", v, q, out)
+	}
+}
+
+// TestQueueDocs adapts and validates (provisions, without starting) every
+// Caddyfile block of docs/queue.md, with the stores in a temporary
+// directory.
+func TestQueueDocs(t *testing.T) {
+	raw, err := os.ReadFile("docs/queue.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", dir)
+	t.Setenv("STRIPE_WEBHOOK_SECRET", "whsec_test")
+	blocks := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(string(raw), -1)
+	if len(blocks) < 2 {
+		t.Fatalf("found %d caddyfile blocks in docs/queue.md", len(blocks))
+	}
+	for i, b := range blocks {
+		body := strings.ReplaceAll(b[1], "/tmp/webhook-queue-docs", dir)
+		body = "{\n\tauto_https off\n\tadmin off\n}\n" + body
+		js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(body), nil)
+		if err != nil {
+			t.Errorf("block %d: adapt: %v", i+1, err)
+			continue
+		}
+		var cfg caddy.Config
+		if err := json.Unmarshal(js, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Validate(&cfg); err != nil {
+			t.Errorf("block %d: validate: %v", i+1, err)
+		}
 	}
 }
