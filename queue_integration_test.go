@@ -124,6 +124,17 @@ func (u *queueUp) delivered2xx(name string) map[string]int {
 	return m
 }
 
+// allDelivered reports whether every entry id was answered 2xx.
+func (u *queueUp) allDelivered(ids []string) bool {
+	d := u.delivered2xx(QueueIDHeader)
+	for _, id := range ids {
+		if d[id] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // listenOn starts serving h on addr (a port picked earlier and left free)
 // and returns the address it listens on.
 func listenOn(t *testing.T, addr string, h http.Handler) string {
@@ -169,7 +180,20 @@ http://127.0.0.1:%[2]d {
 			backoff 100ms 500ms
 			visibility 2s
 			deliver {
-				reverse_proxy %[5]s
+				reverse_proxy %[5]s {
+					header_up X-Verified-Id {http.webhook_verify.id}
+					header_up X-Verified-Provider {http.webhook_verify.provider}
+				}
+			}
+		}
+	}
+	handle /tiny {
+		webhook_queue {
+			name tiny
+			max_entries 1
+			backoff 1h 1h
+			deliver {
+				reverse_proxy 127.0.0.1:9
 			}
 		}
 	}
@@ -382,6 +406,10 @@ func TestQueueFile(t *testing.T) {
 				if !bytes.Equal(g.body, clusterBody) || g.method != "POST" || g.uri != "/hook" {
 					t.Errorf("delivered %s %s %q, want POST /hook with the exact body", g.method, g.uri, g.body)
 				}
+				if g.header.Get("X-Verified-Id") != id || g.header.Get("X-Verified-Provider") != "standard_webhooks" {
+					t.Errorf("placeholders in deliver: id %q provider %q, want %q standard_webhooks (restored from the entry)",
+						g.header.Get("X-Verified-Id"), g.header.Get("X-Verified-Provider"), id)
+				}
 			}
 		}
 		if len(entries) != len(ids) {
@@ -482,6 +510,34 @@ func TestQueueFile(t *testing.T) {
 		}
 	})
 
+	// A full queue answers 503 with Retry-After and keeps nothing more.
+	t.Run("full queue: 503, nothing kept", func(t *testing.T) {
+		post := func() (int, http.Header) {
+			resp, err := qc.client.Post(qc.base+"/tiny", "text/plain", strings.NewReader("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode, resp.Header
+		}
+		if st, _ := post(); st != 200 {
+			t.Fatalf("first: %d", st)
+		}
+		st, h := post()
+		if st != http.StatusServiceUnavailable || h.Get("Retry-After") != queueFullRetryAfter {
+			t.Fatalf("over max_entries: %d Retry-After %q, want 503 and %s", st, h.Get("Retry-After"), queueFullRetryAfter)
+		}
+		if list := qc.cli(t, "list"); !regexpMatch(`(?m)^tiny\s+true\s+[01]\s+[01]\s+0\s`, list) {
+			t.Errorf("list:\n%s", list)
+		}
+		if out := qc.cli(t, "purge", "--route", "tiny", "--all"); !strings.Contains(out, `"purged": 1`) {
+			t.Errorf("purge --all: %s", out)
+		}
+		if st, _ := post(); st != 200 {
+			t.Errorf("after the purge: %d", st)
+		}
+	})
+
 	// 4. Reloads under steady traffic: every acknowledged entry is
 	// delivered, none answered 2xx twice, and the new deliver handlers
 	// apply to what was queued.
@@ -532,15 +588,7 @@ func TestQueueFile(t *testing.T) {
 		if len(acked) < 50 {
 			t.Fatalf("only %d accepted during the reloads", len(acked))
 		}
-		if !waitFor(20*time.Second, func() bool {
-			d := plain.delivered2xx(QueueIDHeader)
-			for _, id := range acked {
-				if d[id] == 0 {
-					return false
-				}
-			}
-			return true
-		}) {
+		if !waitFor(20*time.Second, func() bool { return plain.allDelivered(acked) }) {
 			t.Fatalf("not every acknowledged entry was delivered")
 		}
 		d := plain.delivered2xx(QueueIDHeader)
@@ -598,15 +646,7 @@ func TestQueueRedis(t *testing.T) {
 		up.gate = nil
 		up.mu.Unlock()
 		close(gate)
-		if !waitFor(20*time.Second, func() bool {
-			d := up.delivered2xx(QueueIDHeader)
-			for _, id := range ids {
-				if d[id] == 0 {
-					return false
-				}
-			}
-			return true
-		}) {
+		if !waitFor(20*time.Second, func() bool { return up.allDelivered(ids) }) {
 			t.Fatalf("not every entry delivered after a was killed: %v", up.delivered2xx(QueueIDHeader))
 		}
 		taken := 0
