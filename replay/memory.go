@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -32,6 +33,7 @@ const (
 	slotFree        = uint8(0)  // slot states
 	slotInFlight    = uint8(1)  //
 	slotAccepted    = uint8(2)  //
+	slotBound       = uint8(3)  // a binding (Bind); on the accepted list
 	maxNanos        = math.MaxInt64
 )
 
@@ -104,7 +106,10 @@ type Memory struct {
 	stopOnce sync.Once
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store  = (*Memory)(nil)
+	_ Binder = (*Memory)(nil)
+)
 
 // slot is one entry: 56 bytes, no pointers.
 type slot struct {
@@ -125,7 +130,10 @@ type memShard struct {
 	tail     [2]int32 // newest, per list
 	free     int32
 	seq      uint32 // last token handed out
-	_        [64]byte
+	// bodies holds the digests of bindings, by slot index; allocated on
+	// the first Bind, so stores that bind nothing pay nothing for it.
+	bodies [][32]byte
+	_      [64]byte
 }
 
 // NewMemory returns a Memory store and starts its sweeper (see
@@ -281,6 +289,59 @@ func (m *Memory) Release(_ context.Context, key string, tok Token) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// Bind implements Binder. A binding is an entry like the others: it counts
+// towards MaxEntries and, once the shard is full, is evicted oldest first
+// together with the accepted entries (a copy of an evicted delivery is then
+// bound afresh). It fails only on bad arguments and with ErrFull.
+func (m *Memory) Bind(_ context.Context, key string, digest []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, err
+	}
+	if err := checkDigest(digest); err != nil {
+		return false, err
+	}
+	d := bindDigest(key)
+	now := m.now()
+	s := m.shard(&d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(&d)
+	if i >= 0 {
+		sl := &s.slots[i]
+		if sl.expires > now && sl.state == slotBound {
+			return subtle.ConstantTimeCompare(s.bodies[i][:], digest) == 1, nil
+		}
+		s.unlink(i)
+		sl.state = slotBound
+		s.pushTail(i)
+	} else {
+		var evicted bool
+		if i, evicted = s.insert(&d, now, slotBound); i < 0 {
+			m.refused.Add(1)
+			return false, ErrFull
+		}
+		if evicted {
+			m.evictions.Add(1)
+		}
+	}
+	sl := &s.slots[i]
+	sl.state = slotBound
+	sl.expires = addTTL(now, ttl)
+	sl.token = 0
+	s.setBody(i, digest)
+	return true, nil
+}
+
+// setBody records the digest of the binding in slot i.
+func (s *memShard) setBody(i int32, digest []byte) {
+	if int(i) >= len(s.bodies) {
+		grown := make([][32]byte, max(int(i)+1, cap(s.slots)))
+		copy(grown, s.bodies)
+		s.bodies = grown
+	}
+	copy(s.bodies[i][:], digest)
 }
 
 // Sweep removes expired entries now and returns how many it removed. The
@@ -507,19 +568,20 @@ func (s *memShard) growTable() {
 	}
 }
 
-// The two lists of a shard, each in the order of last Reserve or Commit:
-// in-flight reservations, and accepted entries.
+// The two lists of a shard, each in the order of last Reserve, Commit or
+// Bind: in-flight reservations, and accepted entries and bindings.
 const (
 	listInFlight = 0
 	listAccepted = 1
 )
 
-// listOf is the list of a slot in state st.
+// listOf is the list of a slot in state st: bindings are on the accepted
+// list, evicted like accepted entries.
 func listOf(st uint8) int {
-	if st == slotAccepted {
-		return listAccepted
+	if st == slotInFlight {
+		return listInFlight
 	}
-	return listInFlight
+	return listAccepted
 }
 
 // pushTail links slot i at the tail of the list of its state.
@@ -583,6 +645,9 @@ func (m *Memory) Resized(opts MemoryOptions) *Memory {
 				j, evicted := ns.insert(&old.key, now+shift, old.state)
 				if j >= 0 {
 					sl := &ns.slots[j]
+					if old.state == slotBound {
+						ns.setBody(j, s.bodies[i][:])
+					}
 					sl.token = old.token
 					sl.expires = old.expires
 					if old.expires < maxNanos {
