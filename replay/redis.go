@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -233,6 +234,59 @@ func (s *Redis) Ping(ctx context.Context) error {
 	}
 	return nil
 }
+
+// EvictionPolicies returns the maxmemory-policy of every server the store
+// writes to (the server, the Sentinels' master, or every master of a
+// Cluster), within the store's timeout, as CONFIG GET reports it. An ACL
+// that refuses CONFIG (NOPERM) or a managed Redis that renamed it gives an
+// error wrapped in ErrUnavailable, like an unreachable server.
+func (s *Redis) EvictionPolicies(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	get := func(ctx context.Context, c redis.Cmdable) (string, error) {
+		m, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil {
+			return "", redisErr("config get maxmemory-policy", err)
+		}
+		p, ok := m["maxmemory-policy"]
+		if !ok {
+			return "", fmt.Errorf("%w: redis config get returned no maxmemory-policy", ErrUnavailable)
+		}
+		return p, nil
+	}
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		p, err := get(ctx, s.client)
+		if err != nil {
+			return nil, err
+		}
+		return []string{p}, nil
+	}
+	var (
+		mu       sync.Mutex
+		policies []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		p, err := get(ctx, c)
+		if err == nil {
+			mu.Lock()
+			policies = append(policies, p)
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, redisErr("cluster masters", err)
+	}
+	return policies, nil
+}
+
+// EvictionSafe reports whether a maxmemory-policy keeps every key with a
+// TTL until it expires: only "noeviction" does. Every other policy
+// (volatile-* and allkeys-*, and any this package does not know) may
+// evict replay entries, all of which have a TTL, when Redis reaches
+// maxmemory, and a copy of an evicted delivery is then forwarded again.
+func EvictionSafe(policy string) bool { return policy == "noeviction" }
 
 // RedisKey returns the Redis key under which s keeps key (for tests and
 // operators who want to inspect an entry).
