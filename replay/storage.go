@@ -65,7 +65,8 @@ type StorageOptions struct {
 //
 // Layout: entries at <prefix>/<first two hex digits>/<64 hex digits>, lock
 // names <prefix>/lock/<64 hex digits>. Keys are hashed (see Key), so no
-// delivery id or signature is written in clear.
+// delivery id or signature is written in clear. A binding (Bind) is an
+// entry of the same layout under another hash of its key.
 //
 // Failures fail closed: every error from the storage (lock, load, store,
 // delete, list), a step that takes longer than Timeout, and an entry that
