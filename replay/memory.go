@@ -210,19 +210,11 @@ func (m *Memory) Reserve(_ context.Context, key string, inflightTTL time.Duratio
 			s.mu.Unlock()
 			return st, 0, nil
 		}
-		s.unlink(i)
-		sl.state = slotInFlight
-		s.pushTail(i)
-	} else {
-		var evicted bool
-		if i, evicted = s.insert(&d, now, slotInFlight); i < 0 {
-			s.mu.Unlock()
-			m.refused.Add(1)
-			return 0, 0, ErrFull
-		}
-		if evicted {
-			m.evictions.Add(1)
-		}
+	}
+	i, err := m.place(s, &d, i, now, slotInFlight)
+	if err != nil {
+		s.mu.Unlock()
+		return 0, 0, err
 	}
 	s.seq++
 	if s.seq == 0 {
@@ -254,18 +246,10 @@ func (m *Memory) Commit(_ context.Context, key string, tok Token, ttl time.Durat
 		if sl.state == slotAccepted && sl.expires > now {
 			return nil
 		}
-		s.unlink(i)
-		sl.state = slotAccepted
-		s.pushTail(i)
-	} else {
-		var evicted bool
-		if i, evicted = s.insert(&d, now, slotAccepted); i < 0 {
-			m.refused.Add(1)
-			return ErrFull
-		}
-		if evicted {
-			m.evictions.Add(1)
-		}
+	}
+	i, err := m.place(s, &d, i, now, slotAccepted)
+	if err != nil {
+		return err
 	}
 	sl := &s.slots[i]
 	sl.state = slotAccepted
@@ -313,18 +297,10 @@ func (m *Memory) Bind(_ context.Context, key string, digest []byte, ttl time.Dur
 		if sl.expires > now && sl.state == slotBound {
 			return subtle.ConstantTimeCompare(s.bodies[i][:], digest) == 1, nil
 		}
-		s.unlink(i)
-		sl.state = slotBound
-		s.pushTail(i)
-	} else {
-		var evicted bool
-		if i, evicted = s.insert(&d, now, slotBound); i < 0 {
-			m.refused.Add(1)
-			return false, ErrFull
-		}
-		if evicted {
-			m.evictions.Add(1)
-		}
+	}
+	i, err := m.place(s, &d, i, now, slotBound)
+	if err != nil {
+		return false, err
 	}
 	sl := &s.slots[i]
 	sl.state = slotBound
@@ -332,6 +308,27 @@ func (m *Memory) Bind(_ context.Context, key string, digest []byte, ttl time.Dur
 	sl.token = 0
 	s.setBody(i, digest)
 	return true, nil
+}
+
+// place puts d in state st, in slot i where find found it (moved to the
+// tail of st's list), else in a slot insert takes; it counts evictions,
+// and refusals (ErrFull). The caller holds s.mu and sets expiry and token.
+func (m *Memory) place(s *memShard, d *[32]byte, i int32, now int64, st uint8) (int32, error) {
+	if i >= 0 {
+		s.unlink(i)
+		s.slots[i].state = st
+		s.pushTail(i)
+		return i, nil
+	}
+	i, evicted := s.insert(d, now, st)
+	if i < 0 {
+		m.refused.Add(1)
+		return nilSlot, ErrFull
+	}
+	if evicted {
+		m.evictions.Add(1)
+	}
+	return i, nil
 }
 
 // setBody records the digest of the binding in slot i.
