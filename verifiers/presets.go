@@ -7,7 +7,7 @@ import (
 )
 
 // Presets: providers whose scheme is one recipe of the generic engine
-// (hmac.go), each a row of a table, its source cited in the row.
+// (hmac.go, recipe_*.go), each a row of a table, its source cited in the row.
 //
 // # Adding a row
 //

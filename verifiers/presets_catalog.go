@@ -6,7 +6,7 @@ import (
 )
 
 // Presets of the helper "presets": ngrok's provider ids and other
-// providers users name, each one recipe of the engine (hmac.go) with its
+// providers users name, each one recipe of the engine (hmac.go, recipe_*.go) with its
 // source cited. verifiers/presets_notes.md has the research behind each
 // row; the vectors (internal/presetvectors) are the providers' published
 // examples where any exist, else signed by Node's crypto
