@@ -88,6 +88,7 @@ const (
 func init() {
 	Register("mailchannels", newMailChannels)
 	RegisterSigner("mailchannels", signMailChannels)
+	RegisterKeygen("mailchannels", keygenMailChannels)
 }
 
 type mcConfiguredKey struct {
@@ -824,4 +825,11 @@ func signMailChannels(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set(mcSignatureInputHeader, "sig_1="+params)
 	s.Header.Set(mcSignatureHeader, "sig_1=:"+base64.StdEncoding.EncodeToString(sig)+":")
 	return s, nil
+}
+
+// keygenMailChannels makes an Ed25519 pair, the public key as MailChannels
+// shows it (base64 DER).
+func keygenMailChannels() (*KeyPair, error) {
+	p, _, err := ed25519Pair()
+	return p, err
 }

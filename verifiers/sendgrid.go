@@ -41,6 +41,7 @@ const (
 func init() {
 	Register("sendgrid", newSendGrid)
 	RegisterSigner("sendgrid", signSendGrid)
+	RegisterKeygen("sendgrid", keygenSendGrid)
 }
 
 type sendgridVerifier struct {
@@ -188,4 +189,14 @@ func signSendGrid(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set(sendgridSignatureHeader, base64.StdEncoding.EncodeToString(sig))
 	s.Header.Set(sendgridTimestampHeader, ts)
 	return s, nil
+}
+
+// keygenSendGrid makes an ECDSA P-256 pair, the public key as SendGrid
+// shows it (base64 DER).
+func keygenSendGrid() (*KeyPair, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return pkixPair(k, &k.PublicKey)
 }

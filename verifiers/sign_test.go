@@ -432,7 +432,11 @@ func TestSignRefusals(t *testing.T) {
 // TestGenerateKey: each pair is in the form the gate takes, and the
 // private half signs what the public half verifies.
 func TestGenerateKey(t *testing.T) {
-	for _, p := range KeygenProviders {
+	// Each provider registers its own generator: none may go missing.
+	if got, want := strings.Join(KeygenProviders(), ","), "discord,mailchannels,paypal,sendgrid,sns,standard_webhooks,telnyx"; got != want {
+		t.Errorf("KeygenProviders() = %s, want %s", got, want)
+	}
+	for _, p := range KeygenProviders() {
 		k := mustKeys(t, p)
 		if p == "sns" || p == "paypal" {
 			if k.Certificate == "" || k.PublicKey != "" {

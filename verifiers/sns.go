@@ -103,6 +103,7 @@ import (
 func init() {
 	Register("sns", newSNS, "ses")
 	RegisterSigner("sns", signSNS)
+	RegisterKeygen("sns", keygenSNS)
 }
 
 const (
@@ -925,3 +926,7 @@ func signSNS(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set("X-Amz-Sns-Topic-Arn", topic)
 	return s, nil
 }
+
+// keygenSNS makes an RSA pair with a self-signed certificate for the gate
+// to pin, named as Amazon's are.
+func keygenSNS() (*KeyPair, error) { return selfSignedPair("sns.amazonaws.com") }
