@@ -48,7 +48,7 @@ Run 'caddy webhook sign --help' for every flag.
 
 // setupWebhookCommand adds the subcommands to the `webhook` command.
 func setupWebhookCommand(cmd *cobra.Command) {
-	cmd.AddCommand(newSignCommand(), newKeygenCommand())
+	cmd.AddCommand(newSignCommand(), newKeygenCommand(), newQueueCommand())
 }
 
 // maxSignBody bounds the body read from a file or stdin.

@@ -32,7 +32,7 @@ func TestIntegrationPresetsHashExtension(t *testing.T) {
 				vecs[p] = v
 				opts := "secret " + strconv.Quote(v.Secrets[0])
 				if v.URL != "" {
-					opts += "\nurl " + v.URL
+					opts += "\nurl " + v.URL + "\nurl_path /ext-" + p
 				}
 				routes = append(routes, e2eRoute{"/ext-" + p, p, opts})
 			}

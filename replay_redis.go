@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -114,6 +113,34 @@ var setRedisLogger sync.Once
 // Redis is a warning, not an error: Caddy starts, and verified deliveries
 // get 503 until Redis answers.
 func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) error {
+	c, err := pooledRedisClient(rc, "replay: redis")
+	if err != nil {
+		return err
+	}
+	rs.redisPoolKey = c.key
+	st := replay.NewRedis(c.client, replay.RedisOptions{Prefix: rc.KeyPrefix, Timeout: c.timeout})
+	rs.store = st
+	if !c.loaded {
+		if err := st.Ping(context.Background()); err != nil {
+			h.logger.Warn("replay: redis does not answer; verified deliveries get 503 until it does",
+				zap.Strings("addrs", c.addrs), zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// pooledRedis is a client taken from redisPool.
+type pooledRedis struct {
+	client  redis.UniversalClient
+	key     string        // its key in redisPool; the taker releases it with redisPool.Delete
+	timeout time.Duration // the step timeout
+	loaded  bool          // the client was in use already
+	addrs   []string      // the servers (no credentials)
+}
+
+// pooledRedisClient returns the shared client for rc's connection
+// settings. Errors start with what.
+func pooledRedisClient(rc *RedisReplayConfig, what string) (*pooledRedis, error) {
 	setRedisLogger.Do(func() { redis.SetLogger(redisLogger{}) })
 	repl := caddy.NewReplacer()
 	urls := make([]string, len(rc.URLs))
@@ -122,7 +149,7 @@ func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) e
 	}
 	opts, err := replay.RedisURLOptions(urls, rc.Cluster, rc.Sentinel)
 	if err != nil {
-		return fmt.Errorf("replay: redis: %v", err)
+		return nil, fmt.Errorf("%s: %v", what, err)
 	}
 	if rc.Username != "" {
 		opts.Username = repl.ReplaceAll(rc.Username, "")
@@ -131,7 +158,7 @@ func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) e
 		opts.Password = repl.ReplaceAll(rc.Password, "")
 	}
 	if rc.PoolSize < 0 || rc.Timeout < 0 {
-		return errors.New("replay: redis: pool_size and timeout must not be negative")
+		return nil, fmt.Errorf("%s: pool_size and timeout must not be negative", what)
 	}
 	timeout := time.Duration(rc.Timeout)
 	if timeout == 0 {
@@ -140,16 +167,16 @@ func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) e
 	var caPEM []byte
 	if rc.TLS != nil {
 		if opts.TLSConfig == nil {
-			return errors.New("replay: redis: tls settings need rediss:// urls")
+			return nil, fmt.Errorf("%s: tls settings need rediss:// urls", what)
 		}
 		if rc.TLS.CA != "" {
 			caFile := repl.ReplaceAll(rc.TLS.CA, "")
 			if caPEM, err = os.ReadFile(caFile); err != nil {
-				return fmt.Errorf("replay: redis: reading tls ca: %v", err)
+				return nil, fmt.Errorf("%s: reading tls ca: %v", what, err)
 			}
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(caPEM) {
-				return fmt.Errorf("replay: redis: tls ca %s holds no PEM certificate", caFile)
+				return nil, fmt.Errorf("%s: tls ca %s holds no PEM certificate", what, caFile)
 			}
 			opts.TLSConfig.RootCAs = pool
 		}
@@ -169,24 +196,15 @@ func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) e
 
 	key, err := redisPoolKey(opts, caPEM)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	val, loaded, err := redisPool.LoadOrNew(key, func() (caddy.Destructor, error) {
 		return redisClient{redis.NewUniversalClient(opts)}, nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	rs.redisPoolKey = key
-	st := replay.NewRedis(val.(redisClient).UniversalClient, replay.RedisOptions{Prefix: rc.KeyPrefix, Timeout: timeout})
-	rs.store = st
-	if !loaded {
-		if err := st.Ping(context.Background()); err != nil {
-			h.logger.Warn("replay: redis does not answer; verified deliveries get 503 until it does",
-				zap.Strings("addrs", opts.Addrs), zap.Error(err))
-		}
-	}
-	return nil
+	return &pooledRedis{client: val.(redisClient).UniversalClient, key: key, timeout: timeout, loaded: loaded, addrs: opts.Addrs}, nil
 }
 
 // redisPoolKey names a client by everything that shapes its connections.
