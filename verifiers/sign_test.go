@@ -199,7 +199,7 @@ func TestSignRoundTrip(t *testing.T) {
 		})
 	}
 	for _, n := range SignerNames() {
-		if !seen[Canonical(n)] && !presetsMoreSigned[Canonical(n)] { // presets_more_sign_test.go
+		if !seen[Canonical(n)] && !presetsMoreSigned[Canonical(n)] { // presets_aliases_sign_test.go
 			t.Errorf("signer %s has no round-trip case", n)
 		}
 	}
