@@ -462,3 +462,11 @@ func keygenMailChannels() (*KeyPair, error) {
 	p, _, err := ed25519Pair()
 	return p, err
 }
+
+// SignsBody is true: every accepted MailChannels signature covers
+// content-digest, which is recomputed from the raw body.
+func (v *mailchannelsVerifier) SignsBody() bool { return true }
+
+var (
+	_ BodySigner = (*mailchannelsVerifier)(nil)
+)

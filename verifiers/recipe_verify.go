@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -361,8 +362,18 @@ func (v *recipeVerifier) HasTimestamp() bool {
 // except in the token scheme, which signs nothing.
 func (v *recipeVerifier) SignsBody() bool { return v.scheme != "token" }
 
+// CredentialHeaders names the header of the token scheme; the other
+// schemes carry signatures, not secrets.
+func (v *recipeVerifier) CredentialHeaders() []string {
+	if v.scheme != "token" || len(v.sigHeaders) == 0 {
+		return nil
+	}
+	return []string{http.CanonicalHeaderKey(v.sigHeaders[0])}
+}
+
 var (
-	_ Verifier    = (*recipeVerifier)(nil)
-	_ Timestamped = (*recipeVerifier)(nil)
-	_ BodySigner  = (*recipeVerifier)(nil)
+	_ Verifier          = (*recipeVerifier)(nil)
+	_ CredentialCarrier = (*recipeVerifier)(nil)
+	_ Timestamped       = (*recipeVerifier)(nil)
+	_ BodySigner        = (*recipeVerifier)(nil)
 )

@@ -200,3 +200,10 @@ func keygenSendGrid() (*KeyPair, error) {
 	}
 	return pkixPair(k, &k.PublicKey)
 }
+
+// SignsBody is true: SendGrid signs timestamp + the raw body.
+func (v *sendgridVerifier) SignsBody() bool { return true }
+
+var (
+	_ BodySigner = (*sendgridVerifier)(nil)
+)

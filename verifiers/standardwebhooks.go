@@ -308,4 +308,11 @@ func keygenStandardWebhooks() (*KeyPair, error) {
 	}, nil
 }
 
-var _ Timestamped = (*standardWebhooks)(nil)
+// SignsBody is true: Standard Webhooks sign id.timestamp.body; the signed
+// webhook-id is already the default key.
+func (v *standardWebhooks) SignsBody() bool { return true }
+
+var (
+	_ Timestamped = (*standardWebhooks)(nil)
+	_ BodySigner  = (*standardWebhooks)(nil)
+)
