@@ -65,8 +65,10 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 // bound to each replay key first (bindBody). A batch (Result.Items) is
 // forwarded only if every item is new, answered as a duplicate if every
 // item was accepted, and refused with 409 otherwise, so that neither a
-// subset nor a superset of an accepted batch is forwarded; its keys are
-// committed or released together.
+// subset nor a superset of an accepted batch is forwarded (with a bound
+// body, such a batch is refused before, by its items' bindings, unless
+// one expired or was evicted before its entry); its keys are committed or
+// released together.
 func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, body []byte, next caddyhttp.Handler) error {
 	units, err := h.replayUnits(r, res)
 	if err != nil {
