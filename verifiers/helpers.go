@@ -25,7 +25,7 @@ const maxHeaderValue = 8 << 10
 // header, a header sent more than once, or an oversized value is ErrMalformed:
 // an ambiguous header fails closed.
 func Header(h http.Header, name string) (string, error) {
-	vals := h.Values(name)
+	vals := headerValues(h, name)
 	switch {
 	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
 		return "", fmt.Errorf("%w: missing header %s", ErrMalformed, name)
@@ -40,7 +40,7 @@ func Header(h http.Header, name string) (string, error) {
 // OptionalHeader is like Header but returns "" with no error when the header
 // is absent. A duplicated or oversized header is still ErrMalformed.
 func OptionalHeader(h http.Header, name string) (string, error) {
-	if len(h.Values(name)) == 0 {
+	if len(headerValues(h, name)) == 0 {
 		return "", nil
 	}
 	return Header(h, name)
