@@ -40,6 +40,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -157,6 +158,12 @@ func (w *benchWriter) WriteHeader(code int) {
 		w.status = code
 	}
 }
+
+// SetReadDeadline and SetWriteDeadline succeed, as they do on a real
+// server's connection (http.ResponseController would otherwise build an
+// error each time, which a real request does not pay).
+func (w *benchWriter) SetReadDeadline(time.Time) error  { return nil }
+func (w *benchWriter) SetWriteDeadline(time.Time) error { return nil }
 
 func (w *benchWriter) Write(p []byte) (int, error) {
 	if w.status == 0 {

@@ -1,0 +1,80 @@
+package webhookverify
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/webhookverify/caddy-webhook-verify/replay"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+)
+
+// The request path's own storage: what ServeHTTP needs for one delivery,
+// allocated once per request instead of piece by piece (the verifier's
+// request and URL, the held body and its first reader, the recycler, the
+// status writer, the replay unit, the replay key's material), and the
+// placeholder values that are the same for every request, boxed once.
+// None of it is pooled or shared between requests: a reader of the body
+// still held after the request (see heldBody) keeps its own delivery.
+
+// delivery is the per-request state of ServeHTTP.
+type delivery struct {
+	req      verifiers.Request
+	url      url.URL
+	held     heldBody
+	recycler recycler
+	sw       statusWriter
+	rww      caddyhttp.ResponseWriterWrapper
+	unit     [1]replayUnit
+	material [96]byte // replay key material (a "sig:" and 64 hex digits fit)
+}
+
+// statusWriter returns the delivery's status writer around w.
+func (d *delivery) statusWriter(w http.ResponseWriter) *statusWriter {
+	d.rww.ResponseWriter = w
+	d.sw = statusWriter{ResponseWriterWrapper: &d.rww}
+	return &d.sw
+}
+
+// providerPlaceholder is the value of {http.webhook_verify.provider},
+// boxed at provision time.
+func (h *Handler) providerPlaceholder() any {
+	if h.providerValue != nil {
+		return h.providerValue
+	}
+	return h.Provider
+}
+
+// placeholderKeys are the values of {http.webhook_verify.key} for the
+// first secrets and keys, boxed once (a string put in an interface
+// allocates).
+var placeholderKeys = func() (v [16]any) {
+	for i := range v {
+		v[i] = strconv.Itoa(i + 1)
+	}
+	return v
+}()
+
+// keyPlaceholder is the value of {http.webhook_verify.key} for the
+// 0-based key index i.
+func keyPlaceholder(i int) any {
+	if i >= 0 && i < len(placeholderKeys) {
+		return placeholderKeys[i]
+	}
+	return strconv.Itoa(i + 1)
+}
+
+// replayPlaceholderValue is replayPlaceholder(s) as a constant in an
+// interface (no allocation).
+func replayPlaceholderValue(s replay.State) any {
+	switch s {
+	case replay.New:
+		return "new"
+	case replay.Accepted:
+		return "duplicate"
+	case replay.InFlight:
+		return "in_flight"
+	}
+	return s.String()
+}
