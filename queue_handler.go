@@ -101,8 +101,10 @@ type Queue struct {
 	// the last failed one the entry is dead-lettered.
 	RetryAttempts int `json:"retry_attempts,omitempty"`
 
-	// No attempt is started once an entry is older than this (default
-	// 72h); a failure after it dead-letters the entry.
+	// No retry is scheduled after an entry is this old (default 72h): a
+	// longer wait is cut to it, and a failure after it dead-letters the
+	// entry. The first attempt after acceptance or a requeue is always
+	// made.
 	RetryMaxAge caddy.Duration `json:"retry_max_age,omitempty"`
 
 	// The shortest and longest wait between attempts: the wait doubles from

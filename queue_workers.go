@@ -275,10 +275,15 @@ type attemptResult struct {
 func (w *queueWorkers) deliver(l queue.Lease) {
 	rt := w.cur.Load()
 	e := l.Entry
-	now := time.Now()
 	var res attemptResult
 	var took time.Duration
-	expired := now.Sub(e.Created) > rt.maxAge
+	// No attempt is started for an entry scheduled after its age, except
+	// the first after its acceptance or a requeue: an entry is never
+	// dead-lettered without an attempt (a requeued one older than the age
+	// gets one more), and one whose attempt was due in time is attempted
+	// even when a worker takes it up late (a backlog, a restart).
+	deadline := e.Created.Add(rt.maxAge)
+	expired := e.Attempts > 1 && e.NextAt.After(deadline)
 	if expired {
 		res = attemptResult{status: e.LastStatus, err: errors.New(e.LastError)}
 	} else {
@@ -319,8 +324,15 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		if d, ok := queue.RetryAfter(res.retryAfter, time.Now(), rt.backoffMax); ok {
 			delay = d
 		}
-		at := time.Now().Add(delay)
-		if e.Attempts >= rt.attempts || at.Sub(e.Created) > rt.maxAge {
+		now := time.Now()
+		at := now.Add(delay)
+		pastAge := at.After(deadline) && !deadline.After(now)
+		if at.After(deadline) {
+			// The wait (a Retry-After, a long backoff) ends after the
+			// age: the last attempt is made when the age runs out.
+			at = deadline
+		}
+		if e.Attempts >= rt.attempts || pastAge {
 			outcome = "dead"
 			err = w.store.Dead(ctx, w.name, l, o)
 			break
