@@ -468,6 +468,9 @@ func (s *Bolt) Append(ctx context.Context, name string, e *Entry, lim Limits) (s
 	if err := checkName(name); err != nil {
 		return "", err
 	}
+	if err := Check(e); err != nil {
+		return "", err
+	}
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}

@@ -449,6 +449,9 @@ func (s *Redis) Append(ctx context.Context, name string, e *Entry, lim Limits) (
 	if err := checkName(name); err != nil {
 		return "", err
 	}
+	if err := Check(e); err != nil {
+		return "", err
+	}
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}
