@@ -26,9 +26,6 @@ const (
 	// came, an entry appended by another Caddy instance) waits for a
 	// worker; an entry appended here wakes the workers at once.
 	queuePollInterval = time.Second
-	// queueStopGrace is how long stopping workers wait for the attempts
-	// in flight before cutting them off (they are made due again at once).
-	queueStopGrace = 5 * time.Second
 	// queueSettleTimeout bounds the store call that ends an attempt.
 	queueSettleTimeout = 30 * time.Second
 	// queueErrorLogEvery spaces the warnings about a failing store.
@@ -36,6 +33,11 @@ const (
 	// maxQueueLastError bounds the error kept with an entry.
 	maxQueueLastError = 300
 )
+
+// queueStopGrace is how long stopping workers wait for the attempts in
+// flight before cutting them off (they are made due again at once). A
+// variable for the tests.
+var queueStopGrace = 5 * time.Second
 
 // queueWorkerPool holds the workers of each queue (per store and name),
 // shared by the configs that use the queue, so they survive reloads.
@@ -215,9 +217,13 @@ func (w *queueWorkers) run() {
 	for {
 		rt := w.cur.Load()
 		if free := int64(rt.concurrency) - w.inflight.Load(); free > 0 && w.stopCtx.Err() == nil {
-			leases, err := w.store.Claim(w.stopCtx, w.name, int(free), rt.visibility, time.Now())
-			if err != nil && w.stopCtx.Err() == nil {
+			leases, err := w.claim(rt, int(free))
+			if err != nil {
 				w.logStoreError(rt, "claim", err)
+			}
+			if w.stopCtx.Err() != nil {
+				w.release(leases)
+				return
 			}
 			for _, l := range leases {
 				w.inflight.Add(1)
@@ -245,6 +251,26 @@ func (w *queueWorkers) run() {
 		case <-w.finished:
 		case <-tick.C:
 		}
+	}
+}
+
+// claim claims up to n entries. It is not cut short by a stop: a Redis
+// claim abandoned after its script ran would leave the entries it took
+// leased, with nobody to deliver them, for their visibility timeout.
+func (w *queueWorkers) claim(rt *queueRuntime, n int) ([]queue.Lease, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
+	defer cancel()
+	return w.store.Claim(ctx, w.name, n, rt.visibility, time.Now())
+}
+
+// release makes entries claimed during a stop due again at once, keeping
+// their last outcome (the attempt Claim counted stays counted).
+func (w *queueWorkers) release(leases []queue.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
+	defer cancel()
+	for _, l := range leases {
+		o := queue.Outcome{Status: l.Entry.LastStatus, Error: l.Entry.LastError}
+		_ = w.store.Retry(ctx, w.name, l, time.Now(), o)
 	}
 }
 

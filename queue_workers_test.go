@@ -256,3 +256,108 @@ func TestQueueWorkersRequeueExpired(t *testing.T) {
 		t.Fatalf("after the requeue: attempts %+v (before it %d), want one more, attempt 1, delivered", got, before)
 	}
 }
+
+// TestQueueWorkersStopMidAttempt: when the last config using a queue goes
+// (a reload that removes it, a stop) while an attempt is in flight, the
+// attempt gets the grace period, is cut off, and the entry is made due
+// again at once (not left leased for its visibility timeout), with the
+// interrupted attempt counted.
+func TestQueueWorkersStopMidAttempt(t *testing.T) {
+	defer func(g time.Duration) { queueStopGrace = g }(queueStopGrace)
+	queueStopGrace = 100 * time.Millisecond
+	app := &testApp{block: make(chan struct{})}
+	tq := startTestQueue(t, "stop", app, nil, nil)
+	id := tq.append(t, testEntryFor("a"))
+	if !waitUntil(5*time.Second, func() bool { return tq.stats(t).InFlight == 1 }) {
+		t.Fatal("the entry was not claimed")
+	}
+	// One more reference keeps the store open after the workers are gone
+	// (reopening the file would free the lease by itself).
+	b, err := acquireQueueStore(tq.storeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queueStorePool.Delete(tq.storeID)
+	tq.stop(t) // returns once the workers are gone
+	e, err := b.Get(context.Background(), tq.name, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := b.Stats(context.Background(), tq.name)
+	if s.Pending != 1 || s.InFlight != 0 || e.Attempts != 1 || time.Until(e.NextAt) > time.Second {
+		t.Fatalf("after the stop: %+v, entry attempts %d next %v; want pending and due now, attempt 1 counted", s, e.Attempts, e.NextAt)
+	}
+}
+
+// cutClaims wraps a store: once armed, Claim waits for release, then
+// claims in the store but, if its context ended meanwhile, returns the
+// context's error, as a Redis Claim whose script ran while the client gave
+// up on the answer.
+type cutClaims struct {
+	queue.Store
+	mu      sync.Mutex
+	armed   bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (c *cutClaims) Claim(ctx context.Context, name string, n int, vis time.Duration, now time.Time) ([]queue.Lease, error) {
+	c.mu.Lock()
+	armed := c.armed
+	c.armed = false
+	c.mu.Unlock()
+	if armed {
+		close(c.entered)
+		<-c.release
+		ls, err := c.Store.Claim(context.Background(), name, n, vis, now)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return ls, err
+	}
+	return c.Store.Claim(ctx, name, n, vis, now)
+}
+
+// TestQueueWorkersStopDuringClaim: a stop that lands while the dispatcher
+// waits for a Claim must not leave the claimed entries leased for their
+// visibility timeout (5m by default) with nobody to deliver them: the
+// claim is not cut off, and entries claimed after the stop are made due
+// again at once.
+func TestQueueWorkersStopDuringClaim(t *testing.T) {
+	cut := &cutClaims{entered: make(chan struct{}), release: make(chan struct{})}
+	app := &testApp{}
+	tq := startTestQueue(t, "stop-claim", app, func(s queue.Store) queue.Store { cut.Store = s; return cut }, nil)
+	time.Sleep(50 * time.Millisecond) // the dispatcher's first, empty, claim
+	cut.mu.Lock()
+	cut.armed = true
+	cut.mu.Unlock()
+	tq.append(t, testEntryFor("a"))
+	select {
+	case <-cut.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no claim")
+	}
+	b, err := acquireQueueStore(tq.storeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer queueStorePool.Delete(tq.storeID)
+	stopped := make(chan struct{})
+	go func() { tq.stop(t); close(stopped) }()
+	time.Sleep(100 * time.Millisecond) // the stop is under way, waiting for the dispatcher
+	close(cut.release)
+	<-stopped
+	s, err := b.Stats(context.Background(), tq.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Pending+s.InFlight != 1 || s.InFlight != 0 {
+		t.Fatalf("after a stop during a claim: %+v, want the entry pending (due again), not left in flight", s)
+	}
+	app.mu.Lock()
+	n := len(app.attempts)
+	app.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d attempts after the stop, want none", n)
+	}
+}
