@@ -562,6 +562,9 @@ func (s *Bolt) Claim(ctx context.Context, name string, n int, visibility time.Du
 				continue
 			}
 			r, e, err := decodeRecord(raw, true)
+			if err == nil && e.ID != string(id) {
+				err = fmt.Errorf("%w: the entry stored under this id holds another", ErrCorrupt)
+			}
 			if err != nil {
 				corrupt = append(corrupt, string(id))
 				bad = append(bad, corruption{string(id), err})
