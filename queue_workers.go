@@ -229,15 +229,19 @@ func (w *queueWorkers) run() {
 				w.inflight.Add(1)
 				w.wg.Add(1)
 				go func(l queue.Lease) {
-					defer func() {
-						w.inflight.Add(-1)
-						w.wg.Done()
-						select {
-						case w.finished <- struct{}{}:
-						default:
-						}
-					}()
-					w.deliver(l)
+					var once sync.Once
+					free := func() {
+						once.Do(func() {
+							w.inflight.Add(-1)
+							select {
+							case w.finished <- struct{}{}:
+							default:
+							}
+						})
+					}
+					defer w.wg.Done()
+					defer free()
+					w.deliver(l, free)
 				}(l)
 			}
 			if err == nil && int64(len(leases)) == free {
@@ -297,8 +301,11 @@ type attemptResult struct {
 }
 
 // deliver makes one attempt at a claimed entry and settles it: Ack, Retry
-// or Dead.
-func (w *queueWorkers) deliver(l queue.Lease) {
+// or Dead. It calls free once the attempt is over, before the settle: the
+// attempt's slot (concurrency) goes to the next entry while the store
+// writes the outcome (a bbolt commit, a Redis round trip), so delivery
+// does not wait for two commits per entry and slot.
+func (w *queueWorkers) deliver(l queue.Lease, free func()) {
 	rt := w.cur.Load()
 	e := l.Entry
 	var res attemptResult
@@ -320,6 +327,7 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		cancel()
 		rt.metrics.observeDelivery(w.name, took)
 	}
+	free()
 
 	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
 	defer cancel()
