@@ -518,7 +518,7 @@ id_header X-Id`},
 		{"/twilio-443", "twilio", "secret " + e2eTwilioToken + "\nurl https://mycompany.com:443/myapp.php\nurl_path /twilio-443"},
 
 		{"/mandrill", "mandrill", "secret " + e2eMandrillKey + "\nurl " + e2eMandrillURL + "\nurl_path /mandrill"},
-	}, e2eProviderRoutes()...)
+	}, append(e2eProviderRoutes(), e2eContentfulRoutes()...)...)
 }
 
 // e2eCaddyfile renders the routes. Every route gets its own replay
@@ -814,6 +814,7 @@ func e2eCases(t *testing.T) []e2eCase {
 		e2eReject("mandrill: signature header missing", "/mandrill", e2eWith(mdH, "X-Mandrill-Signature", ""), mdBody, 400),
 	)
 	add(e2eProviderCases()...)
+	add(e2eContentfulCases()...) // integration_contentful_test.go
 	return cases
 }
 
