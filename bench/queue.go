@@ -43,7 +43,7 @@ var (
 	queueTargets     = flag.String("queue", "", "compare webhook_queue stores instead: a comma-separated list of file, redis (against a respond 200 route; starts a redis-server for redis)")
 	queueConcurrency = flag.Int("queue-concurrency", 16, "-queue: the queues' concurrency (deliveries in flight)")
 	queueSteady      = flag.Duration("queue-steady", 5*time.Second, "-queue: length of the steady phase per store, at -queue-rate (0: none)")
-	queueRate        = flag.Int("queue-rate", 0, "-queue: requests/s of the steady phase (0: half of the respond route's median)")
+	queueRate        = flag.Int("queue-rate", 0, "-queue: requests/s of the steady phase (0: half of each store's median acks/s)")
 	queueProfile     = flag.String("queue-cpuprofile", "", "-queue: write a CPU profile of the measured rounds of target -queue-profile-target to this file")
 	queueProfileOf   = flag.String("queue-profile-target", "file", "-queue: the target -queue-cpuprofile profiles")
 	redisAppendfsync = flag.String("redis-appendfsync", "always", "-queue: the redis-server's appendfsync (always, everysec, no)")
@@ -501,14 +501,18 @@ func runQueue(ctx context.Context, o options, qo queueOptions, out io.Writer) (*
 	tw.Flush()
 
 	if qo.steady > 0 {
-		rate := qo.rate
-		if rate <= 0 {
-			rate = max(int(rep.median("respond").rps()/2), 1)
+		how := fmt.Sprintf("%d requests/s", qo.rate)
+		if qo.rate <= 0 {
+			how = "half of each store's median acks/s"
 		}
-		fmt.Fprintf(out, "\nsteady phase: %d requests/s for %s per store (at most %d in flight), healthy upstream:\n", rate, qo.steady, o.c)
+		fmt.Fprintf(out, "\nsteady phase: %s for %s per store (at most %d in flight), healthy upstream:\n", how, qo.steady, o.c)
 		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "store\tsent\tfailed\tack p99\tmax depth\tdepth at end\tdrained after\tdelivery keeps up\t")
+		fmt.Fprintln(tw, "store\trate\tsent\tfailed\tack p99\tmax depth\tdepth at end\tdrained after\tdelivery keeps up\t")
 		for _, name := range targets[1:] {
+			rate := qo.rate
+			if rate <= 0 {
+				rate = max(int(rep.median(name).rps()/2), 1)
+			}
 			qname := "bench_" + name
 			smp := startSampler(dr, qname, 50*time.Millisecond)
 			r := paced(ctx, target{name, base + "/" + name}, s, o, rate, qo.steady, &seq)
@@ -527,7 +531,7 @@ func runQueue(ctx context.Context, o options, qo queueOptions, out io.Writer) (*
 			// Keeping up: the backlog stays below half a second of
 			// arrivals and is gone within a second of the last one.
 			ok := sr.maxDepth <= int64(rate/2)+int64(qo.concurrency) && sr.drained < time.Second
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%s\t%s\t\n", name, sr.sent, sr.failed, us(sr.p99), sr.maxDepth, sr.end,
+			fmt.Fprintf(tw, "%s\t%d/s\t%d\t%d\t%s\t%d\t%d\t%s\t%s\t\n", name, rate, sr.sent, sr.failed, us(sr.p99), sr.maxDepth, sr.end,
 				sr.drained.Round(time.Millisecond), map[bool]string{true: "yes", false: "NO"}[ok])
 			if r.failed > 0 {
 				failures = append(failures, fmt.Sprintf("%s (steady): %d failed, first: %s", name, r.failed, r.firstErr))
