@@ -408,7 +408,7 @@ func newKeygenCommand() *cobra.Command {
 		Use:   "keygen <provider> [--out <name>]",
 		Short: "Makes a test key pair for an asymmetric provider",
 		Long: `
-Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders, ", ") + `
+Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders(), ", ") + `
 (and the aliases svix, resend, ses), so a webhook_verify route can be
 tested with 'caddy webhook sign' without the provider.
 
