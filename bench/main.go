@@ -97,7 +97,10 @@ func main() {
 			return err
 		}
 	}
-	stop, err := startProfile(o.cpuprofile)
+	if q := queueRunner(); q != nil {
+		runner = q // -queue: see queue.go
+	}
+	stop, err := startCPUProfile(o.cpuprofile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)

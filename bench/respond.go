@@ -121,9 +121,9 @@ func fmtList3(v []float64) string {
 	return parts
 }
 
-// startProfile starts a CPU profile into path ("" does nothing); the
+// startCPUProfile starts a CPU profile into path ("" does nothing); the
 // returned function stops it.
-func startProfile(path string) (func(), error) {
+func startCPUProfile(path string) (func(), error) {
 	if path == "" {
 		return func() {}, nil
 	}
