@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/webhookverify/caddy-webhook-verify/replay"
@@ -77,4 +80,41 @@ func replayPlaceholderValue(s replay.State) any {
 		return "in_flight"
 	}
 	return s.String()
+}
+
+// hotMetrics caches the collectors every verified delivery touches, for
+// the route it was last seen on: WithLabelValues hashes its labels and
+// takes a lock on every call. The collectors are created once per process
+// and never deleted, so a cached child stays the one WithLabelValues
+// would return.
+type hotMetrics struct {
+	last atomic.Pointer[routeCollectors]
+}
+
+type routeCollectors struct {
+	route    string
+	verify   prometheus.Observer
+	verified prometheus.Counter
+}
+
+// collectors returns the route's cached collectors (nil without metrics).
+func (h *Handler) collectors(r *http.Request) *routeCollectors {
+	if h.metrics == nil {
+		return nil
+	}
+	route := h.route(r)
+	if h.hot != nil {
+		if c := h.hot.last.Load(); c != nil && c.route == route {
+			return c
+		}
+	}
+	c := &routeCollectors{
+		route:    route,
+		verify:   h.metrics.verify.WithLabelValues(h.Provider, route),
+		verified: h.metrics.requests.WithLabelValues(h.Provider, route, "verified"),
+	}
+	if h.hot != nil {
+		h.hot.last.Store(c)
+	}
+	return c
 }

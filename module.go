@@ -159,7 +159,8 @@ type Handler struct {
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
 
-	providerValue any // Provider boxed once for its placeholder
+	providerValue any         // Provider boxed once for its placeholder
+	hot           *hotMetrics // the collectors of verified deliveries, cached
 
 	bodyTimeout time.Duration
 }
@@ -193,6 +194,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.providerValue = h.Provider
+	h.hot = new(hotMetrics)
 	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
 	h.storeLog = newLogLimiter(logBurst, logInterval, h.storeFailureSummary(h.logger))
 	h.maxSize = h.MaxSize
