@@ -1,7 +1,6 @@
 package webhookverify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,9 +24,6 @@ const (
 	DefaultBodyTimeout = 10 * time.Second
 	// MinBodyTimeout is the shortest body_timeout accepted.
 	MinBodyTimeout = time.Second
-	// maxPooledBody is the largest body buffer kept for reuse; larger
-	// ones are left to the garbage collector.
-	maxPooledBody = 256 << 10
 )
 
 // errTooLarge marks a body over max_size.
@@ -36,27 +32,10 @@ var errTooLarge = errors.New("body too large")
 // errBodyTimeout marks a body not received within body_timeout.
 var errBodyTimeout = errors.New("body not received in time")
 
-// bodyPool holds body buffers between requests. A buffer starts empty and
-// grows with the bytes that arrive, so a client that only declares a
-// large body, or sends it slowly, costs no more memory than it sent.
-var bodyPool = sync.Pool{New: func() any { return new(bodyBuf) }}
-
-// bodyBuf is a pooled body buffer, with the reader that bounds what is
-// read into it (kept here so that reading allocates nothing).
-type bodyBuf struct {
-	bytes.Buffer
-	limit io.LimitedReader
-}
-
-// putBody returns a body buffer to the pool. It must only be called once
-// nothing refers to the buffer's bytes any more.
-func putBody(buf *bodyBuf) {
-	if buf == nil || buf.Cap() > maxPooledBody {
-		return
-	}
-	buf.Reset()
-	bodyPool.Put(buf)
-}
+// Body buffers are pooled by size class (bodybuf.go): a buffer starts
+// small and grows with the bytes that arrive, so a client that only
+// declares a large body, or sends it slowly, costs no more memory than it
+// sent.
 
 // readBody reads the whole body within body_timeout, refusing one larger
 // than maxSize. The returned buffer (nil for an empty body) holds the
@@ -81,11 +60,8 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bod
 	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
 	// At most maxSize+1 bytes are read: one more than allowed says the
 	// body is too large (abortRead then closes the connection).
-	buf := bodyPool.Get().(*bodyBuf)
-	buf.limit = io.LimitedReader{R: r.Body, N: h.maxSize + 1}
-	_, err := buf.ReadFrom(&buf.limit)
-	buf.limit.R = nil
-	if err == nil && int64(buf.Len()) > h.maxSize {
+	buf, tooLarge, err := readBodyLimited(r.Body, h.maxSize)
+	if err == nil && tooLarge {
 		putBody(buf)
 		abortRead(w, r)
 		return nil, nil, errTooLarge
