@@ -63,6 +63,7 @@ type options struct {
 
 	next       string // -next: what follows the gate (respond.go)
 	cpuprofile string // -cpuprofile: CPU profile of the run
+	routes     string // -routes: route counts to load (routes.go)
 }
 
 func main() {
@@ -78,6 +79,7 @@ func main() {
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server (or valkey-server) binary for -stores")
 	flag.StringVar(&o.next, "next", nextProxy, "what the gate's route runs next: proxy (reverse_proxy to an upstream, against proxy alone and the upstream) or respond (static_response, against a bare respond)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.routes, "routes", "", "measure routes with a gate each instead: a comma-separated list of route counts (load time, memory, req/s to the last)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -89,6 +91,11 @@ func main() {
 	if o.stores != "" {
 		runner = func(ctx context.Context, o options, out io.Writer) error {
 			_, err := runStores(ctx, o, out)
+			return err
+		}
+	} else if o.routes != "" {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			_, err := runRoutes(ctx, o, out)
 			return err
 		}
 	} else if o.next == nextRespond {
