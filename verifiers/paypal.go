@@ -194,8 +194,8 @@ func (v *paypal) Verify(r *Request) (*Result, error) {
 
 // paypalTime parses a strict RFC 3339 transmission time.
 func paypalTime(s string) (time.Time, error) {
-	t, err := twitchParseTime(s)
-	if err != nil {
+	t, ok := parseRFC3339(s)
+	if !ok {
 		return time.Time{}, fmt.Errorf("%w: PAYPAL-TRANSMISSION-TIME is not an RFC 3339 time", ErrMalformed)
 	}
 	return t, nil
