@@ -103,14 +103,9 @@ func init() {
 }
 
 const (
-	snsMaxFields    = 64 // top-level JSON fields
-	snsMaxURL       = 2048
 	snsMaxSignature = 700 // base64 characters (a 512-byte signature is 684)
 	snsMinSigBytes  = 128 // RSA-1024
 	snsMaxSigBytes  = 512 // RSA-4096
-	snsMaxSubject   = 100 // characters (AWS: "less than 100")
-	snsMaxToken     = 1024
-	snsMaxAIA       = 2 // issuer URLs tried per certificate
 )
 
 // snsHeaders are the unsigned x-amz-sns-* headers that must agree with the

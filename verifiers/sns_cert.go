@@ -17,6 +17,9 @@ import (
 // failures remembered), missing intermediates from the issuer URL, the
 // chain, name and key checked (see sns.go).
 
+// snsMaxAIA is the number of issuer URLs tried per certificate.
+const snsMaxAIA = 2
+
 // certKey returns the public key of the certificate at u, checked at now:
 // from the cache, or fetched through v.chains (failures remembered for
 // certFailTTL, concurrent requests for one URL sharing one fetch that runs
