@@ -59,16 +59,6 @@ type Bolt struct {
 
 var _ Store = (*Bolt)(nil)
 
-// Bucket and key names.
-var (
-	bktQueues  = []byte("queues")
-	bktEntries = []byte("entries")
-	bktDue     = []byte("due")
-	bktDead    = []byte("dead")
-	bktCorrupt = []byte("corrupt")
-	keyCounts  = []byte("counts")
-)
-
 // OpenBolt opens (creating it and its directory if needed) the queue file at
 // path. When another process holds the file it waits opts.LockTimeout, then
 // returns an error saying the file is in use. Every error wraps

@@ -16,6 +16,16 @@ import (
 // tokens, a queue's buckets and counters, and the quarantine of records
 // that do not decode.
 
+// Bucket and key names.
+var (
+	bktQueues  = []byte("queues")
+	bktEntries = []byte("entries")
+	bktDue     = []byte("due")
+	bktDead    = []byte("dead")
+	bktCorrupt = []byte("corrupt")
+	keyCounts  = []byte("counts")
+)
+
 // Record states.
 const (
 	statePending = 1

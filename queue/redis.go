@@ -293,6 +293,16 @@ func redisErr(op string, err error) error {
 	return fmt.Errorf("%w: redis %s: %w", ErrUnavailable, op, err)
 }
 
+// moveAside moves an entry that does not decode to the aside stream.
+// A failure to do so leaves it where it is (it is then claimed and moved
+// again after its lease).
+func (s *Redis) moveAside(ctx context.Context, name, id string, err error) {
+	if s.corrupt != nil {
+		s.corrupt(name, id, err)
+	}
+	_, _ = s.run(ctx, asideScript, name, id, err.Error(), redisAsideMax)
+}
+
 // ErrEvictionUnchecked is wrapped by CheckEviction when the server refused
 // to say its maxmemory-policy (CONFIG denied by an ACL, or renamed as on
 // several managed services): the caller cannot know whether Redis may

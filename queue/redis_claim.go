@@ -110,16 +110,6 @@ func (s *Redis) Claim(ctx context.Context, name string, n int, visibility time.D
 	return leases, nil
 }
 
-// moveAside moves an entry that does not decode to the aside stream.
-// A failure to do so leaves it where it is (it is then claimed and moved
-// again after its lease).
-func (s *Redis) moveAside(ctx context.Context, name, id string, err error) {
-	if s.corrupt != nil {
-		s.corrupt(name, id, err)
-	}
-	_, _ = s.run(ctx, asideScript, name, id, err.Error(), redisAsideMax)
-}
-
 // settle runs the Ack, Retry or Dead script; 0 means the lease is lost.
 func (s *Redis) settle(ctx context.Context, op string, sc *redis.Script, name string, l Lease, args ...any) error {
 	if l.Entry == nil || l.Entry.ID == "" || l.Token == "" {
