@@ -55,8 +55,6 @@ import (
 // it). Without it the Redis part is skipped, unless
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1, which makes it fail.
 
-// Ports the caddytest-based tests use (defaults and the values CI sets).
-var reservedTestPorts = map[int]bool{2999: true, 9080: true, 9443: true, 4999: true, 9280: true, 3999: true, 9180: true}
 
 func TestCluster(t *testing.T) {
 	if testing.Short() {
@@ -414,7 +412,7 @@ func buildCaddy(t *testing.T) string {
 }
 
 // freePorts returns n distinct free loopback ports, none of them a port the
-// other integration tests use.
+// suite's in-process Caddy uses (picked, but maybe not listened on yet).
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var ls []net.Listener
@@ -430,7 +428,7 @@ func freePorts(t *testing.T, n int) []int {
 			t.Fatal(err)
 		}
 		ls = append(ls, l)
-		if p := l.Addr().(*net.TCPAddr).Port; !reservedTestPorts[p] {
+		if p := l.Addr().(*net.TCPAddr).Port; p != testAdminPort && p != testHTTPPort && p != testHTTPSPort {
 			ports = append(ports, p)
 		}
 	}
