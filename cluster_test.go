@@ -55,7 +55,6 @@ import (
 // it). Without it the Redis part is skipped, unless
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1, which makes it fail.
 
-
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds ./cmd/caddy and runs Caddy processes; skipped with -short")
