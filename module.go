@@ -44,8 +44,11 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.id}` | The delivery id, when the provider sends one
 // `{http.webhook_verify.timestamp}` | The verified timestamp (Unix seconds), when the scheme has one
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
-// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too)
-// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
+// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too); empty when replay is off or the request did not verify
+// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature); empty when it verified
+//
+// Every one of them is set on every request the handler sees (empty when
+// it has no value), so none reaches a header or a body as literal text.
 type Handler struct {
 	// The provider whose signature scheme to verify, for example
 	// `stripe`, `github`, `standard_webhooks` (aliases `svix`, `resend`),
@@ -165,6 +168,13 @@ type Handler struct {
 	untrack   func() // stops counting this handler's replay store
 
 	bodyTimeout time.Duration
+}
+
+// placeholderNames are the placeholders the handler sets (see Handler).
+var placeholderNames = []string{
+	"http.webhook_verify.provider", "http.webhook_verify.verified", "http.webhook_verify.id",
+	"http.webhook_verify.timestamp", "http.webhook_verify.key", "http.webhook_verify.replay",
+	"http.webhook_verify.error",
 }
 
 // Modes of the handler.
@@ -391,6 +401,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		repl = caddy.NewReplacer()
+	}
+	// Every documented placeholder is set on every request, so none
+	// reaches a header or a response as literal text.
+	for _, name := range placeholderNames {
+		repl.Set(name, "")
 	}
 	repl.Set("http.webhook_verify.provider", h.Provider)
 	repl.Set("http.webhook_verify.verified", "false")

@@ -1,0 +1,104 @@
+package webhookverify
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// wvPlaceholders are every placeholder the handler documents.
+var wvPlaceholders = []string{"provider", "verified", "id", "timestamp", "key", "replay", "error"}
+
+// placeholderHeaders is a header_up line per placeholder.
+func placeholderHeaders() string {
+	var b strings.Builder
+	for _, p := range wvPlaceholders {
+		fmt.Fprintf(&b, "\t\t\theader_up X-Wv-%s {http.webhook_verify.%s}\n", p, p)
+	}
+	return b.String()
+}
+
+// TestIntegrationPlaceholdersAlwaysSet: every documented placeholder is set
+// on every request that passes the gate, verified or not, replay on or off,
+// and on a refused one (handle_errors), so none reaches the app or the
+// client as literal text ("{http.webhook_verify.error}" on a verified
+// delivery, "{http.webhook_verify.replay}" on a rejected one).
+func TestIntegrationPlaceholdersAlwaysSet(t *testing.T) {
+	up := &upstream{}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	var errBody strings.Builder
+	for _, p := range wvPlaceholders {
+		fmt.Fprintf(&errBody, "%s=[{http.webhook_verify.%s}] ", p, p)
+	}
+	cfg := globalOptions() + fmt.Sprintf(`
+http://localhost:%[1]d {
+	handle /ph/shadow {
+		webhook_verify github {
+			secret "%[2]s"
+			mode log_only
+		}
+		reverse_proxy %[3]s {
+%[4]s		}
+	}
+	handle /ph/shadow-noreplay {
+		webhook_verify github {
+			secret "%[2]s"
+			mode log_only
+			replay off
+		}
+		reverse_proxy %[3]s {
+%[4]s		}
+	}
+	handle /ph/enforce {
+		webhook_verify github {
+			secret "%[2]s"
+		}
+		reverse_proxy %[3]s
+	}
+	handle_errors {
+		respond "%[5]s"
+	}
+}
+`, testHTTPPort, ghSecret, srv.Listener.Addr().String(), placeholderHeaders(), strings.ReplaceAll(errBody.String(), `"`, `\"`))
+	tc := newTester(t)
+	tc.InitServer(cfg, "caddyfile")
+	if t.Failed() {
+		t.FailNow()
+	}
+	for _, tt := range []struct {
+		name, path, sig string
+		want            map[string]string
+	}{
+		{"verified, replay on", "/ph/shadow", ghSig, map[string]string{"verified": "true", "error": "", "replay": "new", "key": "1"}},
+		{"forged, replay on", "/ph/shadow", "sha256=" + strings.Repeat("0", 64), map[string]string{"verified": "false", "replay": "", "id": "", "key": "", "timestamp": ""}},
+		{"verified, replay off", "/ph/shadow-noreplay", ghSig, map[string]string{"verified": "true", "error": "", "replay": ""}},
+		{"forged, replay off", "/ph/shadow-noreplay", "sha256=" + strings.Repeat("0", 64), map[string]string{"verified": "false", "replay": ""}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(up.requests(tt.path))
+			post(t, tc, tt.path, map[string]string{"X-Hub-Signature-256": tt.sig}, []byte(ghBody))
+			got := up.requests(tt.path)
+			if len(got) != before+1 {
+				t.Fatalf("upstream saw %d, want %d", len(got), before+1)
+			}
+			h := got[len(got)-1].header
+			for _, p := range wvPlaceholders {
+				v := h.Get("X-Wv-" + p)
+				if strings.Contains(v, "{") {
+					t.Errorf("%s reached the app as %q", p, v)
+				}
+				if want, ok := tt.want[p]; ok && v != want {
+					t.Errorf("%s = %q, want %q", p, v, want)
+				}
+			}
+		})
+	}
+	t.Run("refused, handle_errors", func(t *testing.T) {
+		status, msg := post(t, tc, "/ph/enforce", map[string]string{"X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}, []byte(ghBody))
+		if status != 401 || strings.Contains(msg, "{") || !strings.Contains(msg, "replay=[]") || !strings.Contains(msg, "verified=[false]") {
+			t.Errorf("refused: %d %q, want 401 with every placeholder replaced", status, msg)
+		}
+	})
+}
