@@ -3,8 +3,11 @@ package webhookverify
 import (
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caddyserver/caddy/v2/caddytest"
 )
 
 // wvPlaceholders are every placeholder the handler documents.
@@ -99,6 +102,90 @@ http://localhost:%[1]d {
 		status, msg := post(t, tc, "/ph/enforce", map[string]string{"X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}, []byte(ghBody))
 		if status != 401 || strings.Contains(msg, "{") || !strings.Contains(msg, "replay=[]") || !strings.Contains(msg, "verified=[false]") {
 			t.Errorf("refused: %d %q, want 401 with every placeholder replaced", status, msg)
+		}
+	})
+}
+
+// TestIntegrationShadowLogs: in log_only mode the verified lines are written
+// at INFO, Caddy's default level, so "switch to enforce once the logs show
+// only verified" can be followed without DEBUG; and the README's log block
+// (the gate's logger alone at DEBUG) writes enforce's verified lines without
+// reverse_proxy's DEBUG lines (which copy every request header, signatures
+// included). Caddy then writes the gate's lines to that log only.
+func TestIntegrationShadowLogs(t *testing.T) {
+	up := &upstream{}
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	dir := t.TempDir()
+	site := fmt.Sprintf(`
+http://localhost:%[1]d {
+	handle /sl/shadow {
+		webhook_verify github {
+			secret "%[2]s"
+			mode log_only
+			replay off
+		}
+		reverse_proxy %[3]s
+	}
+	handle /sl/enforce {
+		webhook_verify github {
+			secret "%[2]s"
+			replay off
+		}
+		reverse_proxy %[3]s
+	}
+}
+`, testHTTPPort, ghSecret, srv.Listener.Addr().String())
+	verified := func(lines []caddyLogLine, mode string) int {
+		n := 0
+		for _, l := range lines {
+			if l.Msg == "webhook verified" && l.Logger == "http.handlers.webhook_verify" && (l.fields["mode"] == mode || (mode == "" && l.fields["mode"] == nil)) {
+				n++
+			}
+		}
+		return n
+	}
+	send := func(tc *caddytest.Tester) {
+		for _, path := range []string{"/sl/shadow", "/sl/enforce"} {
+			if status, msg := post(t, tc, path, map[string]string{"X-Hub-Signature-256": ghSig}, []byte(ghBody)); status != 200 {
+				t.Fatalf("%s: %d %q", path, status, msg)
+			}
+		}
+	}
+
+	t.Run("default level", func(t *testing.T) {
+		mainLog := filepath.Join(dir, "caddy.log")
+		tc := newTester(t)
+		tc.InitServer(logsGlobal(fmt.Sprintf("\tlog {\n\t\toutput file %q\n\t\tformat json\n\t\tlevel INFO\n\t}", mainLog))+site, "caddyfile")
+		if t.Failed() {
+			t.FailNow()
+		}
+		send(tc)
+		lines := readCaddyLog(t, mainLog)
+		if n := verified(lines, ModeLogOnly); n != 1 {
+			t.Errorf("log_only: %d verified lines at INFO, want 1", n)
+		}
+		if n := verified(lines, ""); n != 0 {
+			t.Errorf("enforce: %d verified lines at INFO, want 0 (DEBUG)", n)
+		}
+	})
+
+	t.Run("the gate's logger at DEBUG", func(t *testing.T) {
+		gateLog := filepath.Join(dir, "gate.log")
+		tc := newTester(t)
+		tc.InitServer(logsGlobal(fmt.Sprintf("\tlog gate {\n\t\tinclude http.handlers.webhook_verify\n\t\tlevel DEBUG\n\t\toutput file %q\n\t\tformat json\n\t}", gateLog))+site, "caddyfile")
+		if t.Failed() {
+			t.FailNow()
+		}
+		send(tc)
+		lines := readCaddyLog(t, gateLog)
+		if n := verified(lines, ""); n != 1 {
+			t.Errorf("enforce: %d verified lines, want 1", n)
+		}
+		for _, l := range lines {
+			if l.Logger != "http.handlers.webhook_verify" || strings.Contains(l.raw, ghSig) {
+				t.Errorf("a line of %s: %s", l.Logger, l.raw)
+			}
 		}
 	})
 }
