@@ -501,7 +501,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	}
 	next = recycleAfter(next, r, hb, buf)
 	if h.replay != nil {
-		return h.forwardOnce(w, r, repl, res, next)
+		return h.forwardOnce(w, r, repl, res, body, next)
 	}
 	if res.Act == nil {
 		h.outcome(r, "verified", res.ID, nil)

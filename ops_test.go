@@ -234,14 +234,20 @@ func TestLookupPointer(t *testing.T) {
 		{`[1,2]`, "/01", "", errPointerMissing},
 		{`token=abc&team_id=T1`, "/event_id", "", errPointerJSON},
 		{`{"id":"a"`, "/id", "", errPointerJSON},
+		// Anything but white space after the document is refused: a
+		// reader of the body could take the second value.
+		{`{"id":"a"} {"id":"b"}`, "/id", "", errPointerTrailing},
+		{`{"id":"a"}x`, "/id", "", errPointerTrailing},
+		{`{"id":1}1`, "/id", "", errPointerTrailing},
+		{"{\"id\":\"a\"}\r\n\t ", "/id", "a", nil},
 	}
 	for _, tt := range tests {
 		tokens, err := parsePointer(tt.pointer)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.pointer, err)
 		}
-		got, err := lookupPointer(strings.NewReader(tt.body), tokens)
-		if got != tt.want || !errors.Is(err, tt.err) {
+		v, err := lookupPointer(strings.NewReader(tt.body), tokens)
+		if got := v.value; got != tt.want || !errors.Is(err, tt.err) {
 			t.Errorf("%s in %s = %q, %v; want %q, %v", tt.pointer, tt.body, got, err, tt.want, tt.err)
 		}
 	}
@@ -305,12 +311,28 @@ func TestReplayKeyFallback(t *testing.T) {
 		restoreBody(r, []byte(body))
 		return r
 	}
-	a := h.replayMaterial(withBody(`{"id":"evt_1"}`), res)
-	b := h.replayMaterial(withBody(`{"id":"evt_1","x":1}`), &verifiers.Result{Signature: []byte("other mac")})
+	material := func(r *http.Request, res *verifiers.Result) []byte {
+		t.Helper()
+		m, err := h.replayMaterial(r, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := material(withBody(`{"id":"evt_1"}`), res)
+	b := material(withBody(`{"id":"evt_1","x":1}`), &verifiers.Result{Signature: []byte("other mac")})
 	if string(a) != string(b) || !strings.HasPrefix(string(a), "event:") {
 		t.Errorf("same event id, materials %q and %q", a, b)
 	}
-	fb := h.replayMaterial(withBody(`{"type":"x"}`), res)
+	// The number 1 and the string "1" are two event ids.
+	if n, s := material(withBody(`{"id":1}`), res), material(withBody(`{"id":"1"}`), res); string(n) == string(s) {
+		t.Errorf("number and string ids share the material %q", n)
+	}
+	// Trailing data is refused, not a fallback: the app could read it.
+	if m, err := h.replayMaterial(withBody(`{"id":"evt_1"}{"id":"evt_2"}`), res); !errors.Is(err, verifiers.ErrMalformed) || m != nil {
+		t.Errorf("trailing data: material %q, error %v; want ErrMalformed", m, err)
+	}
+	fb := material(withBody(`{"type":"x"}`), res)
 	if string(fb) != string(replayMaterial(res)) {
 		t.Errorf("missing field: material %q, want the signature's", fb)
 	}

@@ -71,6 +71,15 @@ type RedisReplayConfig struct {
 
 	// TLS settings for rediss:// URLs.
 	TLS *RedisTLSConfig `json:"tls,omitempty"`
+
+	// Accepts a Redis whose maxmemory-policy may evict keys (anything but
+	// noeviction: volatile-*, allkeys-*). Without it such a Redis is
+	// refused at provision, since every replay entry has a TTL and an
+	// evicted entry lets a copy of its delivery through again; with it,
+	// it is a warning. A Redis that does not let the gate read the policy
+	// (an ACL without CONFIG, a managed Redis that renamed it) is a
+	// warning either way.
+	AllowEviction bool `json:"allow_eviction,omitempty"`
 }
 
 // RedisTLSConfig configures TLS to Redis (rediss:// URLs). The server's
@@ -117,15 +126,21 @@ func (h *Handler) provisionRedisReplay(rs *replayState, rc *RedisReplayConfig) e
 	if err != nil {
 		return err
 	}
-	rs.redisPoolKey = c.key
 	st := replay.NewRedis(c.client, replay.RedisOptions{Prefix: rc.KeyPrefix, Timeout: c.timeout})
-	rs.store = st
 	if !c.loaded {
 		if err := st.Ping(context.Background()); err != nil {
-			h.logger.Warn("replay: redis does not answer; verified deliveries get 503 until it does",
+			h.logger.Warn("replay: redis does not answer; verified deliveries get 503 until it does (its maxmemory-policy is not checked: make sure it is noeviction)",
 				zap.Strings("addrs", c.addrs), zap.Error(err))
+			rs.redisPoolKey, rs.store = c.key, st
+			return nil
 		}
 	}
+	if err := h.checkRedisEviction(st, c.addrs, rc.AllowEviction); err != nil {
+		// This instance holds the client only once it succeeded.
+		_, _ = redisPool.Delete(c.key)
+		return err
+	}
+	rs.redisPoolKey, rs.store = c.key, st
 	return nil
 }
 
@@ -207,6 +222,30 @@ func pooledRedisClient(rc *RedisReplayConfig, what string) (*pooledRedis, error)
 	return &pooledRedis{client: val.(redisClient).UniversalClient, key: key, timeout: timeout, loaded: loaded, addrs: opts.Addrs}, nil
 }
 
+// checkRedisEviction refuses a Redis whose maxmemory-policy may evict the
+// replay entries (warns with allow), and warns when the policy cannot be
+// read. It runs at every provision, so a reload checks again.
+func (h *Handler) checkRedisEviction(st *replay.Redis, addrs []string, allow bool) error {
+	policies, err := st.EvictionPolicies(context.Background())
+	if err != nil {
+		h.logger.Warn("replay: could not check redis maxmemory-policy; make sure it is noeviction, or Redis may evict replay entries and let copies of deliveries through",
+			zap.Strings("addrs", addrs), zap.Error(err))
+		return nil
+	}
+	for _, p := range policies {
+		if replay.EvictionSafe(p) {
+			continue
+		}
+		if allow {
+			h.logger.Warn("replay: redis maxmemory-policy may evict replay entries (allow_eviction is set): a copy of an evicted delivery is forwarded again",
+				zap.Strings("addrs", addrs), zap.String("maxmemory_policy", p))
+			return nil
+		}
+		return fmt.Errorf("replay: redis maxmemory-policy is %q, which lets Redis evict replay entries (all have a TTL) when it reaches maxmemory, so copies of deliveries would be forwarded again; set maxmemory-policy noeviction (a full Redis then refuses writes and deliveries get 503), or set allow_eviction to accept the risk", p)
+	}
+	return nil
+}
+
 // redisPoolKey names a client by everything that shapes its connections.
 // It is a hash, so the password is never kept or logged in clear.
 func redisPoolKey(o *redis.UniversalOptions, caPEM []byte) (string, error) {
@@ -237,6 +276,7 @@ func redisPoolKey(o *redis.UniversalOptions, caPEM []byte) (string, error) {
 //		pool_size <n>
 //		cluster
 //		sentinel <master>
+//		allow_eviction
 //		tls {
 //			ca <pem file>
 //			server_name <name>
@@ -299,6 +339,11 @@ func unmarshalRedis(d *caddyfile.Dispenser) (*RedisReplayConfig, error) {
 				return nil, d.ArgErr()
 			}
 			rc.Cluster = true
+		case "allow_eviction":
+			if d.NextArg() {
+				return nil, d.ArgErr()
+			}
+			rc.AllowEviction = true
 		case "tls":
 			if d.NextArg() {
 				return nil, d.ArgErr()

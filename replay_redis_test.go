@@ -36,6 +36,7 @@ func TestUnmarshalReplayRedis(t *testing.T) {
 					timeout 500ms
 					pool_size 32
 					cluster
+					allow_eviction
 					tls {
 						ca /etc/redis/ca.pem
 						server_name redis.internal
@@ -44,7 +45,7 @@ func TestUnmarshalReplayRedis(t *testing.T) {
 			}`,
 			want: &RedisReplayConfig{URLs: []string{"rediss://10.0.0.1:7000", "rediss://10.0.0.2:7000"},
 				Username: "webhooks", Password: "{env.REDIS_PASSWORD}", KeyPrefix: "shop:",
-				Timeout: caddy.Duration(500 * time.Millisecond), PoolSize: 32, Cluster: true,
+				Timeout: caddy.Duration(500 * time.Millisecond), PoolSize: 32, Cluster: true, AllowEviction: true,
 				TLS: &RedisTLSConfig{CA: "/etc/redis/ca.pem", ServerName: "redis.internal"}},
 		},
 		{
@@ -67,6 +68,7 @@ func TestUnmarshalReplayRedis(t *testing.T) {
 		{name: "tls without rediss", input: "replay {\n redis redis://h:1 {\n tls {\n ca x\n }\n }\n}", err: "need rediss"},
 		{name: "bad timeout", input: "replay {\n redis redis://h:1 {\n timeout -1s\n }\n}", err: "timeout"},
 		{name: "bad pool size", input: "replay {\n redis redis://h:1 {\n pool_size 0\n }\n}", err: "pool_size"},
+		{name: "allow_eviction takes no argument", input: "replay {\n redis redis://h:1 {\n allow_eviction yes\n }\n}", err: "Testfile:3"},
 		{name: "cluster and sentinel", input: "replay {\n redis redis://h:1 {\n cluster\n sentinel m\n }\n}", err: "exclude"},
 		{name: "cluster with db", input: "replay {\n redis redis://h:1/2 {\n cluster\n }\n}", err: "database"},
 		{name: "mixed passwords", input: "replay {\n redis redis://:a@h:1 redis://:b@h:2\n}", err: "same in every url"},

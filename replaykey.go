@@ -124,14 +124,15 @@ func signsBody(v verifiers.Verifier) bool {
 // replayMaterial is the signed material a replay key is made of: per the
 // route's key source, an event id read from the verified body, the signed
 // delivery id or the verified signature. A body field that cannot be used
-// falls back to the signed id, else the signature, and is logged.
-func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) []byte {
+// falls back to the signed id, else the signature, and is logged; a body
+// with data after its JSON value is refused (ErrMalformed), since the app
+// may read another value than the one the key was made of.
+func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) ([]byte, error) {
 	sig := func() []byte {
 		if len(res.Signature) == 0 {
 			return nil
 		}
-		sum := sha256.Sum256(res.Signature)
-		return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
+		return sigMaterial(res.Signature)
 	}
 	id := func() []byte {
 		if res.SignedID == "" {
@@ -148,35 +149,45 @@ func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) []byte 
 	switch h.replayKey.kind {
 	case keySignature:
 		if m := sig(); m != nil {
-			return m
+			return m, nil
 		}
-		return id()
+		return id(), nil
 	case keyID:
 		if m := id(); m != nil {
-			return m
+			return m, nil
 		}
 		h.keyFallback(r, res, "the provider sent no signed delivery id")
-		return sig()
+		return sig(), nil
 	case keyJSON:
 		v, err := h.bodyEventID(r)
 		if err == nil {
-			return append([]byte("event:"), v...)
+			return v.material(), nil
+		}
+		if errors.Is(err, errPointerTrailing) {
+			return nil, fmt.Errorf("%w: replay key %s: %v", verifiers.ErrMalformed, h.replayKey.pointer, err)
 		}
 		h.keyFallback(r, res, err.Error())
-		return auto()
+		return auto(), nil
 	}
-	return auto()
+	return auto(), nil
+}
+
+// sigMaterial is the replay key material of a verified signature (or of
+// what a verifier gives in its place): a hex SHA-256 of it.
+func sigMaterial(sig []byte) []byte {
+	sum := sha256.Sum256(sig)
+	return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
 }
 
 // bodyEventID reads the replay key pointer's value from the verified body
 // (as restored for the next handler).
-func (h *Handler) bodyEventID(r *http.Request) (string, error) {
+func (h *Handler) bodyEventID(r *http.Request) (eventID, error) {
 	if r.GetBody == nil {
-		return "", errors.New("body not available")
+		return eventID{}, errors.New("body not available")
 	}
 	rc, err := r.GetBody()
 	if err != nil {
-		return "", errors.New("body not available")
+		return eventID{}, errors.New("body not available")
 	}
 	defer rc.Close()
 	return lookupPointer(rc, h.replayKey.tokens)
@@ -218,7 +229,25 @@ var (
 	errPointerNotScalar = errors.New("field is not a non-empty string or a number")
 	errPointerAmbiguous = errors.New("a member on the path is repeated")
 	errPointerJSON      = errors.New("body is not valid json")
+	errPointerTrailing  = errors.New("data after the json value of the body")
 )
+
+// eventID is a scalar read from the body: a string, or a number as
+// written. The two types never give the same key: the number 1 and the
+// string "1" are different event ids.
+type eventID struct {
+	value  string
+	number bool
+}
+
+// material is the replay key material of the event id. Strings keep the
+// material they always had ("event:" and the value); numbers are tagged.
+func (e eventID) material() []byte {
+	if e.number {
+		return append([]byte("event-number:"), e.value...)
+	}
+	return append([]byte("event:"), e.value...)
+}
 
 // maxEventID bounds the length of an event id used as replay key.
 const maxEventID = 1024
@@ -226,54 +255,59 @@ const maxEventID = 1024
 // lookupPointer returns the value at the pointer's tokens in the JSON
 // document read from rd: a non-empty string, or a number as written. A
 // member repeated on the path is ambiguous (parsers disagree on which one
-// counts) and refused.
-func lookupPointer(rd io.Reader, tokens []string) (string, error) {
+// counts) and refused, and so is anything but white space after the
+// document (errPointerTrailing): a reader of the body could take the next
+// value for the delivery.
+func lookupPointer(rd io.Reader, tokens []string) (eventID, error) {
 	dec := json.NewDecoder(rd)
 	dec.UseNumber()
 	v, err := lookupValue(dec, tokens)
 	if err != nil {
-		return "", err
+		return eventID{}, err
 	}
-	if len(v) > maxEventID {
-		return "", fmt.Errorf("field is longer than %d bytes", maxEventID)
+	if _, err := dec.Token(); err != io.EOF {
+		return eventID{}, errPointerTrailing
+	}
+	if len(v.value) > maxEventID {
+		return eventID{}, fmt.Errorf("field is longer than %d bytes", maxEventID)
 	}
 	return v, nil
 }
 
 // lookupValue reads one JSON value from dec and returns the scalar at
 // tokens inside it.
-func lookupValue(dec *json.Decoder, tokens []string) (string, error) {
+func lookupValue(dec *json.Decoder, tokens []string) (eventID, error) {
 	tok, err := dec.Token()
 	if err != nil {
-		return "", errPointerJSON
+		return eventID{}, errPointerJSON
 	}
 	if len(tokens) == 0 {
 		switch t := tok.(type) {
 		case string:
 			if t == "" {
-				return "", errPointerNotScalar
+				return eventID{}, errPointerNotScalar
 			}
-			return t, nil
+			return eventID{value: t}, nil
 		case json.Number:
-			return t.String(), nil
+			return eventID{value: t.String(), number: true}, nil
 		default:
-			return "", errPointerNotScalar
+			return eventID{}, errPointerNotScalar
 		}
 	}
 	d, ok := tok.(json.Delim)
 	if !ok || (d != '{' && d != '[') {
-		return "", errPointerMissing
+		return eventID{}, errPointerMissing
 	}
 	var (
 		found  bool
-		result string
+		result eventID
 	)
 	for i := 0; dec.More(); i++ {
 		match := false
 		if d == '{' {
 			kt, err := dec.Token()
 			if err != nil {
-				return "", errPointerJSON
+				return eventID{}, errPointerJSON
 			}
 			k, _ := kt.(string)
 			match = k == tokens[0]
@@ -282,24 +316,24 @@ func lookupValue(dec *json.Decoder, tokens []string) (string, error) {
 		}
 		if !match {
 			if err := skipValue(dec); err != nil {
-				return "", err
+				return eventID{}, err
 			}
 			continue
 		}
 		if found {
-			return "", errPointerAmbiguous
+			return eventID{}, errPointerAmbiguous
 		}
 		found = true
 		if result, err = lookupValue(dec, tokens[1:]); err != nil {
 			// Stopped inside the value: nothing after it matters.
-			return "", err
+			return eventID{}, err
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return "", errPointerJSON
+		return eventID{}, errPointerJSON
 	}
 	if !found {
-		return "", errPointerMissing
+		return eventID{}, errPointerMissing
 	}
 	return result, nil
 }

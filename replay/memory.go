@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -32,6 +33,7 @@ const (
 	slotFree        = uint8(0)  // slot states
 	slotInFlight    = uint8(1)  //
 	slotAccepted    = uint8(2)  //
+	slotBound       = uint8(3)  // a binding (Bind); on the accepted list
 	maxNanos        = math.MaxInt64
 )
 
@@ -104,7 +106,10 @@ type Memory struct {
 	stopOnce sync.Once
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store  = (*Memory)(nil)
+	_ Binder = (*Memory)(nil)
+)
 
 // slot is one entry: 56 bytes, no pointers.
 type slot struct {
@@ -125,7 +130,10 @@ type memShard struct {
 	tail     [2]int32 // newest, per list
 	free     int32
 	seq      uint32 // last token handed out
-	_        [64]byte
+	// bodies holds the digests of bindings, by slot index; allocated on
+	// the first Bind, so stores that bind nothing pay nothing for it.
+	bodies [][32]byte
+	_      [64]byte
 }
 
 // NewMemory returns a Memory store and starts its sweeper (see
@@ -202,19 +210,11 @@ func (m *Memory) Reserve(_ context.Context, key string, inflightTTL time.Duratio
 			s.mu.Unlock()
 			return st, 0, nil
 		}
-		s.unlink(i)
-		sl.state = slotInFlight
-		s.pushTail(i)
-	} else {
-		var evicted bool
-		if i, evicted = s.insert(&d, now, slotInFlight); i < 0 {
-			s.mu.Unlock()
-			m.refused.Add(1)
-			return 0, 0, ErrFull
-		}
-		if evicted {
-			m.evictions.Add(1)
-		}
+	}
+	i, err := m.place(s, &d, i, now, slotInFlight)
+	if err != nil {
+		s.mu.Unlock()
+		return 0, 0, err
 	}
 	s.seq++
 	if s.seq == 0 {
@@ -246,18 +246,10 @@ func (m *Memory) Commit(_ context.Context, key string, tok Token, ttl time.Durat
 		if sl.state == slotAccepted && sl.expires > now {
 			return nil
 		}
-		s.unlink(i)
-		sl.state = slotAccepted
-		s.pushTail(i)
-	} else {
-		var evicted bool
-		if i, evicted = s.insert(&d, now, slotAccepted); i < 0 {
-			m.refused.Add(1)
-			return ErrFull
-		}
-		if evicted {
-			m.evictions.Add(1)
-		}
+	}
+	i, err := m.place(s, &d, i, now, slotAccepted)
+	if err != nil {
+		return err
 	}
 	sl := &s.slots[i]
 	sl.state = slotAccepted
@@ -281,6 +273,72 @@ func (m *Memory) Release(_ context.Context, key string, tok Token) error {
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// Bind implements Binder. A binding is an entry like the others: it counts
+// towards MaxEntries and, once the shard is full, is evicted oldest first
+// together with the accepted entries (a copy of an evicted delivery is then
+// bound afresh). It fails only on bad arguments and with ErrFull.
+func (m *Memory) Bind(_ context.Context, key string, digest []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, err
+	}
+	if err := checkDigest(digest); err != nil {
+		return false, err
+	}
+	d := bindDigest(key)
+	now := m.now()
+	s := m.shard(&d)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(&d)
+	if i >= 0 {
+		sl := &s.slots[i]
+		if sl.expires > now && sl.state == slotBound {
+			return subtle.ConstantTimeCompare(s.bodies[i][:], digest) == 1, nil
+		}
+	}
+	i, err := m.place(s, &d, i, now, slotBound)
+	if err != nil {
+		return false, err
+	}
+	sl := &s.slots[i]
+	sl.state = slotBound
+	sl.expires = addTTL(now, ttl)
+	sl.token = 0
+	s.setBody(i, digest)
+	return true, nil
+}
+
+// place puts d in state st, in slot i where find found it (moved to the
+// tail of st's list), else in a slot insert takes; it counts evictions,
+// and refusals (ErrFull). The caller holds s.mu and sets expiry and token.
+func (m *Memory) place(s *memShard, d *[32]byte, i int32, now int64, st uint8) (int32, error) {
+	if i >= 0 {
+		s.unlink(i)
+		s.slots[i].state = st
+		s.pushTail(i)
+		return i, nil
+	}
+	i, evicted := s.insert(d, now, st)
+	if i < 0 {
+		m.refused.Add(1)
+		return nilSlot, ErrFull
+	}
+	if evicted {
+		m.evictions.Add(1)
+	}
+	return i, nil
+}
+
+// setBody records the digest of the binding in slot i.
+func (s *memShard) setBody(i int32, digest []byte) {
+	if int(i) >= len(s.bodies) {
+		grown := make([][32]byte, max(int(i)+1, cap(s.slots)))
+		copy(grown, s.bodies)
+		s.bodies = grown
+	}
+	copy(s.bodies[i][:], digest)
 }
 
 // Sweep removes expired entries now and returns how many it removed. The
@@ -507,19 +565,20 @@ func (s *memShard) growTable() {
 	}
 }
 
-// The two lists of a shard, each in the order of last Reserve or Commit:
-// in-flight reservations, and accepted entries.
+// The two lists of a shard, each in the order of last Reserve, Commit or
+// Bind: in-flight reservations, and accepted entries and bindings.
 const (
 	listInFlight = 0
 	listAccepted = 1
 )
 
-// listOf is the list of a slot in state st.
+// listOf is the list of a slot in state st: bindings are on the accepted
+// list, evicted like accepted entries.
 func listOf(st uint8) int {
-	if st == slotAccepted {
-		return listAccepted
+	if st == slotInFlight {
+		return listInFlight
 	}
-	return listInFlight
+	return listAccepted
 }
 
 // pushTail links slot i at the tail of the list of its state.
@@ -583,6 +642,9 @@ func (m *Memory) Resized(opts MemoryOptions) *Memory {
 				j, evicted := ns.insert(&old.key, now+shift, old.state)
 				if j >= 0 {
 					sl := &ns.slots[j]
+					if old.state == slotBound {
+						ns.setBody(j, s.bodies[i][:])
+					}
 					sl.token = old.token
 					sl.expires = old.expires
 					if old.expires < maxNanos {

@@ -633,3 +633,35 @@ func TestMemoryReclaimsExpiredBehindLongReservation(t *testing.T) {
 	}
 	mustCheck(t, m)
 }
+
+// TestMemoryBindings: a resize keeps the bindings with their digests, and
+// bindings count towards MaxEntries, evicted oldest first like accepted
+// entries, never in place of a reservation.
+func TestMemoryBindings(t *testing.T) {
+	clock := newFakeClock()
+	m := NewMemory(MemoryOptions{MaxEntries: 4, SweepInterval: -1, Clock: clock.Now})
+	defer m.Destruct()
+	held := Key("t", []byte("held"))
+	reserve(t, m, held, inflight, New)
+	var keys []string
+	for i := range 3 {
+		k := Key("t", fmt.Appendf(nil, "%d", i))
+		bind(t, m, k, body(k), ttl, true)
+		keys = append(keys, k)
+		clock.Advance(time.Millisecond)
+	}
+	n := m.Resized(MemoryOptions{MaxEntries: 4, SweepInterval: -1})
+	defer n.Destruct()
+	for _, k := range keys {
+		bind(t, n, k, body("forged"), ttl, false)
+		bind(t, n, k, body(k), ttl, true)
+	}
+	// Full: a new binding evicts the oldest binding, not the reservation.
+	bind(t, n, Key("t", []byte("new")), body("x"), ttl, true)
+	if st := n.Stats(); st.Entries != 4 || st.Evictions != 1 {
+		t.Fatalf("Stats = %+v, want 4 entries and 1 eviction", st)
+	}
+	reserve(t, n, held, inflight, InFlight)
+	bind(t, n, keys[0], body("forged"), ttl, true) // evicted: bound afresh
+	bind(t, n, keys[2], body("forged"), ttl, false)
+}

@@ -2,11 +2,14 @@ package replay
 
 import (
 	"context"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,7 +55,8 @@ type RedisOptions struct {
 //
 // Keys are <prefix><64 hex digits>: the key given to Reserve, hashed (see
 // Key), so no delivery id or signature is written in clear. Values are "a"
-// (accepted) or "f" and the decimal token (in flight).
+// (accepted) or "f" and the decimal token (in flight). Bindings (Bind) are
+// kept at <prefix>b:<64 hex digits>, "b" and the hex digest.
 //
 // Failures fail closed: every error from Redis (unreachable, a step slower
 // than Timeout, READONLY from a replica, OOM, NOPERM from an ACL, a value
@@ -74,12 +78,16 @@ type Redis struct {
 	timeout time.Duration
 }
 
-var _ Store = (*Redis)(nil)
+var (
+	_ Store  = (*Redis)(nil)
+	_ Binder = (*Redis)(nil)
+)
 
 // Values stored in Redis.
 const (
 	redisAccepted = "a"
 	redisInFlight = "f" // followed by the decimal token
+	redisBound    = "b" // followed by the hex digest (bindings)
 )
 
 // commitScript marks KEYS[1] accepted for ARGV[1] milliseconds unless it
@@ -95,6 +103,15 @@ return 1
 var releaseScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
+`)
+
+// bindScript returns the binding KEYS[1] holds, else sets it to ARGV[1]
+// for ARGV[2] milliseconds and returns that.
+var bindScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ARGV[1]
 `)
 
 // NewRedis returns a Redis store that uses client. Give the client
@@ -185,6 +202,29 @@ func (s *Redis) Release(ctx context.Context, key string, tok Token) error {
 	return nil
 }
 
+// Bind implements Binder: one script (EVALSHA, and inside it GET, then SET
+// with PX when the key holds no binding yet) on the key
+// <prefix>b:<64 hex digits>, apart from the reservation's.
+func (s *Redis) Bind(ctx context.Context, key string, digest []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, err
+	}
+	if err := checkDigest(digest); err != nil {
+		return false, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	want := redisBound + hex.EncodeToString(digest)
+	got, err := bindScript.Run(ctx, s.client, []string{s.bindKey(key)}, want, millis(ttl).Milliseconds()).Text()
+	if err != nil {
+		return false, redisErr("bind script", err)
+	}
+	if len(got) != len(want) || !strings.HasPrefix(got, redisBound) {
+		return false, fmt.Errorf("%w: %w", ErrUnavailable, errCorrupt)
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1, nil
+}
+
 // Ping checks that Redis answers, within the store's timeout.
 func (s *Redis) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
@@ -195,11 +235,69 @@ func (s *Redis) Ping(ctx context.Context) error {
 	return nil
 }
 
+// EvictionPolicies returns the maxmemory-policy of every server the store
+// writes to (the server, the Sentinels' master, or every master of a
+// Cluster), within the store's timeout, as CONFIG GET reports it. An ACL
+// that refuses CONFIG (NOPERM) or a managed Redis that renamed it gives an
+// error wrapped in ErrUnavailable, like an unreachable server.
+func (s *Redis) EvictionPolicies(ctx context.Context) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	get := func(ctx context.Context, c redis.Cmdable) (string, error) {
+		m, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil {
+			return "", redisErr("config get maxmemory-policy", err)
+		}
+		p, ok := m["maxmemory-policy"]
+		if !ok {
+			return "", fmt.Errorf("%w: redis config get returned no maxmemory-policy", ErrUnavailable)
+		}
+		return p, nil
+	}
+	cc, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		p, err := get(ctx, s.client)
+		if err != nil {
+			return nil, err
+		}
+		return []string{p}, nil
+	}
+	var (
+		mu       sync.Mutex
+		policies []string
+	)
+	err := cc.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		p, err := get(ctx, c)
+		if err == nil {
+			mu.Lock()
+			policies = append(policies, p)
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil {
+		return nil, redisErr("cluster masters", err)
+	}
+	return policies, nil
+}
+
+// EvictionSafe reports whether a maxmemory-policy keeps every key with a
+// TTL until it expires: only "noeviction" does. Every other policy
+// (volatile-* and allkeys-*, and any this package does not know) may
+// evict replay entries, all of which have a TTL, when Redis reaches
+// maxmemory, and a copy of an evicted delivery is then forwarded again.
+func EvictionSafe(policy string) bool { return policy == "noeviction" }
+
 // RedisKey returns the Redis key under which s keeps key (for tests and
 // operators who want to inspect an entry).
 func (s *Redis) RedisKey(key string) string { return s.redisKey(key) }
 
 func (s *Redis) redisKey(key string) string { return s.prefix + hashedKey(key) }
+
+func (s *Redis) bindKey(key string) string {
+	d := bindDigest(key)
+	return s.prefix + redisBound + ":" + hex.EncodeToString(d[:])
+}
 
 func isInFlightValue(v string) bool {
 	rest, ok := strings.CutPrefix(v, redisInFlight)

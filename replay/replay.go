@@ -27,10 +27,22 @@
 // reserved the key again, the first request's Release does not delete the
 // second one's reservation, and no Release ever deletes an accepted entry.
 //
-// Two stores implement Store: Memory (one process; sharded, bounded, O(1) per
-// step) and Storage (a certmagic.Storage shared by several Caddy instances).
-// Both have a Destruct method, so they can live in a caddy.UsagePool and keep
-// their state across config reloads. The package knows nothing of Caddy
+// Bind (the Binder interface, implemented by every store of this package)
+// ties a body to a key for schemes whose signature does not cover the
+// whole body with a cryptographic hash (PayPal signs a CRC32 of it, Adyen
+// and Mailgun a few fields): the first verified copy's SHA-256 is kept
+// for the replay TTL, whether that copy is later committed or released,
+// and a copy with the same key and another body is told apart from the
+// provider's genuine retry:
+//
+//	match, err := store.(Binder).Bind(ctx, key, sha256(body), ttl)
+//	// err: 503; !match: refuse the copy (401); match: Reserve as above
+//
+// Three stores implement Store and Binder: Memory (one process; sharded,
+// bounded, O(1) per step), Storage (a certmagic.Storage shared by several
+// Caddy instances) and Redis. Memory and Storage have a Destruct method, so
+// they can live in a caddy.UsagePool and keep their state across config
+// reloads. The package knows nothing of Caddy
 // itself and never imports the handler.
 //
 // Keys should be made with Key, from signed material only (a signed delivery
@@ -108,6 +120,21 @@ type Store interface {
 	Release(ctx context.Context, key string, tok Token) error
 }
 
+// Binder is implemented by stores that can bind a body to a key; every
+// store of this package does.
+type Binder interface {
+	// Bind records digest (a SHA-256, 32 bytes, of what a copy of the
+	// delivery carries that its signature does not cover, the body) for
+	// key, unless key already holds an unexpired binding; it reports
+	// whether the binding key holds now equals digest (true for the first
+	// call). The first binding stands for ttl from that first call: a
+	// matching Bind does not extend it, and Reserve, Commit and Release
+	// never touch it (a binding lives beside the key's reservation, not
+	// in it), so it outlives a released copy. Bind is atomic: of several
+	// concurrent calls with different digests, exactly one gets true.
+	Bind(ctx context.Context, key string, digest []byte, ttl time.Duration) (match bool, err error)
+}
+
 // ErrUnavailable is wrapped by every error a storage-backed store returns
 // when its storage fails (lock, load, store, delete, a timeout, a corrupt
 // entry). The handler must fail closed on it (503): the provider retries
@@ -116,6 +143,10 @@ var ErrUnavailable = errors.New("replay store unavailable")
 
 // errTTL is returned for a non-positive TTL (a programming error).
 var errTTL = errors.New("replay: ttl must be positive")
+
+// errDigest is returned by Bind for a digest that is not 32 bytes (a
+// programming error).
+var errDigest = errors.New("replay: bind digest must be 32 bytes (sha-256)")
 
 // Key derives a replay key from namespace (for example the provider's name
 // and the route, never a secret) and material (a signed delivery id, or the
@@ -148,6 +179,25 @@ func digest(key string) (d [sha256.Size]byte) {
 		}
 	}
 	return sha256.Sum256([]byte(key))
+}
+
+// bindDigest maps a key to the 32 bytes under which its binding is kept,
+// apart from its reservation: a SHA-256 of a fixed label and digest(key).
+func bindDigest(key string) [sha256.Size]byte {
+	d := digest(key)
+	h := sha256.New()
+	h.Write([]byte("webhook_verify replay bind\x00"))
+	h.Write(d[:])
+	var out [sha256.Size]byte
+	h.Sum(out[:0])
+	return out
+}
+
+func checkDigest(d []byte) error {
+	if len(d) != sha256.Size {
+		return errDigest
+	}
+	return nil
 }
 
 // unhexTable maps a lowercase hex digit to its value and any other byte to

@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -64,7 +65,8 @@ type StorageOptions struct {
 //
 // Layout: entries at <prefix>/<first two hex digits>/<64 hex digits>, lock
 // names <prefix>/lock/<64 hex digits>. Keys are hashed (see Key), so no
-// delivery id or signature is written in clear.
+// delivery id or signature is written in clear. A binding (Bind) is an
+// entry of the same layout under another hash of its key.
 //
 // Failures fail closed: every error from the storage (lock, load, store,
 // delete, list), a step that takes longer than Timeout, and an entry that
@@ -98,7 +100,10 @@ type Storage struct {
 	stopOnce sync.Once
 }
 
-var _ Store = (*Storage)(nil)
+var (
+	_ Store  = (*Storage)(nil)
+	_ Binder = (*Storage)(nil)
+)
 
 // keyLock is an in-process lock for one key that honours contexts.
 type keyLock struct {
@@ -108,14 +113,16 @@ type keyLock struct {
 
 // storedEntry is the JSON written for one key.
 type storedEntry struct {
-	State   string    `json:"state"` // "in_flight" or "accepted"
+	State   string    `json:"state"` // "in_flight", "accepted" or "bound"
 	Expires time.Time `json:"expires"`
 	Token   Token     `json:"token,string,omitempty"`
+	Digest  string    `json:"digest,omitempty"` // bound: the hex digest
 }
 
 const (
 	stateInFlight = "in_flight"
 	stateAccepted = "accepted"
+	stateBound    = "bound"
 )
 
 // NewStorage returns a Storage store over s with its entries under prefix
@@ -252,6 +259,60 @@ func (s *Storage) Release(ctx context.Context, key string, tok Token) error {
 		return fmt.Errorf("%w: delete: %w", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// Bind implements Binder. The binding is an entry of its own (its key
+// hashed apart from the reservation's), written under the key's lock and
+// read back like a reservation; an unexpired binding is compared after one
+// load, without the lock.
+func (s *Storage) Bind(ctx context.Context, key string, digest []byte, ttl time.Duration) (bool, error) {
+	if err := checkTTL(ttl); err != nil {
+		return false, err
+	}
+	if err := checkDigest(digest); err != nil {
+		return false, err
+	}
+	bd := bindDigest(key)
+	hk := hex.EncodeToString(bd[:])
+	want := hex.EncodeToString(digest)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+
+	if e, ok, err := s.load(ctx, hk); err != nil {
+		return false, err
+	} else if ok && e.Expires.After(s.clock()) {
+		return e.matches(want)
+	}
+	unlock, err := s.lock(ctx, hk)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	e, ok, err := s.load(ctx, hk)
+	if err != nil {
+		return false, err
+	}
+	now := s.clock()
+	if ok && e.Expires.After(now) {
+		return e.matches(want)
+	}
+	if err := s.store(ctx, hk, storedEntry{State: stateBound, Expires: now.Add(ttl), Digest: want}); err != nil {
+		return false, err
+	}
+	if back, ok, err := s.load(ctx, hk); err != nil {
+		return false, err
+	} else if !ok || back.State != stateBound || back.Digest != want {
+		return false, fmt.Errorf("%w: storage did not return the binding just written", ErrUnavailable)
+	}
+	return true, nil
+}
+
+// matches compares a binding with the hex digest want.
+func (e storedEntry) matches(want string) (bool, error) {
+	if e.State != stateBound {
+		return false, fmt.Errorf("%w: %w", ErrUnavailable, errCorrupt)
+	}
+	return subtle.ConstantTimeCompare([]byte(e.Digest), []byte(want)) == 1, nil
 }
 
 // Purge deletes the entries that have expired, and those that cannot be
@@ -396,7 +457,8 @@ func (s *Storage) load(ctx context.Context, hk string) (e storedEntry, ok bool, 
 	if err != nil {
 		return e, false, fmt.Errorf("%w: load: %w", ErrUnavailable, err)
 	}
-	if err := json.Unmarshal(b, &e); err != nil || (e.State != stateInFlight && e.State != stateAccepted) || e.Expires.IsZero() {
+	if err := json.Unmarshal(b, &e); err != nil || (e.State != stateInFlight && e.State != stateAccepted && e.State != stateBound) ||
+		e.Expires.IsZero() || (e.State == stateBound) != isHashedKey(e.Digest) {
 		return e, false, fmt.Errorf("%w: %w", ErrUnavailable, errCorrupt)
 	}
 	return e, true, nil
@@ -486,6 +548,8 @@ func (e storedEntry) state() State {
 	if e.State == stateAccepted {
 		return Accepted
 	}
+	// A binding is never found under a reservation's key (bindDigest);
+	// were it, blocking the key is the safe answer.
 	return InFlight
 }
 

@@ -527,3 +527,15 @@ func TestStorageReadsLostFailClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestStorageBindReadsLostFailClosed(t *testing.T) {
+	s := NewStorage(lossyStorage{&certmagic.FileStorage{Path: t.TempDir()}}, "replay", StorageOptions{PurgeInterval: -1})
+	defer s.Destruct()
+	key := Key("ns", []byte("id:evt_1"))
+	for i := 0; i < 2; i++ {
+		match, err := s.Bind(context.Background(), key, body(string(rune('a'+i))), time.Minute)
+		if !errors.Is(err, ErrUnavailable) || match {
+			t.Fatalf("copy %d: Bind = %v, %v; want ErrUnavailable (a storage that loses reads must not bind every body)", i+1, match, err)
+		}
+	}
+}

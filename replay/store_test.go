@@ -98,6 +98,28 @@ func release(t testing.TB, s Store, key string, tok Token) {
 	}
 }
 
+// bind calls Bind and fails the test on an error or an unexpected match.
+func bind(t testing.TB, s Store, key string, digest []byte, ttl time.Duration, want bool) {
+	t.Helper()
+	b, ok := s.(Binder)
+	if !ok {
+		t.Fatalf("%T does not implement Binder", s)
+	}
+	match, err := b.Bind(ctx, key, digest, ttl)
+	if err != nil {
+		t.Fatalf("Bind(%q): %v", key, err)
+	}
+	if match != want {
+		t.Fatalf("Bind(%q, %x) = %v, want %v", key, digest[:4], match, want)
+	}
+}
+
+// body is a test digest.
+func body(s string) []byte {
+	d := sha256.Sum256([]byte(s))
+	return d[:]
+}
+
 const (
 	inflight = time.Minute
 	ttl      = time.Hour
@@ -242,6 +264,70 @@ var contractCases = []struct {
 			t.Fatal("Commit with a negative ttl: no error")
 		}
 		reserve(t, s, k, inflight, InFlight)
+	}},
+	{"bind: the first digest stands", func(t *testing.T, s Store, _ *fakeClock) {
+		k := Key("p", []byte("id"))
+		bind(t, s, k, body("genuine"), ttl, true)
+		bind(t, s, k, body("genuine"), ttl, true)
+		bind(t, s, k, body("forged"), ttl, false)
+		bind(t, s, k, body("genuine"), ttl, true)
+		bind(t, s, Key("p", []byte("id2")), body("forged"), ttl, true)
+		bind(t, s, Key("q", []byte("id")), body("forged"), ttl, true)
+	}},
+	{"bind outlives release and commit, and leaves the reservation alone", func(t *testing.T, s Store, _ *fakeClock) {
+		k := Key("p", []byte("id"))
+		bind(t, s, k, body("genuine"), ttl, true)
+		tok := reserve(t, s, k, inflight, New) // a binding is not a reservation
+		release(t, s, k, tok)                  // the upstream failed
+		bind(t, s, k, body("forged"), ttl, false)
+		bind(t, s, k, body("genuine"), ttl, true) // the provider's retry
+		tok = reserve(t, s, k, inflight, New)
+		commit(t, s, k, tok, ttl)
+		bind(t, s, k, body("forged"), ttl, false)
+		reserve(t, s, k, inflight, Accepted)
+	}},
+	{"bind expires after its ttl, not extended by a match", func(t *testing.T, s Store, clock *fakeClock) {
+		k := Key("p", []byte("id"))
+		bind(t, s, k, body("genuine"), ttl, true)
+		clock.Advance(ttl / 2)
+		bind(t, s, k, body("genuine"), 10*ttl, true)
+		bind(t, s, k, body("forged"), ttl, false)
+		clock.Advance(ttl/2 - clock.tick)
+		bind(t, s, k, body("forged"), ttl, false)
+		clock.Advance(clock.tick)
+		bind(t, s, k, body("other"), ttl, true)
+		bind(t, s, k, body("genuine"), ttl, false)
+	}},
+	{"bind refuses bad arguments", func(t *testing.T, s Store, _ *fakeClock) {
+		b := s.(Binder)
+		k := Key("p", []byte("id"))
+		if _, err := b.Bind(ctx, k, body("x"), 0); err == nil {
+			t.Error("Bind with ttl 0: no error")
+		}
+		if _, err := b.Bind(ctx, k, body("x")[:31], ttl); err == nil {
+			t.Error("Bind with a 31-byte digest: no error")
+		}
+		bind(t, s, k, body("x"), ttl, true) // nothing was recorded
+	}},
+	{"concurrent bind of one key", func(t *testing.T, s Store, _ *fakeClock) {
+		k := Key("p", []byte("id"))
+		var matches atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				match, err := s.(Binder).Bind(ctx, k, body(string(rune('a'+i))), ttl)
+				if err != nil {
+					t.Error(err)
+				}
+				if match {
+					matches.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if n := matches.Load(); n != 1 {
+			t.Fatalf("%d concurrent binds with different digests matched, want 1", n)
+		}
 	}},
 	{"concurrent reserve of one key", func(t *testing.T, s Store, _ *fakeClock) {
 		k := Key("p", []byte("id"))

@@ -36,9 +36,15 @@ import (
 // additionalData) must not repeat a key, compared without case, nor
 // spell a signed field's name in another case, and keys must be ASCII.
 //
-// No timestamp and no delivery id: the replay key is a digest of every
-// item's expected MAC (under the first key), the same whatever unsigned
-// field a copy changes.
+// No timestamp and no delivery id: each item is its own replay key
+// (Result.Items: a digest of the item's expected MAC under the first key,
+// the same whatever unsigned field a copy changes), so a batch is new only
+// if all its items are, and neither a subset nor a superset of an accepted
+// batch is forwarded. A batch that repeats an item (the same signed
+// fields, so the same signature, whatever unsigned fields differ) is
+// ErrMalformed. Since the unsigned fields are not covered, the handler
+// binds the body to each item's key (adyen is not a BodySigner): a copy of
+// an item in another body is refused for the replay TTL.
 
 func init() {
 	Register("adyen", newAdyen)
@@ -87,7 +93,13 @@ func (v *adyen) Verify(r *Request) (*Result, error) {
 	}
 	digest := sha256.New()
 	key := -1
+	materials := make([][]byte, len(items))
+	seen := make(map[string]int, len(items))
 	for i, it := range items {
+		if j, dup := seen[it.signed]; dup {
+			return nil, fmt.Errorf("%w: notification item %d repeats item %d", ErrMalformed, i+1, j+1)
+		}
+		seen[it.signed] = i
 		expected := make([][]byte, len(v.keys))
 		for j, k := range v.keys {
 			expected[j] = MAC(sha256.New, k, []byte(it.signed))
@@ -100,8 +112,13 @@ func (v *adyen) Verify(r *Request) (*Result, error) {
 			key = k
 		}
 		digest.Write(expected[0])
+		// The item's replay material; for a batch of one it is also the
+		// Signature below, so the key is what it was before items were
+		// keyed one by one.
+		m := sha256.Sum256(expected[0])
+		materials[i] = m[:]
 	}
-	return &Result{ID: items[0].psp, Signature: digest.Sum(nil), Key: key}, nil
+	return &Result{ID: items[0].psp, Signature: digest.Sum(nil), Items: materials, Key: key}, nil
 }
 
 // adyenParse reads the notification items of a JSON body strictly.

@@ -78,6 +78,11 @@ func TestAdyenVerify(t *testing.T) {
 		{"no items", []string{adyenKeyGo}, adyenBody(), ErrMalformed, 0},
 		{"not json", []string{adyenKeyGo}, "notificationItems=1", ErrMalformed, 0},
 		{"trailing data", []string{adyenKeyGo}, adyenBody(adyenItemGo) + "{}", ErrMalformed, 0},
+		// One captured item repeated (unsigned fields changed or not)
+		// would be a batch no replay key has seen.
+		{"item repeated", []string{adyenKeyGo}, adyenBody(adyenItemGo, adyenItemGo), ErrMalformed, 0},
+		{"item repeated, unsigned field changed", []string{adyenKeyGo}, adyenBody(adyenItemGo, strings.Replace(adyenItemGo, `"reason":"reason"`, `"reason":"other"`, 1)), ErrMalformed, 0},
+		{"item repeated after another", []string{adyenKeyGo}, adyenBody(adyenItemGo, adyenItemPHP, adyenItemGo), ErrMalformed, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +132,25 @@ func TestAdyenReplayKey(t *testing.T) {
 	}
 	if c := key(adyenBody(adyenItemGo, adyenItemPHP)); a == c {
 		t.Error("a body with one more item has the same replay key")
+	}
+	// Each item is its own replay key, whatever batch it comes in; a
+	// batch of one keeps the key it had before items were keyed apart.
+	items := func(body string) [][]byte {
+		res, err := v.Verify(slackRequest(body, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Items
+	}
+	one, two := items(adyenBody(adyenItemGo)), items(adyenBody(adyenItemPHP, adyenItemGo))
+	if len(one) != 1 || string(one[0]) != a {
+		t.Errorf("a batch of one: items %x, want its signature digest", one)
+	}
+	if len(two) != 2 || string(two[1]) != string(one[0]) || string(two[0]) == string(two[1]) {
+		t.Errorf("items %x: want the second to be the first batch's item", two)
+	}
+	if changed := items(adyenBody(strings.Replace(adyenItemGo, `"reason":"reason"`, `"reason":"other"`, 1))); string(changed[0]) != string(one[0]) {
+		t.Error("an unsigned field changed changes the item's replay key")
 	}
 }
 

@@ -25,8 +25,10 @@ import (
 // github:mailgun/mailgun-go webhooks.go (VerifyWebhookSignature).
 //
 // The signature covers neither the event data nor the rest of the form: the
-// token, which is signed, is the replay key (Result.SignedID), and replay
-// protection must stay on for this provider to mean much.
+// token, which is signed, is the replay key (Result.SignedID), mailgun is
+// not a BodySigner, so the handler binds the body to the token (a copy of
+// the token with other event data is refused), and replay protection must
+// stay on for this provider to mean much.
 //
 // parent-signature: events of a subaccount also carry "parent-signature",
 // the same HMAC keyed with the primary (parent) account's signing key, so

@@ -31,10 +31,14 @@ import (
 // webhook id (webhook_id, required) is the one the dashboard shows.
 //
 // CRC32 is not a cryptographic hash: another body with the same CRC32 is
-// easy to make, so a captured signature fits other bodies. The signed
-// transmission id is therefore the replay key (Result.SignedID): keep
-// replay protection on, with a TTL at least the tolerance, and a copy with
-// a changed body is refused as a duplicate. The body is not BodySigner.
+// easy to make (4 bytes appended), so a captured signature fits other
+// bodies. The signed transmission id is therefore the replay key
+// (Result.SignedID), and paypal is not a BodySigner, so the handler binds
+// the body to it: the SHA-256 of the first verified copy's body stays with
+// the transmission id for the replay TTL, whether that copy was accepted
+// or released, and a copy with another body is refused (401), while
+// PayPal's retry of the same body passes. Keep replay protection on, with
+// a TTL at least the tolerance.
 //
 // Certificates: pinned with certificate (PEM; then nothing is fetched), or
 // fetched from PAYPAL-CERT-URL, which is not signed and so is held, before

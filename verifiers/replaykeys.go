@@ -3,10 +3,13 @@ package verifiers
 // Which schemes sign the whole raw body (BodySigner), so that a replay key
 // read from the body after verification is authentic, and which providers
 // carry a stable event id in that body (EventIDer), their default replay
-// key. Not body signers: mailgun (signs timestamp+token only), postmark
+// key. Not body signers, whose bodies the handler binds to their replay
+// keys (see BodySigner): mailgun (signs timestamp+token only), postmark
 // (no signature), sns (signs selected message fields, not the envelope),
-// twilio and mandrill (sign the URL and sorted form fields, not the raw
-// body). Presets say it in their rows (presets.go: Preset.EventID).
+// twilio, mandrill and plivo (sign the URL and sorted form fields, not the
+// raw body), paypal (a CRC32 of the body), adyen (a few fields of each
+// item), token recipes. Presets say it in their rows (presets.go:
+// Preset.EventID).
 
 // SignsBody is true: Stripe signs t + "." + the raw body.
 func (v *stripeVerifier) SignsBody() bool { return true }

@@ -79,6 +79,17 @@ type Result struct {
 	// schemes with several asymmetric signatures a digest of what they all
 	// cover.
 	Signature []byte
+	// Items, when set, are the replay key materials of the signed items of
+	// a batch (Adyen's notification items), one per item, each the same
+	// for every copy of its item (like Signature, from signed material
+	// only) and all different (a batch that repeats an item is
+	// ErrMalformed). The handler then keys the replay cache per item
+	// instead of by SignedID or Signature: it forwards the batch only if
+	// every item is new, answers it as a duplicate if every item was
+	// accepted, refuses it (409) otherwise, so that neither a subset nor
+	// a superset of an accepted batch reaches the app, and commits or
+	// releases the items together.
+	Items [][]byte
 	// Timestamp is the signed (or, where the provider has no signed one, the
 	// checked) timestamp of the delivery; zero if the scheme has none.
 	Timestamp time.Time
@@ -134,9 +145,17 @@ type Handshaker interface {
 }
 
 // BodySigner is implemented by verifiers whose signature covers the whole
-// raw body, so that fields read from the body after verification are
-// authentic (replay { key json <pointer> } needs it). A verifier that does
-// not implement it is taken not to sign the whole body.
+// raw body with a cryptographic hash, so that fields read from the body
+// after verification are authentic (replay { key json <pointer> } needs
+// it). A verifier that does not implement it (or returns false) is taken
+// not to sign the whole body, and the handler binds the body to the
+// delivery: it keeps a SHA-256 of the body of the first verified copy with
+// each replay key for the replay TTL, whether that copy is accepted or
+// not, and refuses (401, ErrSignature) a later copy with the same key and
+// another body (PayPal's CRC32, Adyen's and Mailgun's signed fields, SNS's
+// selected fields, Twilio's, Mandrill's and Plivo's form fields). This is
+// the marker: nothing in Result asks for it, so a new verifier that signs
+// less than the body is bound without having to say so.
 type BodySigner interface {
 	SignsBody() bool
 }
