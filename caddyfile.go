@@ -82,6 +82,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
+	h.Origin = fmt.Sprintf("%s:%d", d.File(), d.Line())
 	if !d.NextArg() {
 		return d.Errf("webhook_verify needs a provider (known: %v)", verifiers.Names())
 	}

@@ -147,6 +147,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input)); err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
+			if h.Origin != "Testfile:1" {
+				t.Errorf("origin %q, want Testfile:1 (the directive's line)", h.Origin)
+			}
+			h.Origin = ""
 			if !reflect.DeepEqual(h, tt.want) {
 				got, _ := json.Marshal(h)
 				want, _ := json.Marshal(tt.want)

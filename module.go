@@ -157,6 +157,11 @@ type Handler struct {
 	// default: the name of the Caddy server the route is in (srv0, ...).
 	Name string `json:"name,omitempty"`
 
+	// Where the handler is configured, as `file:line`: the Caddyfile
+	// adapter sets it, so that errors at load and warnings about the route
+	// name the line. Informational; optional in JSON.
+	Origin string `json:"origin,omitempty"`
+
 	verifier  verifiers.Verifier
 	replay    *replayState
 	maxSize   int64
@@ -199,12 +204,26 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves secrets and builds the verifier. Its errors start
 // with the directive and the provider ("webhook_verify stripe: secret 1 is
 // empty"), so that the route is found in Caddy's chain of module names.
+//
+// The error is also logged at ERROR, with the file and line the Caddyfile
+// gave, as the first line about it: Caddy's own error puts the chain of
+// module names (a few hundred characters) before it.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	return directiveError(h.Provider, h.provision(ctx))
+	err := directiveError(h.Provider, h.provision(ctx))
+	if err != nil && h.Origin != "" {
+		err = &configError{msg: err.Error() + ", at " + h.Origin, err: err}
+	}
+	if err != nil {
+		ctx.Logger().Error(err.Error())
+	}
+	return err
 }
 
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if err := h.checkChain(ctx); err != nil {
+		return err
+	}
 	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
 	h.storeLog = newLogLimiter(logBurst, logInterval, h.storeFailureSummary(h.logger))
 	h.maxSize = h.MaxSize
