@@ -443,6 +443,7 @@ func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 
 // unmarshalReplay parses `replay off` or a replay block.
 func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
+	prev := h.Replay
 	if h.Replay == nil {
 		h.Replay = new(ReplayConfig)
 	}
@@ -451,8 +452,14 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 		if d.Val() != "off" || d.NextArg() {
 			return d.Errf("replay takes off or a block")
 		}
+		if prev != nil && !prev.Disabled {
+			return d.Err("replay given twice (a block, then off): keep one")
+		}
 		rc.Disabled = true
 		return nil
+	}
+	if prev != nil && prev.Disabled {
+		return d.Err("replay given twice (off, then a block): keep one")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch d.Val() {

@@ -188,6 +188,9 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"customer_handle without value", "webhook_verify mailchannels {\n customer_handle\n}", "Testfile:2"},
 		{"verify_token without value", "webhook_verify meta {\n secret s\n verify_token\n}", "Testfile:3"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
+		{"stripe API key as the secret", "webhook_verify stripe {\n secret sk_live_51Habc\n}", "webhook_verify stripe: secret 1 is a Stripe API key (sk_live_...), not a webhook signing secret"},
+		{"replay off, then a block", "webhook_verify stripe {\n secret whsec_x\n replay off\n replay {\n  ttl 1h\n }\n}", "replay given twice (off, then a block): keep one, at Testfile:4"},
+		{"replay block, then off", "webhook_verify stripe {\n secret whsec_x\n replay {\n  ttl 1h\n }\n replay off\n}", "replay given twice (a block, then off): keep one, at Testfile:6"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
