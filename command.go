@@ -27,9 +27,9 @@ import (
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
-		Name:  "webhook",
-		Usage: "sign|keygen ...",
-		Short: "Signs test webhook deliveries for webhook_verify",
+		Name:      "webhook",
+		Usage:     "sign|keygen ...",
+		Short:     "Signs test webhook deliveries for webhook_verify",
 		Long:      webhookCommandLong,
 		CobraFunc: setupWebhookCommand,
 	})
