@@ -43,7 +43,7 @@ Tools for testing webhook_verify routes without the provider.
       signs a delivery as the provider would and prints its headers, a
       curl command, or sends it and prints the response.
   caddy webhook keygen <provider> [--out <name>]
-      makes a key pair for ` + strings.Join(verifiers.KeygenProviders, ", ") + `,
+      makes a key pair for ` + strings.Join(verifiers.KeygenProviders(), ", ") + `,
       in the form webhook_verify's public_key / certificate takes.
   caddy webhook queue ...
       the webhook_queue's entries and dead letters (see its --help).
@@ -411,7 +411,7 @@ func newKeygenCommand() *cobra.Command {
 		Use:   "keygen <provider> [--out <name>]",
 		Short: "Makes a test key pair for an asymmetric provider",
 		Long: `
-Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders, ", ") + `
+Makes a fresh key pair for ` + strings.Join(verifiers.KeygenProviders(), ", ") + `
 (and the aliases svix, resend, ses), so a webhook_verify route can be
 tested with 'caddy webhook sign' without the provider.
 

@@ -14,7 +14,7 @@ import (
 func TestKeygenSignCommandWorks(t *testing.T) {
 	dir := t.TempDir()
 	body := writeFile(t, dir, "event.json", `{"id":"evt_1","event_type":"PAYMENT.CAPTURE.COMPLETED","type":"test"}`)
-	for _, p := range verifiers.KeygenProviders {
+	for _, p := range verifiers.KeygenProviders() {
 		t.Run(p, func(t *testing.T) {
 			out, errOut, err := runWebhookCmd(t, "", "keygen", p, "--out", filepath.Join(dir, p))
 			if err != nil {
@@ -43,7 +43,7 @@ func TestWebhookHelpComplete(t *testing.T) {
 	top := webhookCommandLong
 	keygen := newKeygenCommand().Long
 	sign := newSignCommand().Long
-	for _, p := range verifiers.KeygenProviders {
+	for _, p := range verifiers.KeygenProviders() {
 		if !strings.Contains(top, p) {
 			t.Errorf("caddy webhook --help does not name keygen provider %s", p)
 		}

@@ -145,6 +145,7 @@ func TestWebhookSignSendE2E(t *testing.T) {
 		{"zoom", "zoom {\n\t\t\tsecret zoom-secret\n\t\t}", []string{"--secret", "zoom-secret"}, []string{"--secret", "x"}},
 		{"plivo", "plivo {\n\t\t\tsecret plivo-token\n\t\t\turl " + base + "/hooks/plivo\n\t\t}", []string{"--secret", "plivo-token"}, []string{"--secret", "x"}},
 		{"hygraph", "hygraph {\n\t\t\tsecret hy-secret\n\t\t}", []string{"--secret", "hy-secret", "--key-id", "staging"}, []string{"--secret", "x"}},
+		{"contentful", "contentful {\n\t\t\tsecret " + strings.Repeat("c", 64) + "\n\t\t}", []string{"--secret", strings.Repeat("c", 64)}, []string{"--secret", strings.Repeat("d", 64)}},
 	}
 	// The named senders' signers live with them (presets): test those
 	// that are there.

@@ -4,22 +4,17 @@
 package webhookverify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
@@ -414,6 +409,26 @@ func (h *Handler) validate() error {
 	return nil
 }
 
+// Cleanup releases what this instance acquired.
+func (h *Handler) Cleanup() error {
+	h.closeLogs()
+	if h.replay == nil {
+		return nil
+	}
+	if h.replay.redisPoolKey != "" {
+		_, err := redisPool.Delete(h.replay.redisPoolKey)
+		return err
+	}
+	if h.replay.poolKey != "" {
+		_, err := memoryPool.Delete(h.replay.poolKey)
+		return err
+	}
+	if h.replay.owned != nil {
+		return h.replay.owned.Destruct()
+	}
+	return nil
+}
+
 // ServeHTTP verifies the request and, if it is authentic and new, passes it
 // on with its exact body. In log_only mode every request is passed on.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
@@ -528,20 +543,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	return next.ServeHTTP(w, r)
 }
 
-// fail handles a request that failed verification: refused in enforce
-// mode; logged, counted and passed on (marked unverified) in log_only
-// mode (the caller has restored the body it read, if any).
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, next caddyhttp.Handler, err error) error {
-	if !h.logOnly() {
-		return h.reject(w, r, repl, "", err)
-	}
-	why, _ := reason(err)
-	repl.Set("http.webhook_verify.error", err.Error())
-	h.outcome(r, why, "", err)
-	dropShadowHeaders(r)
-	return next.ServeHTTP(w, r)
-}
-
 // actHandler runs a verifier's Act and writes its response.
 func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyhttp.Handler {
 	return caddyhttp.HandlerFunc(func(w http.ResponseWriter, r *http.Request) error {
@@ -555,233 +556,6 @@ func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyh
 		h.outcome(r, "handled", res.ID, nil)
 		return writeResponse(w, resp)
 	})
-}
-
-// writeResponse writes an answer of the handler itself (a handshake, an
-// action's result).
-func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
-	for k, vs := range resp.Header {
-		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
-	}
-	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	}
-	w.WriteHeader(resp.Status)
-	_, err := io.WriteString(w, resp.Body)
-	return err
-}
-
-// Body reading limits.
-const (
-	// DefaultBodyTimeout is how long a client may take to send the body
-	// when body_timeout is not set.
-	DefaultBodyTimeout = 10 * time.Second
-	// MinBodyTimeout is the shortest body_timeout accepted.
-	MinBodyTimeout = time.Second
-	// maxPooledBody is the largest body buffer kept for reuse; larger
-	// ones are left to the garbage collector.
-	maxPooledBody = 256 << 10
-)
-
-// errTooLarge marks a body over max_size.
-var errTooLarge = errors.New("body too large")
-
-// errBodyTimeout marks a body not received within body_timeout.
-var errBodyTimeout = errors.New("body not received in time")
-
-// bodyPool holds body buffers between requests. A buffer starts empty and
-// grows with the bytes that arrive, so a client that only declares a
-// large body, or sends it slowly, costs no more memory than it sent.
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putBody returns a body buffer to the pool. It must only be called once
-// nothing refers to the buffer's bytes any more.
-func putBody(buf *bytes.Buffer) {
-	if buf == nil || buf.Cap() > maxPooledBody {
-		return
-	}
-	buf.Reset()
-	bodyPool.Put(buf)
-}
-
-// readBody reads the whole body within body_timeout, refusing one larger
-// than maxSize. The returned buffer (nil for an empty body) holds the
-// bytes; the caller gives it back with putBody once the request is done.
-// On an error the connection is marked to be closed after the response,
-// and the buffer is already given back.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bytes.Buffer, error) {
-	if r.ContentLength > h.maxSize {
-		// Before reading a byte: no 100 Continue goes out, and the
-		// client is not made to send what will be refused.
-		abortRead(w, r)
-		return nil, nil, errTooLarge
-	}
-	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
-		return []byte{}, nil, nil
-	}
-	rc := http.NewResponseController(w)
-	timeout := h.bodyTimeout
-	if timeout <= 0 {
-		timeout = DefaultBodyTimeout
-	}
-	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
-	// MaxBytesReader reads at most maxSize+1 bytes and tells the server
-	// to close the connection once the limit is hit.
-	rd := http.MaxBytesReader(w, r.Body, h.maxSize)
-	buf := bodyPool.Get().(*bytes.Buffer)
-	_, err := buf.ReadFrom(rd)
-	if err != nil {
-		putBody(buf)
-		abortRead(w, r)
-		var mbe *http.MaxBytesError
-		switch {
-		case errors.As(err, &mbe):
-			return nil, nil, errTooLarge
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			return nil, nil, errBodyTimeout
-		}
-		return nil, nil, fmt.Errorf("%w: reading body: %v", verifiers.ErrMalformed, err)
-	}
-	if deadlineSet {
-		// The rest of the request (the upstream's answer) is not bound
-		// by the body's deadline; a read deadline left behind would end
-		// the request's context while the upstream works.
-		_ = rc.SetReadDeadline(time.Time{})
-	}
-	_ = r.Body.Close()
-	return buf.Bytes(), buf, nil
-}
-
-// abortRead makes sure nothing more is read from a request whose body is
-// refused: the connection is closed after the response (HTTP/1), and the
-// read deadline is moved to now, so neither net/http's draining of the
-// unread body nor a client that stops sending can hold the connection.
-func abortRead(w http.ResponseWriter, r *http.Request) {
-	if r.ProtoMajor == 1 {
-		// In HTTP/2 this header would close every stream of the
-		// connection; there, the stream alone is reset.
-		w.Header().Set("Connection", "close")
-	}
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
-}
-
-// restoreBody hands the next handler the exact bytes that were verified.
-// Request trailers are dropped: nothing signed them; so is Expect. The bytes may live in
-// a pooled buffer: the returned body gives them out until it is retired.
-func restoreBody(r *http.Request, body []byte) *heldBody {
-	hb := &heldBody{b: body}
-	r.ContentLength = int64(len(body))
-	r.TransferEncoding = nil
-	r.Trailer = nil
-	// The body is in hand: the upstream is not to be asked for a 100
-	// Continue (it would reach the client as a second one).
-	r.Header.Del("Expect")
-	if len(body) == 0 {
-		// Known to be empty: sent upstream without a body, not chunked.
-		r.Body = http.NoBody
-		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
-		return hb
-	}
-	r.Body = hb.reader()
-	r.GetBody = func() (io.ReadCloser, error) { return hb.reader(), nil }
-	return hb
-}
-
-// heldBody gives the next handler readers over the verified bytes, until
-// retire: from then on every read fails, so a reader still in use (a
-// transport that goes on writing a request body after the response came
-// back) can never see the bytes of a later request in the reused buffer.
-type heldBody struct {
-	mu      sync.Mutex
-	b       []byte
-	retired bool
-}
-
-// errBodyRetired is returned by reads after the request was done.
-var errBodyRetired = errors.New("webhook_verify: request body read after the request was done")
-
-func (hb *heldBody) reader() io.ReadCloser { return &heldReader{hb: hb} }
-
-// retire ends every reader; the bytes may be reused once it returns.
-func (hb *heldBody) retire() {
-	hb.mu.Lock()
-	hb.retired = true
-	hb.b = nil
-	hb.mu.Unlock()
-}
-
-type heldReader struct {
-	hb  *heldBody
-	off int
-}
-
-func (r *heldReader) Read(p []byte) (int, error) {
-	r.hb.mu.Lock()
-	defer r.hb.mu.Unlock()
-	if r.hb.retired {
-		return 0, errBodyRetired
-	}
-	if r.off >= len(r.hb.b) {
-		return 0, io.EOF
-	}
-	n := copy(p, r.hb.b[r.off:])
-	r.off += n
-	return n, nil
-}
-
-func (r *heldReader) Close() error { return nil }
-
-// recycleAfter wraps next so that the pooled body buffer is given back once
-// next is done with it. The buffer is kept out of the pool (left to the
-// garbage collector) when next fails or panics, since error routes
-// (handle_errors) may read the request body again after this handler
-// returned.
-func recycleAfter(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *bytes.Buffer) caddyhttp.Handler {
-	if buf == nil {
-		return next
-	}
-	return &recycler{next: next, r: r, hb: hb, buf: buf}
-}
-
-// recycler is the next handler wrapped by recycleAfter.
-type recycler struct {
-	next caddyhttp.Handler
-	r    *http.Request
-	hb   *heldBody
-	buf  *bytes.Buffer
-}
-
-func (rc *recycler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {
-	err := rc.next.ServeHTTP(w, r)
-	if err == nil {
-		rc.recycle()
-	}
-	return err
-}
-
-// recycle ends the body's readers and gives its buffer back. Call it only
-// when nothing will read the request body any more (next succeeded, or a
-// duplicate was answered without calling next).
-func (rc *recycler) recycle() {
-	if rc.buf == nil {
-		return
-	}
-	rc.hb.retire()
-	rc.r.Body, rc.r.GetBody = http.NoBody, nil
-	putBody(rc.buf)
-	rc.buf = nil
-}
-
-// dropConsumed removes from the request the credentials the verifier
-// consumed (a shared-secret header, Basic Authorization), so they reach
-// neither the next handler nor the logs, unless keep_credentials is set.
-func (h *Handler) dropConsumed(r *http.Request, res *verifiers.Result) {
-	if h.KeepCredentials {
-		return
-	}
-	for _, name := range res.Consumed {
-		r.Header.Del(name)
-	}
 }
 
 // requestURL reconstructs the absolute URL of the request as the client
@@ -805,151 +579,22 @@ func requestURL(r *http.Request) *url.URL {
 	return &u
 }
 
-// reason names a failure for logs, metrics and the error placeholder.
-func reason(err error) (string, int) {
-	switch {
-	case errors.Is(err, errTooLarge):
-		return "too_large", http.StatusRequestEntityTooLarge
-	case errors.Is(err, errBodyTimeout):
-		return "body_timeout", http.StatusRequestTimeout
-	case errors.Is(err, verifiers.ErrMalformed):
-		return "malformed", http.StatusBadRequest
-	case errors.Is(err, verifiers.ErrTimestamp):
-		return "timestamp", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrSignature):
-		return "signature", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrCredentials):
-		return "credentials", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrUnavailable):
-		return "unavailable", http.StatusServiceUnavailable
-	case errors.Is(err, verifiers.ErrForbidden):
-		return "forbidden", http.StatusForbidden
-	default:
-		return "internal", http.StatusInternalServerError
-	}
-}
-
-// reject logs the failure and returns it as a Caddy HTTP error, so that
-// handle_errors routes can shape the response (see httpError for the 5xx
-// answered here).
-func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
-	why, status := reason(err)
-	repl.Set("http.webhook_verify.error", err.Error())
-	if c, ok := h.verifier.(verifiers.Challenger); ok && errors.Is(err, verifiers.ErrCredentials) {
-		if ch := c.Challenge(); ch != "" {
-			w.Header().Set("WWW-Authenticate", ch)
-		}
-	}
-	h.outcome(r, why, id, err)
-	return h.httpError(w, r, status, err)
-}
-
-// outcome logs and counts the result of one request: one line per
-// decision, verified ones at DEBUG (INFO in log_only mode), rejections at INFO (ERROR for
-// internal errors), at most logBurst rejection lines per logInterval and
-// route; replay store failures at ERROR, limited apart from rejections (a
-// flood of forged requests cannot hide them). It never logs a secret, a
-// signature or the body.
-func (h *Handler) outcome(r *http.Request, result, id string, err error) {
-	if h.metrics != nil {
-		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
-	}
-	if h.logger == nil {
+// dropConsumed removes from the request the credentials the verifier
+// consumed (a shared-secret header, Basic Authorization), so they reach
+// neither the next handler nor the logs, unless keep_credentials is set.
+func (h *Handler) dropConsumed(r *http.Request, res *verifiers.Result) {
+	if h.KeepCredentials {
 		return
 	}
-	level := zapcore.DebugLevel
-	msg := "webhook verified"
-	switch result {
-	case "handshake":
-		msg = "webhook handshake answered"
-	case "handled":
-		msg = "webhook handled"
-	case "duplicate", "in_flight":
-		msg = "webhook duplicate"
+	for _, name := range res.Consumed {
+		r.Header.Del(name)
 	}
-	if h.logOnly() {
-		// Shadow mode: every decision at INFO, Caddy's default level, so
-		// the logs show what enforce would do without DEBUG.
-		level = zapcore.InfoLevel
-	}
-	limit := h.logLimit
-	if err != nil {
-		level, msg = zapcore.InfoLevel, "webhook rejected"
-		switch result {
-		case "internal":
-			level = zapcore.ErrorLevel
-		case resultStoreUnavailable:
-			level, msg, limit = zapcore.ErrorLevel, "webhook replay store unavailable", h.storeLog
-		}
-	}
-	ce := h.logger.Check(level, msg)
-	if ce == nil {
-		return
-	}
-	if err != nil && limit != nil && !limit.allow(result) {
-		return
-	}
-	fields := make([]zap.Field, 0, 11)
-	fields = append(fields, zap.String("provider", h.Provider))
-	if h.Name != "" {
-		fields = append(fields, zap.String("name", h.Name))
-	}
-	fields = append(fields, zap.String("result", result))
-	if err != nil {
-		fields = append(fields, zap.String("reason", err.Error()))
-	}
-	if id != "" {
-		fields = append(fields, zap.String("delivery_id", truncate(id, 128)))
-	}
-	orig := r
-	if o, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
-		orig = &o
-	}
-	uri := orig.RequestURI
-	if uri == "" && orig.URL != nil {
-		uri = orig.URL.RequestURI()
-	}
-	fields = append(fields,
-		zap.String("remote_ip", remoteHost(r)),
-		zap.String("host", truncate(r.Host, 256)),
-		zap.String("method", truncate(r.Method, 32)),
-		zap.String("uri", truncate(logURI(uri), 1024)),
-	)
-	if h.logOnly() {
-		fields = append(fields, zap.String("mode", ModeLogOnly))
-	}
-	ce.Write(fields...)
-}
-
-// route is the value of the route label: the handler's name, else the
-// name of the server it runs in.
-func (h *Handler) route(r *http.Request) string {
-	if h.Name != "" {
-		return h.Name
-	}
-	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
-		return srv.Name()
-	}
-	return ""
-}
-
-func remoteHost(r *http.Request) string {
-	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
-		return strings.Trim(r.RemoteAddr[:i], "[]")
-	}
-	return r.RemoteAddr
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
 
 // Interface guards
 var (
 	_ caddy.Provisioner           = (*Handler)(nil)
 	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

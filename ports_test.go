@@ -28,6 +28,11 @@ func TestTestPortsIsolated(t *testing.T) {
 	if os.Getenv("WV_ISO_DIR") != "" {
 		t.Skip("inside a child run")
 	}
+	// Not os.Args[0]: caddytest sets os.Args to start its in-process Caddy.
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -45,7 +50,7 @@ func TestTestPortsIsolated(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run", "^TestTestPortsChild$", "-test.count", "1", "-test.v")
+			cmd := exec.CommandContext(ctx, self, "-test.run", "^TestTestPortsChild$", "-test.count", "1", "-test.v")
 			cmd.Env = append(env[:len(env):len(env)], "WV_ISO_DIR="+dir, "WV_ISO_TOKEN="+tok, "WV_ISO_PEER="+tokens[1-i])
 			outs[i], errs[i] = cmd.CombinedOutput()
 		}()

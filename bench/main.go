@@ -26,35 +26,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"runtime"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	_ "github.com/webhookverify/caddy-webhook-verify"
@@ -133,321 +114,6 @@ func (o *options) check() error {
 	return nil
 }
 
-// ---- signing, client side
-
-// signer holds a provider's configuration and signs deliveries.
-type signer interface {
-	// config is the webhook_verify handler's JSON fields.
-	config() map[string]any
-	// sign adds the provider's headers for body, sent at now.
-	sign(h http.Header, body []byte, id string, now time.Time)
-}
-
-var signers = map[string]func() (signer, error){
-	"github":            func() (signer, error) { return githubSigner{}, nil },
-	"stripe":            func() (signer, error) { return stripeSigner{}, nil },
-	"slack":             func() (signer, error) { return slackSigner{}, nil },
-	"standard_webhooks": func() (signer, error) { return newSWSigner() },
-	"sendgrid":          func() (signer, error) { return newSendGridSigner() },
-}
-
-func providerNames() []string {
-	var names []string
-	for n := range signers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
-const benchSecret = "bench-secret-not-for-production"
-
-func hmacHex(key []byte, parts ...[]byte) string {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write(p)
-	}
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-type githubSigner struct{}
-
-func (githubSigner) config() map[string]any {
-	return map[string]any{"provider": "github", "secrets": []string{benchSecret}}
-}
-
-func (githubSigner) sign(h http.Header, body []byte, id string, _ time.Time) {
-	h.Set("X-GitHub-Event", "push")
-	h.Set("X-GitHub-Delivery", id)
-	h.Set("X-Hub-Signature-256", "sha256="+hmacHex([]byte(benchSecret), body))
-}
-
-type stripeSigner struct{}
-
-func (stripeSigner) config() map[string]any {
-	return map[string]any{"provider": "stripe", "secrets": []string{benchSecret}}
-}
-
-func (stripeSigner) sign(h http.Header, body []byte, _ string, now time.Time) {
-	t := strconv.FormatInt(now.Unix(), 10)
-	h.Set("Stripe-Signature", "t="+t+",v1="+hmacHex([]byte(benchSecret), []byte(t+"."), body))
-}
-
-type slackSigner struct{}
-
-func (slackSigner) config() map[string]any {
-	return map[string]any{"provider": "slack", "secrets": []string{benchSecret}}
-}
-
-func (slackSigner) sign(h http.Header, body []byte, _ string, now time.Time) {
-	t := strconv.FormatInt(now.Unix(), 10)
-	h.Set("X-Slack-Request-Timestamp", t)
-	h.Set("X-Slack-Signature", "v0="+hmacHex([]byte(benchSecret), []byte("v0:"+t+":"), body))
-}
-
-type swSigner struct{ key []byte }
-
-func newSWSigner() (signer, error) {
-	key := make([]byte, 24)
-	if _, err := rand.Read(key); err != nil {
-		return nil, err
-	}
-	return swSigner{key}, nil
-}
-
-func (s swSigner) config() map[string]any {
-	return map[string]any{"provider": "standard_webhooks", "secrets": []string{"whsec_" + base64.StdEncoding.EncodeToString(s.key)}}
-}
-
-func (s swSigner) sign(h http.Header, body []byte, id string, now time.Time) {
-	t := strconv.FormatInt(now.Unix(), 10)
-	m := hmac.New(sha256.New, s.key)
-	m.Write([]byte(id + "." + t + "."))
-	m.Write(body)
-	h.Set("webhook-id", id)
-	h.Set("webhook-timestamp", t)
-	h.Set("webhook-signature", "v1,"+base64.StdEncoding.EncodeToString(m.Sum(nil)))
-}
-
-type sendgridSigner struct{ key *ecdsa.PrivateKey }
-
-func newSendGridSigner() (signer, error) {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	return sendgridSigner{k}, nil
-}
-
-func (s sendgridSigner) config() map[string]any {
-	spki, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey)
-	return map[string]any{"provider": "sendgrid", "public_keys": []map[string]string{{"key": base64.StdEncoding.EncodeToString(spki)}}}
-}
-
-func (s sendgridSigner) sign(h http.Header, body []byte, _ string, now time.Time) {
-	t := strconv.FormatInt(now.Unix(), 10)
-	d := sha256.Sum256(append([]byte(t), body...))
-	sig, err := ecdsa.SignASN1(rand.Reader, s.key, d[:])
-	if err != nil {
-		panic(err) // crypto/rand failed
-	}
-	h.Set("X-Twilio-Email-Event-Webhook-Timestamp", t)
-	h.Set("X-Twilio-Email-Event-Webhook-Signature", base64.StdEncoding.EncodeToString(sig))
-}
-
-// bodyFor returns a JSON body of exactly size bytes that carries the
-// delivery id, so every delivery is distinct.
-func bodyFor(id string, size int) []byte {
-	prefix := `{"id":"` + id + `","type":"bench.event","data":{"text":"`
-	const suffix = `"}}`
-	b := make([]byte, 0, size)
-	b = append(b, prefix...)
-	for n := size - len(prefix) - len(suffix); n > 0; n-- {
-		b = append(b, 'x')
-	}
-	return append(b, suffix...)
-}
-
-// ---- servers
-
-// upstream answers 200 after reading the body.
-func startUpstream() *httptest.Server {
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "text/plain")
-		_, _ = io.WriteString(w, "ok\n")
-	}))
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// caddyConfig is the JSON config of the Caddy under test.
-func caddyConfig(port int, upstream string, gate map[string]any, replay bool) ([]byte, error) {
-	gate["handler"] = "webhook_verify"
-	if !replay {
-		gate["replay"] = map[string]any{"disabled": true}
-	}
-	proxy := map[string]any{"handler": "reverse_proxy", "upstreams": []map[string]any{{"dial": upstream}}}
-	route := func(path string, handle ...map[string]any) map[string]any {
-		return map[string]any{
-			"match":    []map[string]any{{"path": []string{path}}},
-			"handle":   handle,
-			"terminal": true,
-		}
-	}
-	return serverConfig(port, []any{route("/hook", gate, proxy), route("/plain", proxy)})
-}
-
-// serverConfig is a Caddy JSON config with one HTTP server on port.
-func serverConfig(port int, routes []any) ([]byte, error) {
-	cfg := map[string]any{
-		"admin":   map[string]any{"disabled": true, "config": map[string]any{"persist": false}},
-		"logging": map[string]any{"logs": map[string]any{"default": map[string]any{"writer": map[string]any{"output": "discard"}}}},
-		"apps": map[string]any{"http": map[string]any{
-			"grace_period": "1s",
-			"servers": map[string]any{"bench": map[string]any{
-				"listen":          []string{fmt.Sprintf("127.0.0.1:%d", port)},
-				"automatic_https": map[string]any{"disable": true},
-				"routes":          routes,
-			}},
-		}},
-	}
-	return json.Marshal(cfg)
-}
-
-// startCaddy loads the config and waits until the server answers.
-func startCaddy(ctx context.Context, cfg []byte, base string) error {
-	if err := caddy.Load(cfg, true); err != nil {
-		return fmt.Errorf("caddy: %v", err)
-	}
-	for {
-		resp, err := http.Get(base + "/nothing-here")
-		if err == nil {
-			resp.Body.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			_ = caddy.Stop()
-			return fmt.Errorf("caddy did not come up: %v", err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// ---- load
-
-type target struct {
-	name, url string
-}
-
-type result struct {
-	target   string
-	done     int // requests answered (200 or not)
-	failed   int // answers other than 200, and transport errors
-	firstErr string
-	elapsed  time.Duration
-	cut      bool            // stopped at the deadline
-	lat      []time.Duration // sorted latencies of the answered requests
-}
-
-func (r *result) rps() float64 {
-	if r.elapsed <= 0 {
-		return 0
-	}
-	return float64(r.done) / r.elapsed.Seconds()
-}
-
-func (r *result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(r.lat))+0.5) - 1
-	return r.lat[min(max(i, 0), len(r.lat)-1)]
-}
-
-// fire sends n deliveries to t with c clients. Delivery ids come from seq,
-// shared by every call, so no delivery is ever sent twice.
-func fire(ctx context.Context, t target, s signer, o options, n int, seq *atomic.Uint64) *result {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		MaxIdleConns:        o.c,
-		MaxIdleConnsPerHost: o.c,
-		MaxConnsPerHost:     o.c,
-		DisableCompression:  true,
-	}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-
-	res := &result{target: t.name}
-	lat := make([]time.Duration, n)
-	var next, done, failed atomic.Int64
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range o.c {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				i := next.Add(1) - 1
-				if i >= int64(n) {
-					return
-				}
-				id := fmt.Sprintf("bench-%012d", seq.Add(1))
-				body := bodyFor(id, o.size)
-				req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(body))
-				if err != nil {
-					panic(err)
-				}
-				req.Header.Set("Content-Type", "application/json")
-				s.sign(req.Header, body, id, time.Now())
-				t0 := time.Now()
-				resp, err := client.Do(req)
-				status := 0
-				var text []byte
-				if err == nil {
-					text, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					status = resp.StatusCode
-				}
-				d := time.Since(t0)
-				if ctx.Err() != nil && err != nil {
-					return // cut by the deadline: not counted
-				}
-				lat[done.Add(1)-1] = d
-				if status != http.StatusOK {
-					failed.Add(1)
-					errOnce.Do(func() {
-						if err != nil {
-							res.firstErr = err.Error()
-						} else {
-							res.firstErr = fmt.Sprintf("status %d: %s", status, bytes.TrimSpace(text))
-						}
-					})
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	res.elapsed = time.Since(start)
-	res.done, res.failed = int(done.Load()), int(failed.Load())
-	res.cut = res.done < n
-	res.lat = lat[:res.done]
-	sort.Slice(res.lat, func(i, j int) bool { return res.lat[i] < res.lat[j] })
-	return res
-}
-
 // report is what run measured: per target, one result per round.
 type report struct {
 	results map[string][]*result
@@ -455,12 +121,10 @@ type report struct {
 }
 
 // median returns the result of target whose req/s is the median of its rounds.
-func (r *report) median(target string) *result {
-	rs := append([]*result(nil), r.results[target]...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].rps() < rs[j].rps() })
-	return rs[len(rs)/2]
-}
+func (r *report) median(target string) *result { return median(r.results[target]) }
 
+// run sends the load to the upstream, through Caddy's proxy alone, and
+// through the gate, and reports each and the overheads.
 func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 	if err := o.check(); err != nil {
 		return nil, err
@@ -469,26 +133,23 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 	if err != nil {
 		return nil, err
 	}
-	up := startUpstream()
-	defer up.Close()
-	port, err := freePort()
+	gate := s.config()
+	gate["handler"] = "webhook_verify"
+	if !o.replay {
+		gate["replay"] = map[string]any{"disabled": true}
+	}
+	rg, err := startRig(ctx, func(upstream string) []any {
+		return []any{route("/hook", gate, proxyTo(upstream)), route("/plain", proxyTo(upstream))}
+	})
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := caddyConfig(port, up.Listener.Addr().String(), s.config(), o.replay)
-	if err != nil {
-		return nil, err
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := startCaddy(ctx, cfg, base); err != nil {
-		return nil, err
-	}
-	defer caddy.Stop()
+	defer rg.stop()
 
 	targets := []target{
-		{"upstream", up.URL + "/hook"},
-		{"proxy", base + "/plain"},
-		{"verify", base + "/hook"},
+		{"upstream", rg.up.URL + "/hook"},
+		{"proxy", rg.base + "/plain"},
+		{"verify", rg.base + "/hook"},
 	}
 	rep := &report{results: map[string][]*result{}}
 	for _, t := range targets {
@@ -500,31 +161,18 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 	}
 	fmt.Fprintf(out, "provider %s, body %d B, %d requests x %d round(s) per target, %d clients, replay %s\n",
 		o.provider, o.size, o.n, o.rounds, o.c, replay)
-	fmt.Fprintf(out, "%s/%s, %d CPUs, GOMAXPROCS %d, %s; load generator, Caddy and upstream share this process\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version())
+	fmt.Fprintf(out, "%s; load generator, Caddy and upstream share this process\n\n", machine())
 
-	var seq atomic.Uint64
-	warm := min(max(o.n/10, 1), 500)
+	ss := &session{ctx: ctx, s: s, o: o}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\ttarget\trequests\treq/s\tp50\tp90\tp99\tfailed\t")
-	var failures []string
 	for round := 1; round <= o.rounds; round++ {
 		for _, t := range targets {
-			// Warm up: open the connections, fill the pools.
-			if w := fire(ctx, t, s, o, warm, &seq); w.failed > 0 {
-				failures = append(failures, fmt.Sprintf("%s (warm-up): %d failed, first: %s", t.name, w.failed, w.firstErr))
-			}
-			r := fire(ctx, t, s, o, o.n, &seq)
+			ss.warmUp(t)
+			r := ss.measure(t)
 			rep.results[t.name] = append(rep.results[t.name], r)
-			note := ""
-			if r.cut {
-				note = " (cut at deadline)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%d%s\t%.0f\t%s\t%s\t%s\t%d\t\n", round, t.name, r.done, note, r.rps(),
+			fmt.Fprintf(tw, "%d\t%s\t%d%s\t%.0f\t%s\t%s\t%s\t%d\t\n", round, t.name, r.done, cutNote(r), r.rps(),
 				us(r.pct(0.50)), us(r.pct(0.90)), us(r.pct(0.99)), r.failed)
-			if r.failed > 0 {
-				failures = append(failures, fmt.Sprintf("%s: %d failed, first: %s", t.name, r.failed, r.firstErr))
-			}
 		}
 	}
 	tw.Flush()
@@ -546,28 +194,5 @@ func run(ctx context.Context, o options, out io.Writer) (*report, error) {
 		fmt.Fprintf(out, "Caddy overhead (proxy vs upstream): p50 %s, req/s %+.1f%%\n",
 			signed(px.pct(0.50)-upm.pct(0.50)), 100*(px.rps()/upm.rps()-1))
 	}
-	if len(failures) > 0 {
-		return rep, fmt.Errorf("requests failed:\n  %s", strings.Join(failures, "\n  "))
-	}
-	for _, rs := range rep.results {
-		for _, r := range rs {
-			if r.cut {
-				return rep, errors.New("stopped at the deadline before all requests were sent")
-			}
-		}
-	}
-	return rep, nil
-}
-
-// us formats a duration in microseconds.
-func us(d time.Duration) string {
-	return strconv.FormatFloat(float64(d)/float64(time.Microsecond), 'f', 0, 64) + "µs"
-}
-
-// signed formats a duration difference in microseconds with its sign.
-func signed(d time.Duration) string {
-	if d >= 0 {
-		return "+" + us(d)
-	}
-	return us(d)
+	return rep, ss.err()
 }

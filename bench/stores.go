@@ -12,16 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
 	_ "github.com/pberkel/caddy-storage-redis"
 	"github.com/redis/go-redis/v9"
 )
@@ -180,11 +177,7 @@ type storesReport struct {
 	stores  []string
 }
 
-func (r *storesReport) median(store string) *storeResult {
-	rs := append([]*storeResult(nil), r.results[store]...)
-	sort.Slice(rs, func(i, j int) bool { return rs[i].rps() < rs[j].rps() })
-	return rs[len(rs)/2]
-}
+func (r *storesReport) median(store string) *storeResult { return median(r.results[store]) }
 
 // runStores sends the same load through one Caddy to one route per store.
 func runStores(ctx context.Context, o options, out io.Writer) (*storesReport, error) {
@@ -213,70 +206,46 @@ func runStores(ctx context.Context, o options, out io.Writer) (*storesReport, er
 		version = "unknown version"
 	}
 
-	up := startUpstream()
-	defer up.Close()
-	port, err := freePort()
+	rg, err := startRig(ctx, func(upstream string) []any {
+		var routes []any
+		for _, st := range stores {
+			gate := s.config()
+			gate["handler"] = "webhook_verify"
+			gate["replay"] = replayFor(st, rd.addr)
+			routes = append(routes, route("/"+st, gate, proxyTo(upstream)))
+		}
+		return routes
+	})
 	if err != nil {
 		return nil, err
 	}
-	var routes []any
-	for _, st := range stores {
-		gate := s.config()
-		gate["handler"] = "webhook_verify"
-		gate["replay"] = replayFor(st, rd.addr)
-		routes = append(routes, map[string]any{
-			"match":    []map[string]any{{"path": []string{"/" + st}}},
-			"handle":   []map[string]any{gate, {"handler": "reverse_proxy", "upstreams": []map[string]any{{"dial": up.Listener.Addr().String()}}}},
-			"terminal": true,
-		})
-	}
-	cfg, err := serverConfig(port, routes)
-	if err != nil {
-		return nil, err
-	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := startCaddy(ctx, cfg, base); err != nil {
-		return nil, err
-	}
-	defer caddy.Stop()
+	defer rg.stop()
 
 	fmt.Fprintf(out, "replay stores: provider %s, body %d B, %d new deliveries x %d round(s) per store, %d clients\n",
 		o.provider, o.size, o.n, o.rounds, o.c)
-	fmt.Fprintf(out, "%s/%s, %d CPUs, GOMAXPROCS %d, %s, %s on loopback; load generator, Caddy and upstream share this process\n\n",
-		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), version)
+	fmt.Fprintf(out, "%s, %s on loopback; load generator, Caddy and upstream share this process\n\n", machine(), version)
 
 	rep := &storesReport{results: map[string][]*storeResult{}, stores: stores}
-	var seq atomic.Uint64
-	warm := min(max(o.n/10, 1), 500)
+	ss := &session{ctx: ctx, s: s, o: o}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\tstore\tdeliveries\tdeliveries/s\tp50\tp90\tp99\tfailed\tRedis cmds/delivery\t")
-	var failures []string
 	for round := 1; round <= o.rounds; round++ {
 		// Rotate the order every round, so that a change in the machine's
 		// load does not always fall on the same store.
 		order := append(append([]string(nil), stores[(round-1)%len(stores):]...), stores[:(round-1)%len(stores)]...)
 		for _, st := range order {
-			t := target{st, base + "/" + st}
-			if w := fire(ctx, t, s, o, warm, &seq); w.failed > 0 {
-				failures = append(failures, fmt.Sprintf("%s (warm-up): %d failed, first: %s", st, w.failed, w.firstErr))
-			}
+			t := target{st, rg.base + "/" + st}
+			ss.warmUp(t)
 			if err := admin.ConfigResetStat(ctx).Err(); err != nil {
 				return nil, fmt.Errorf("redis CONFIG RESETSTAT: %v", err)
 			}
-			r := &storeResult{result: fire(ctx, t, s, o, o.n, &seq)}
+			r := &storeResult{result: ss.measure(t)}
 			if r.calls, r.setup, err = redisCalls(ctx, admin); err != nil {
 				return nil, fmt.Errorf("redis INFO commandstats: %v", err)
 			}
 			rep.results[st] = append(rep.results[st], r)
-			note := ""
-			if r.cut {
-				note = " (cut at deadline)"
-			}
-			fmt.Fprintf(tw, "%d\t%s\t%d%s\t%.0f\t%s\t%s\t%s\t%d\t%.2f\t\n", round, st, r.done, note, r.rps(),
+			fmt.Fprintf(tw, "%d\t%s\t%d%s\t%.0f\t%s\t%s\t%s\t%d\t%.2f\t\n", round, st, r.done, cutNote(r.result), r.rps(),
 				us(r.pct(0.50)), us(r.pct(0.90)), us(r.pct(0.99)), r.failed, r.perDelivery())
-			if r.failed > 0 {
-				failures = append(failures, fmt.Sprintf("%s: %d failed, first: %s", st, r.failed, r.firstErr))
-			}
 		}
 	}
 	tw.Flush()
@@ -315,17 +284,7 @@ func runStores(ctx context.Context, o options, out io.Writer) (*storesReport, er
 			fmt.Fprintf(out, "per round: deliveries/s x%s, p99 x%s\n", fmtList(ratios), fmtList(p99s))
 		}
 	}
-	if len(failures) > 0 {
-		return rep, fmt.Errorf("requests failed:\n  %s", strings.Join(failures, "\n  "))
-	}
-	for _, rs := range rep.results {
-		for _, r := range rs {
-			if r.cut {
-				return rep, errors.New("stopped at the deadline before all requests were sent")
-			}
-		}
-	}
-	return rep, nil
+	return rep, ss.err()
 }
 
 func verdict(ok bool) string {

@@ -25,6 +25,7 @@ import (
 func init() {
 	Register("discord", newDiscord)
 	RegisterSigner("discord", signDiscord)
+	RegisterKeygen("discord", keygenDiscord)
 }
 
 type discord struct {
@@ -146,6 +147,17 @@ func signDiscord(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set("X-Signature-Ed25519", hex.EncodeToString(sig))
 	s.Header.Set("X-Signature-Timestamp", ts)
 	return s, nil
+}
+
+// keygenDiscord makes an Ed25519 pair, the public key in hex as the
+// gate's public_key takes it.
+func keygenDiscord() (*KeyPair, error) {
+	p, pub, err := ed25519Pair()
+	if err != nil {
+		return nil, err
+	}
+	p.PublicKey = hex.EncodeToString(pub)
+	return p, nil
 }
 
 var (

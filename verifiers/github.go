@@ -93,4 +93,11 @@ func signGitHub(_ string, r SignRequest) (*Signed, error) {
 	return s, nil
 }
 
-var _ Timestamped = (*githubVerifier)(nil)
+// SignsBody is true: GitHub signs the raw body (no event id in it; the
+// X-GitHub-Delivery header is unsigned).
+func (v *githubVerifier) SignsBody() bool { return true }
+
+var (
+	_ Timestamped = (*githubVerifier)(nil)
+	_ BodySigner  = (*githubVerifier)(nil)
+)

@@ -112,7 +112,7 @@ func (v *mailgun) Verify(r *Request) (*Result, error) {
 	for i, k := range v.keys {
 		expected[i] = MAC(sha256.New, k, msg)
 	}
-	key, sig, ok := MatchMAC(expected, candidates)
+	key, _, ok := MatchMAC(expected, candidates)
 	if !ok {
 		return nil, fmt.Errorf("%w: mailgun signature", ErrSignature)
 	}
@@ -122,7 +122,10 @@ func (v *mailgun) Verify(r *Request) (*Result, error) {
 	if id == "" {
 		id = f.token
 	}
-	return &Result{ID: id, SignedID: f.token, Signature: sig, Timestamp: ts, Key: key}, nil
+	// The signature material (replay { key signature }) is the MAC under
+	// the first secret, the same for every copy whichever of signature and
+	// parent-signature it carries.
+	return &Result{ID: id, SignedID: f.token, Signature: expected[0], Timestamp: ts, Key: key}, nil
 }
 
 // mailgunParse reads the signing fields from the body according to its

@@ -102,6 +102,37 @@ func TestSecretSchemesConfig(t *testing.T) {
 	}
 }
 
+// TestEd25519KeysConfig: discord and telnyx take public keys in their own
+// form (hex, base64), no keyid and no secret; no refusal shows the key.
+// (Vectors: discord_test.go, telnyx_test.go.)
+func TestEd25519KeysConfig(t *testing.T) {
+	for _, tc := range []struct {
+		provider, name string
+		cfg            Config
+		ok             bool
+	}{
+		{"discord", "hex key", Config{PublicKeys: []PublicKey{{Key: discordPub}}}, true},
+		{"discord", "no key", Config{}, false},
+		{"discord", "base64 key", Config{PublicKeys: []PublicKey{{Key: "PUAXw+hDiVqStwqnTRt+vJyYLM8uxJaMwM1V8Sr0Zgw="}}}, false},
+		{"discord", "short key", Config{PublicKeys: []PublicKey{{Key: discordPub[:62]}}}, false},
+		{"discord", "key id", Config{PublicKeys: []PublicKey{{KeyID: "a", Key: discordPub}}}, false},
+		{"discord", "secret", Config{PublicKeys: []PublicKey{{Key: discordPub}}, Secrets: []string{"s"}}, false},
+		{"telnyx", "base64 key", Config{PublicKeys: []PublicKey{{Key: telnyxPub}}}, true},
+		{"telnyx", "tolerance", Config{PublicKeys: []PublicKey{{Key: telnyxPub}}, Tolerance: time.Minute}, true},
+		{"telnyx", "hex key", Config{PublicKeys: []PublicKey{{Key: discordPub}}}, false},
+		{"telnyx", "no key", Config{}, false},
+		{"telnyx", "secret", Config{PublicKeys: []PublicKey{{Key: telnyxPub}}, Secrets: []string{"s"}}, false},
+	} {
+		_, err := New(tc.provider, tc.cfg)
+		if (err == nil) != tc.ok {
+			t.Errorf("%s %s: err %v, want ok %v", tc.provider, tc.name, err, tc.ok)
+		}
+		if err != nil && (strings.Contains(err.Error(), discordPub[:20]) || strings.Contains(err.Error(), telnyxPub[:20])) {
+			t.Errorf("%s %s: error %q names the key", tc.provider, tc.name, err)
+		}
+	}
+}
+
 // TestTimestampedFollowsTolerance: a scheme with a signed timestamp counts
 // as timestamped (for replay's in-flight window) unless tolerance is off.
 func TestTimestampedFollowsTolerance(t *testing.T) {

@@ -56,6 +56,7 @@ import (
 func init() {
 	Register("paypal", newPayPal)
 	RegisterSigner("paypal", signPayPal)
+	RegisterKeygen("paypal", keygenPayPal)
 }
 
 const (
@@ -315,5 +316,9 @@ func signPayPal(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set("Paypal-Auth-Algo", "SHA256withRSA")
 	return s, nil
 }
+
+// keygenPayPal makes an RSA pair with a self-signed certificate for the
+// gate to pin, named as PayPal's are.
+func keygenPayPal() (*KeyPair, error) { return selfSignedPair("messageverificationcerts.paypal.com") }
 
 var _ Timestamped = (*paypal)(nil)

@@ -121,14 +121,18 @@ func (v *plivo) Verify(r *Request) (*Result, error) {
 	for i, k := range v.keys {
 		expected[i] = MAC(sha256.New, k, []byte(signed))
 	}
-	key, matched, ok := MatchMAC(expected, sigs)
+	key, _, ok := MatchMAC(expected, sigs)
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Plivo-Signature-V3 does not match", ErrSignature)
 	}
 	if err := v.bound.check(r); err != nil {
 		return nil, err
 	}
-	return &Result{Signature: matched, Key: key}, nil
+	// The replay material is the MAC under the first secret, the same for
+	// every copy of the delivery whichever of its signatures it carries
+	// (the one that matched would let a copy with a subset of the list
+	// pass as a new delivery).
+	return &Result{Signature: expected[0], Key: key}, nil
 }
 
 // signed rebuilds the string Plivo signs (see the type's comment).

@@ -200,4 +200,12 @@ func signPostmark(_ string, r SignRequest) (*Signed, error) {
 	return s, nil
 }
 
-var _ Challenger = (*postmark)(nil)
+// CredentialHeaders names the header checked (Authorization in Basic mode).
+func (v *postmark) CredentialHeaders() []string {
+	return []string{http.CanonicalHeaderKey(v.header)}
+}
+
+var (
+	_ Challenger        = (*postmark)(nil)
+	_ CredentialCarrier = (*postmark)(nil)
+)

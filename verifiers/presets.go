@@ -7,12 +7,14 @@ import (
 )
 
 // Presets: providers whose scheme is one recipe of the generic engine
-// (hmac.go), each a row of a table, its source cited in the row.
+// (hmac.go, recipe_*.go), each a row of a table, its source cited in the row.
 //
 // # Adding a row
 //
-// Append a Preset to a table (presetsCore below, or a slice of your own in
-// a presets_<family>.go file registered with addPresets from an init
+// Append a Preset to the table of its docs group (presets_email.go,
+// presets_payments.go, presets_devtools.go, presets_chat.go,
+// presets_business.go: the README's provider tables; a new group is a
+// presets_<group>.go file registered with addPresets from an init
 // function) and give it one test vector in internal/presetvectors (cited:
 // the provider's docs or SDK tests, else an independent signer's command).
 // Nothing else changes: the row is registered under its name and aliases,
@@ -52,85 +54,11 @@ type Preset struct {
 	OneSignature bool
 }
 
-// presetsCore are the rows of the HMAC family that predate the table and
-// the first rows written with it.
-var presetsCore = []Preset{
-	{
-		// X-Shopify-Hmac-Sha256 is base64 HMAC-SHA256 of the raw body under
-		// the app's client secret, verbatim; no timestamp.
-		// X-Shopify-Webhook-Id is unsigned (logs); the replay key is the
-		// signature. Newer "events" deliveries still send the X-Shopify-*
-		// headers read here.
-		Name: "shopify",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Shopify-Hmac-Sha256",
-			Encoding:        "base64",
-			IDHeader:        "X-Shopify-Webhook-Id",
-		},
-		Source: "github:Shopify/shopify-app-js packages/apps/shopify-api/lib/webhooks/validate.ts @1eb863d5cfce6904a4c017947b6e7b8692b7776f",
-	},
-	{
-		// Paddle Billing: Paddle-Signature: ts=<unix s>;h1=<hex>[;h1=...],
-		// h1 = HMAC-SHA256(secret, ts + ":" + body), the endpoint secret
-		// (pdl_ntfset_...) verbatim. Several h1 during rotation; others
-		// (h2=) ignored. Paddle's SDKs default to a 5 s tolerance (set
-		// `tolerance 5s` to match). The body's event_id is the replay key:
-		// "make your handler idempotent using event_id as a deduplication
-		// key" (developer.paddle.com/webhooks/about/how-webhooks-work; one
-		// event sent to several destinations has one notification_id each).
-		Name: "paddle",
-		Recipe: HMACRecipe{
-			SignatureHeader: "Paddle-Signature",
-			Separator:       ";",
-			Prefix:          "h1=",
-			TimestampKey:    "ts=",
-			Content:         "{timestamp}:{body}",
-		},
-		EventID: "/event_id",
-		Source:  "https://developer.paddle.com/webhooks/signature-verification ; github:PaddleHQ/paddle-go-sdk webhook_verifier.go @299c56f8e4f7aed20ebcf4bdc4ee6fbb795ce8c6",
-	},
-	{
-		// Maildesk: X-Maildesk-Timestamp and X-Maildesk-Signature:
-		// t=<unix s>,v1=<hex HMAC-SHA256(secret, t + "." + body)>; t must
-		// equal the timestamp header. No delivery-id header; the JSON body's
-		// eventId is "a unique ID for this event (use for idempotency)".
-		Name: "maildesk",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Maildesk-Signature",
-			Separator:       ",",
-			Prefix:          "v1=",
-			TimestampKey:    "t=",
-			TimestampHeader: "X-Maildesk-Timestamp",
-			Content:         "{timestamp}.{body}",
-		},
-		EventID: "/eventId",
-		Source:  "https://maildesk.apidog.io/ (Maildesk Webhook Integration Guide)",
-	},
-	{
-		// AutoSend: X-Webhook-Signature = hex HMAC-SHA256(secret, body).
-		// X-Webhook-Timestamp (ms; older docs: s) is checked but NOT signed,
-		// so it does not bound replays (HasTimestamp false).
-		// X-Webhook-Delivery-Id is unsigned (logs).
-		Name: "autosend",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Webhook-Signature",
-			TimestampHeader: "X-Webhook-Timestamp",
-			TimestampUnit:   "auto",
-			IDHeader:        "X-Webhook-Delivery-Id",
-		},
-		Source: "https://docs.autosend.com/others/webhooks/verify-requests ; https://autosend-13920f5c.mintlify.app/others/webhooks/verify-requests",
-	},
-}
-
 var (
 	presetMu   sync.RWMutex
 	presetRows = map[string]*Preset{} // by name and alias
 	presetList []*Preset              // in registration order
 )
-
-func init() {
-	addPresets(presetsCore)
-}
 
 // addPresets registers every row of a table under its name and aliases.
 // It panics on a duplicate name or a row whose recipe does not compile,
@@ -297,3 +225,66 @@ var (
 	_ EventIDer   = (*presetVerifier)(nil)
 	_ Handshaker  = (*presetHandshaker)(nil)
 )
+
+// Provider names that are another provider under the name users know
+// (presets_notes.md has the sources) are registered by their group's file
+// with forwardTo (and signAs, or a signer of their own): each forwards to
+// the provider that implements the scheme, by its registered name, so the
+// options, errors and tests of that provider apply; the name keeps its own
+// replay namespace and metrics label.
+
+// forwardTo returns a factory that builds the provider registered as
+// target with the caller's configuration (and its own provider name in
+// messages).
+func forwardTo(target string) Factory {
+	return func(c Config) (Verifier, error) {
+		return New(target, c)
+	}
+}
+
+// signAs signs as the provider registered as target.
+func signAs(target string) SignFunc {
+	return func(_ string, r SignRequest) (*Signed, error) {
+		return Sign(target, r)
+	}
+}
+
+// presetQueryChallenge answers an unsigned GET handshake that carries its
+// challenge in the query parameter name, by echoing it as text/plain
+// (nosniff). The value must be 1 to 256 of A-Z a-z 0-9 - . _ ~ and sent
+// once (else 400). A GET without the parameter is not a handshake.
+func presetQueryChallenge(name string) func(r *Request) (*Response, bool, error) {
+	return func(r *Request) (*Response, bool, error) {
+		if r.Method != http.MethodGet || r.URL == nil {
+			return nil, false, nil
+		}
+		vals, ok := r.URL.Query()[name]
+		if !ok {
+			return nil, false, nil
+		}
+		if len(vals) != 1 || !presetSafeToken(vals[0], 256) {
+			return nil, true, fmt.Errorf("%w: %s is not 1 to 256 of A-Z a-z 0-9 - . _ ~, sent once", ErrMalformed, name)
+		}
+		h := http.Header{}
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h.Set("X-Content-Type-Options", "nosniff")
+		return &Response{Status: http.StatusOK, Header: h, Body: vals[0]}, true, nil
+	}
+}
+
+// presetSafeToken reports whether s is 1 to max unreserved URI characters
+// (RFC 3986: letters, digits, "-", ".", "_", "~").
+func presetSafeToken(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '~':
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -2,7 +2,7 @@ package verifiers
 
 // HMACRecipe describes a webhook signature scheme declaratively, for the
 // generic "hmac" provider and for the presets of presets.go (a preset is a
-// named, cited recipe). The engine that reads it lives in hmac.go.
+// named, cited recipe). The engine that reads it: hmac.go and recipe_*.go.
 //
 // The signed content is built from a template (Content) of literal text and
 // placeholders. Every value that goes into it is validated first, so that

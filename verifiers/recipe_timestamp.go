@@ -89,3 +89,11 @@ func recipeParseISO(s string, zoneRequired bool) (time.Time, error) {
 	}
 	return ts, nil
 }
+func recipeAllDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}

@@ -41,6 +41,7 @@ const (
 func init() {
 	Register("sendgrid", newSendGrid)
 	RegisterSigner("sendgrid", signSendGrid)
+	RegisterKeygen("sendgrid", keygenSendGrid)
 }
 
 type sendgridVerifier struct {
@@ -189,3 +190,20 @@ func signSendGrid(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set(sendgridTimestampHeader, ts)
 	return s, nil
 }
+
+// keygenSendGrid makes an ECDSA P-256 pair, the public key as SendGrid
+// shows it (base64 DER).
+func keygenSendGrid() (*KeyPair, error) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return pkixPair(k, &k.PublicKey)
+}
+
+// SignsBody is true: SendGrid signs timestamp + the raw body.
+func (v *sendgridVerifier) SignsBody() bool { return true }
+
+var (
+	_ BodySigner = (*sendgridVerifier)(nil)
+)

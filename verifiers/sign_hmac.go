@@ -13,10 +13,10 @@ import (
 )
 
 // The signer of the recipe engine: the generic hmac provider and the
-// preset rows (presets*.go). It compiles the recipe
-// with the verifier's own compileRecipe, so a recipe the verifier refuses
-// is refused here too, with the same message, and the secret is decoded
-// the same way (raw, base64, whsec).
+// preset rows (presets_<group>.go) without a signer of their own. It
+// compiles the recipe with the verifier's own compileRecipe, so a recipe
+// the verifier refuses is refused here too, with the same message, and the
+// secret is decoded the same way (raw, base64, whsec).
 
 func init() {
 	recipeSignable, recipeSign = recipeBased, signByRecipe
@@ -26,15 +26,6 @@ func init() {
 		}
 		return SignRecipe(*r.Recipe, r)
 	})
-	// AutoSend sends milliseconds (its recipe reads either). The other
-	// preset rows are signed through the recipe engine they embed.
-	if p, ok := LookupPreset("autosend"); ok {
-		autosendMS := p.Recipe
-		autosendMS.TimestampUnit = "ms"
-		RegisterSigner("autosend", func(_ string, r SignRequest) (*Signed, error) {
-			return SignRecipe(autosendMS, r)
-		})
-	}
 }
 
 // SignRecipe signs r.Body by recipe with r.Secret (and r.URL where the

@@ -2,25 +2,25 @@ package verifiers
 
 import (
 	"crypto"
-	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Key pairs for the asymmetric providers, so a user can test the gate
-// without the provider, and the parsing of the private keys the signers
-// take.
+// without the provider (each provider registers its generator with
+// RegisterKeygen, in its own file), and the parsing of the private keys the
+// signers take.
 
 // KeyPair is a fresh key pair in the forms the gate and the signer take.
 type KeyPair struct {
@@ -34,85 +34,91 @@ type KeyPair struct {
 	Certificate string
 }
 
-// KeygenProviders lists the providers GenerateKey makes keys for.
-var KeygenProviders = []string{"standard_webhooks", "sendgrid", "mailchannels", "sns", "discord", "telnyx", "paypal"}
+// KeygenFunc makes a fresh key pair for one provider.
+type KeygenFunc func() (*KeyPair, error)
+
+var (
+	keygensMu sync.RWMutex
+	keygens   = map[string]KeygenFunc{}
+)
+
+// RegisterKeygen makes f the key pair generator of the provider name (its
+// canonical name), for GenerateKey and `caddy webhook keygen`. It is meant to
+// be called from init and panics if name has one already.
+func RegisterKeygen(name string, f KeygenFunc) {
+	keygensMu.Lock()
+	defer keygensMu.Unlock()
+	if _, dup := keygens[name]; dup {
+		panic("verifiers: duplicate key generator " + name)
+	}
+	keygens[name] = f
+}
+
+// KeygenProviders lists, sorted, the providers GenerateKey makes keys for.
+func KeygenProviders() []string {
+	keygensMu.RLock()
+	defer keygensMu.RUnlock()
+	names := make([]string, 0, len(keygens))
+	for n := range keygens {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
 
 // GenerateKey returns a fresh key pair for provider (a name or an alias).
 func GenerateKey(provider string) (*KeyPair, error) {
-	switch Canonical(provider) {
-	case "standard_webhooks":
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		return &KeyPair{
-			PrivateKey: "whsk_" + base64.StdEncoding.EncodeToString(priv),
-			PublicKey:  "whpk_" + base64.StdEncoding.EncodeToString(pub),
-		}, nil
-	case "sendgrid":
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		return pkixPair(k, &k.PublicKey)
-	case "mailchannels":
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		return pkixPair(priv, pub)
-	case "discord", "telnyx":
-		// The private key as PEM PKCS#8; the public key as the gate's
-		// public_key takes it: hex (discord) or base64 (telnyx).
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return nil, err
-		}
-		p, err := pkixPair(priv, pub)
-		if err != nil {
-			return nil, err
-		}
-		p.PublicKey = base64.StdEncoding.EncodeToString(pub)
-		if Canonical(provider) == "discord" {
-			p.PublicKey = hex.EncodeToString(pub)
-		}
-		return p, nil
-	case "sns", "paypal":
-		// A self-signed certificate for the gate to pin, with the name the
-		// provider's certificates carry.
-		cn := "sns.amazonaws.com"
-		if Canonical(provider) == "paypal" {
-			cn = "messageverificationcerts.paypal.com"
-		}
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			return nil, err
-		}
-		p, err := pkixPair(k, &k.PublicKey)
-		if err != nil {
-			return nil, err
-		}
-		p.PublicKey = ""
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(time.Now().UnixNano()),
-			Subject:               pkix.Name{CommonName: cn, Organization: []string{"caddy webhook keygen (test only)"}},
-			DNSNames:              []string{cn},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().AddDate(10, 0, 0),
-			KeyUsage:              x509.KeyUsageDigitalSignature,
-			BasicConstraintsValid: true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-		if err != nil {
-			return nil, err
-		}
-		p.Certificate = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-		return p, nil
+	keygensMu.RLock()
+	f, ok := keygens[Canonical(provider)]
+	keygensMu.RUnlock()
+	if ok {
+		return f()
 	}
 	if !Known(provider) {
 		return nil, fmt.Errorf("unknown provider %q", provider)
 	}
-	return nil, fmt.Errorf("provider %s uses no key pair (keygen knows %s)", provider, strings.Join(KeygenProviders, ", "))
+	return nil, fmt.Errorf("provider %s uses no key pair (keygen knows %s)", provider, strings.Join(KeygenProviders(), ", "))
+}
+
+// selfSignedPair is an RSA-2048 key pair with a self-signed certificate for
+// the gate to pin, naming cn (the name the provider's certificates carry).
+func selfSignedPair(cn string) (*KeyPair, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	p, err := pkixPair(k, &k.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	p.PublicKey = ""
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"caddy webhook keygen (test only)"}},
+		DNSNames:              []string{cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		return nil, err
+	}
+	p.Certificate = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return p, nil
+}
+
+// ed25519Pair is a fresh Ed25519 key pair: the private key as PEM PKCS#8,
+// the public key as base64 DER SubjectPublicKeyInfo (pkixPair) and, raw, as
+// its caller encodes it.
+func ed25519Pair() (*KeyPair, ed25519.PublicKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := pkixPair(priv, pub)
+	return p, pub, err
 }
 
 // pkixPair encodes priv as PEM PKCS#8 and pub as base64 DER

@@ -15,7 +15,8 @@ import (
 
 // sdkDir holds the Node script that runs the providers' own SDK verifiers
 // (svix, standardwebhooks, stripe, @octokit/webhooks-methods, twilio,
-// @sendgrid/eventwebhook, mailchannels-sdk; exact versions in its
+// @sendgrid/eventwebhook, mailchannels-sdk, @contentful/node-apps-toolkit;
+// exact versions in its
 // package.json and package-lock.json). `npm ci` there installs them; .ci/run
 // does, and sets WEBHOOK_VERIFY_REQUIRE_NODE=1 so the test cannot skip.
 const sdkDir = "../testdata/sdk"
@@ -70,6 +71,7 @@ func TestSignWithProviderSDKs(t *testing.T) {
 		{sdk: "twilio", provider: "twilio", req: SignRequest{Secret: "12345", URL: "https://mycompany.com/myapp.php", Body: body}, secret: "12345"},
 		{sdk: "sendgrid", provider: "sendgrid", req: SignRequest{PrivateKey: sg.PrivateKey, Body: body}, pub: sg.PublicKey},
 		{sdk: "mailchannels", provider: "mailchannels", req: SignRequest{PrivateKey: mc.PrivateKey, KeyID: "mckey", Body: mcBody}, pub: mc.PublicKey},
+		{sdk: "contentful", provider: "contentful", req: SignRequest{Secret: cfS2, URL: "https://example.com/hooks/contentful?space=yadj1kx9rmg0&x=%41", Body: body}, secret: cfS2},
 	}
 	var cases []sdkCase
 	for i, sp := range specs {

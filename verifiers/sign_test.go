@@ -111,6 +111,8 @@ func TestSignRoundTrip(t *testing.T) {
 			cfg: Config{Username: "u", Password: "p"}, wrong: Config{Username: "u", Password: "q"}},
 		{name: "postmark header", provider: "postmark", req: SignRequest{Header: "X-Token", Secret: "tk"},
 			cfg: Config{Header: "X-Token", Secrets: []string{"tk"}}, wrong: Config{Header: "X-Token", Secrets: []string{"tl"}}},
+		{name: "contentful", provider: "contentful", req: SignRequest{Secret: cfS1, URL: "https://example.com/hook?x=1", ID: "dlv-1"},
+			cfg: Config{Secrets: []string{cfS1}}, wrong: Config{Secrets: []string{cfS2}}, wantID: "dlv-1"},
 		// zoom: signed through the recipe engine (no signer of its own).
 		{name: "zoom", provider: "zoom", req: SignRequest{Secret: "zs"},
 			cfg: Config{Secrets: []string{"zs"}}, wrong: Config{Secrets: []string{"zt"}}},
@@ -199,7 +201,7 @@ func TestSignRoundTrip(t *testing.T) {
 		})
 	}
 	for _, n := range SignerNames() {
-		if !seen[Canonical(n)] && !presetsMoreSigned[Canonical(n)] { // presets_more_sign_test.go
+		if !seen[Canonical(n)] && !presetsMoreSigned[Canonical(n)] { // presets_aliases_sign_test.go
 			t.Errorf("signer %s has no round-trip case", n)
 		}
 	}
@@ -432,7 +434,11 @@ func TestSignRefusals(t *testing.T) {
 // TestGenerateKey: each pair is in the form the gate takes, and the
 // private half signs what the public half verifies.
 func TestGenerateKey(t *testing.T) {
-	for _, p := range KeygenProviders {
+	// Each provider registers its own generator: none may go missing.
+	if got, want := strings.Join(KeygenProviders(), ","), "discord,mailchannels,paypal,sendgrid,sns,standard_webhooks,telnyx"; got != want {
+		t.Errorf("KeygenProviders() = %s, want %s", got, want)
+	}
+	for _, p := range KeygenProviders() {
 		k := mustKeys(t, p)
 		if p == "sns" || p == "paypal" {
 			if k.Certificate == "" || k.PublicKey != "" {

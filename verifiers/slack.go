@@ -143,4 +143,17 @@ func signSlack(_ string, r SignRequest) (*Signed, error) {
 	return s, nil
 }
 
-var _ Timestamped = (*slackVerifier)(nil)
+// SignsBody is true: Slack signs "v0:" + timestamp + ":" + the raw body.
+func (v *slackVerifier) SignsBody() bool { return true }
+
+// EventIDPointer is the Events API's event_id, kept in Slack's retries
+// (api.slack.com/apis/events-api, "Retries"). Slash commands and
+// interactivity payloads are forms without it: their key falls back to
+// the signature.
+func (v *slackVerifier) EventIDPointer() string { return "/event_id" }
+
+var (
+	_ Timestamped = (*slackVerifier)(nil)
+	_ BodySigner  = (*slackVerifier)(nil)
+	_ EventIDer   = (*slackVerifier)(nil)
+)

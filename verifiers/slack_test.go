@@ -2,7 +2,6 @@ package verifiers
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"net/http"
 	"strings"
@@ -48,7 +47,7 @@ func slackRequest(body string, now time.Time, kv ...string) *Request {
 	return &Request{Context: context.Background(), Method: http.MethodPost, Header: h, Body: []byte(body), Now: now}
 }
 
-func TestSlackVerify(t *testing.T) {
+func slackVerifyCases() []verifyCase {
 	docs := []string{slackDocsSecret}
 	docsNow := time.Unix(1531420618, 0)
 	goNow := time.Unix(1531431954, 0)
@@ -57,18 +56,7 @@ func TestSlackVerify(t *testing.T) {
 	}
 	docsHdr := hdr(slackDocsTS, "v0="+slackDocsSig)
 
-	tests := []struct {
-		name    string
-		secrets []string
-		tol     time.Duration
-		body    string
-		headers []string
-		now     time.Time
-		wantErr error
-		wantKey int
-		wantSig string
-		wantTS  int64
-	}{
+	return []verifyCase{
 		{name: "docs vector", secrets: docs, body: slackDocsBody, headers: docsHdr, now: docsNow, wantSig: slackDocsSig, wantTS: 1531420618},
 		{name: "python sdk: invalid body", secrets: docs, body: slackDocsBody + "------", headers: docsHdr, now: docsNow, wantErr: ErrSignature},
 		{name: "python sdk: expired at the real clock", secrets: docs, body: slackDocsBody, headers: docsHdr, now: time.Now(), wantErr: ErrTimestamp},
@@ -104,44 +92,6 @@ func TestSlackVerify(t *testing.T) {
 		{name: "truncated to odd length", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0="+slackDocsSig[:63]), now: docsNow, wantErr: ErrMalformed},
 		{name: "truncated to 31 bytes", secrets: docs, body: slackDocsBody, headers: hdr(slackDocsTS, "v0="+slackDocsSig[:62]), now: docsNow, wantErr: ErrSignature},
 		{name: "wrong secret", secrets: []string{"8f742231b10e8888abcd99yyyzzz85a6"}, body: slackDocsBody, headers: docsHdr, now: docsNow, wantErr: ErrSignature},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := New("slack", Config{Secrets: tc.secrets, Tolerance: tc.tol})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			res, err := v.Verify(slackRequest(tc.body, tc.now, tc.headers...))
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-				if res != nil {
-					t.Fatalf("result %+v returned with error", res)
-				}
-				for _, leak := range []string{slackDocsSig[:16], slackGoSig[:16], slackDocsSecret, slackGoSecret, "token="} {
-					if strings.Contains(err.Error(), leak) {
-						t.Fatalf("error %q leaks %q", err, leak)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if res.ID != "" || res.SignedID != "" {
-				t.Errorf("ID, SignedID = %q, %q, want empty", res.ID, res.SignedID)
-			}
-			if !res.Timestamp.Equal(time.Unix(tc.wantTS, 0)) {
-				t.Errorf("Timestamp = %v, want %v", res.Timestamp, time.Unix(tc.wantTS, 0))
-			}
-			if res.Key != tc.wantKey {
-				t.Errorf("Key = %d, want %d", res.Key, tc.wantKey)
-			}
-			if got := hex.EncodeToString(res.Signature); got != tc.wantSig {
-				t.Errorf("Signature = %s, want %s", got, tc.wantSig)
-			}
-		})
 	}
 }
 

@@ -2,6 +2,7 @@ package verifiers
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
@@ -40,6 +41,7 @@ import (
 func init() {
 	Register("standard_webhooks", newStandardWebhooks, "svix", "resend")
 	RegisterSigner("standard_webhooks", signStandardWebhooks)
+	RegisterKeygen("standard_webhooks", keygenStandardWebhooks)
 }
 
 // swMaxEntries bounds the number of entries in a signature list. Svix
@@ -293,4 +295,24 @@ func signStandardWebhooks(name string, r SignRequest) (*Signed, error) {
 	return s, nil
 }
 
-var _ Timestamped = (*standardWebhooks)(nil)
+// keygenStandardWebhooks makes a whsk_ private key (seed ‖ public key, as
+// Svix prints it) and its whpk_ public key.
+func keygenStandardWebhooks() (*KeyPair, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &KeyPair{
+		PrivateKey: "whsk_" + base64.StdEncoding.EncodeToString(priv),
+		PublicKey:  "whpk_" + base64.StdEncoding.EncodeToString(pub),
+	}, nil
+}
+
+// SignsBody is true: Standard Webhooks sign id.timestamp.body; the signed
+// webhook-id is already the default key.
+func (v *standardWebhooks) SignsBody() bool { return true }
+
+var (
+	_ Timestamped = (*standardWebhooks)(nil)
+	_ BodySigner  = (*standardWebhooks)(nil)
+)

@@ -140,4 +140,16 @@ func signStripe(_ string, r SignRequest) (*Signed, error) {
 	return s, nil
 }
 
-var _ Timestamped = (*stripeVerifier)(nil)
+// SignsBody is true: Stripe signs t + "." + the raw body.
+func (v *stripeVerifier) SignsBody() bool { return true }
+
+// EventIDPointer is Stripe's event id, the same in every retry of an event
+// ("evt_..."; Stripe: "guard against duplicated event receipts by logging
+// the event IDs you've processed", docs.stripe.com/webhooks).
+func (v *stripeVerifier) EventIDPointer() string { return "/id" }
+
+var (
+	_ Timestamped = (*stripeVerifier)(nil)
+	_ BodySigner  = (*stripeVerifier)(nil)
+	_ EventIDer   = (*stripeVerifier)(nil)
+)

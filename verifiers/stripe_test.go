@@ -3,7 +3,6 @@ package verifiers
 import (
 	"context"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -66,7 +65,7 @@ func TestStripeFixtureBytes(t *testing.T) {
 	}
 }
 
-func TestStripeVerify(t *testing.T) {
+func stripeVerifyCases() []verifyCase {
 	dotnet := []string{stripeDotnetSecret}
 	goSecret := []string{stripeGoSecret}
 	dotnetNow := time.Unix(stripeDotnetT+100, 0) // as in the dotnet test
@@ -75,20 +74,9 @@ func TestStripeVerify(t *testing.T) {
 		return "t=1700000000" + strings.Repeat(",v1="+strings.Repeat("ab", 32), n-1) + ",v1=" + stripeGoV1
 	}
 
-	tests := []struct {
-		name    string
-		secrets []string
-		tol     time.Duration
-		headers []string // Stripe-Signature values; nil: none
-		body    string
-		now     time.Time
-		wantErr error
-		wantKey int
-		wantSig string
-		wantT   int64
-	}{
+	return []verifyCase{
 		// stripe-dotnet EventUtilityTest.
-		{name: "dotnet ConstructEvent", secrets: dotnet, headers: []string{stripeDotnetHeader}, body: stripeDotnetBody, now: dotnetNow, wantSig: stripeDotnetV1, wantT: stripeDotnetT},
+		{name: "dotnet ConstructEvent", secrets: dotnet, headers: []string{stripeDotnetHeader}, body: stripeDotnetBody, now: dotnetNow, wantSig: stripeDotnetV1, wantTS: stripeDotnetT},
 		{name: "dotnet RejectOutdatedTimestamp", secrets: dotnet, headers: []string{stripeDotnetHeader}, body: stripeDotnetBody, now: time.Unix(stripeDotnetT+300+100, 0), wantErr: ErrTimestamp},
 		{name: "dotnet RejectIncorrectSignature", secrets: dotnet, headers: []string{stripeDotnetHeader}, body: stripeDotnetBody + "this_changes_the_json", now: dotnetNow, wantErr: ErrSignature},
 		{name: "dotnet body without its trailing newline", secrets: dotnet, headers: []string{stripeDotnetHeader}, body: strings.TrimSuffix(stripeDotnetBody, "\n"), now: dotnetNow, wantErr: ErrSignature},
@@ -146,55 +134,6 @@ func TestStripeVerify(t *testing.T) {
 		{name: "base64 instead of hex", secrets: goSecret, headers: []string{"t=1700000000,v1=2VxrdHf71+n5CxsO9fnHrCWrylOCRg4NmIwrKltxuZA="}, wantErr: ErrMalformed},
 		{name: "tampered body", secrets: goSecret, headers: []string{stripeGoHeader}, body: `{"id":"evt_test_webhook","object":"event "}`, wantErr: ErrSignature},
 		{name: "secret not base64-decoded", secrets: []string{"test_secret"}, headers: []string{stripeGoHeader}, wantErr: ErrSignature},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v, err := New("stripe", Config{Secrets: tc.secrets, Tolerance: tc.tol})
-			if err != nil {
-				t.Fatalf("New: %v", err)
-			}
-			body, now := tc.body, tc.now
-			if body == "" {
-				body = stripeGoBody
-			}
-			if now.IsZero() {
-				now = goNow
-			}
-			res, err := v.Verify(stripeRequest(body, now, tc.headers...))
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tc.wantErr)
-				}
-				if res != nil {
-					t.Fatalf("result %+v returned with error", res)
-				}
-				for _, leak := range []string{stripeGoV1, stripeGoV1[:62], stripeDotnetV1, stripeDotnetSecret, stripeGoSecret, "evt_"} {
-					if strings.Contains(err.Error(), leak) {
-						t.Fatalf("error %q leaks %q", err, leak)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			wantT := tc.wantT
-			if wantT == 0 {
-				wantT = stripeGoT
-			}
-			if res.ID != "" || res.SignedID != "" {
-				t.Errorf("ID, SignedID = %q, %q, want empty", res.ID, res.SignedID)
-			}
-			if !res.Timestamp.Equal(time.Unix(wantT, 0)) {
-				t.Errorf("Timestamp = %v, want %v", res.Timestamp, time.Unix(wantT, 0))
-			}
-			if res.Key != tc.wantKey {
-				t.Errorf("Key = %d, want %d", res.Key, tc.wantKey)
-			}
-			if got := hex.EncodeToString(res.Signature); got != tc.wantSig {
-				t.Errorf("Signature = %s, want %s", got, tc.wantSig)
-			}
-		})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 func init() {
 	Register("telnyx", newTelnyx)
 	RegisterSigner("telnyx", signTelnyx)
+	RegisterKeygen("telnyx", keygenTelnyx)
 }
 
 type telnyx struct {
@@ -90,6 +91,17 @@ func signTelnyx(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set("Telnyx-Signature-Ed25519", base64.StdEncoding.EncodeToString(sig))
 	s.Header.Set("Telnyx-Timestamp", ts)
 	return s, nil
+}
+
+// keygenTelnyx makes an Ed25519 pair, the public key in base64 as the
+// gate's public_key takes it.
+func keygenTelnyx() (*KeyPair, error) {
+	p, pub, err := ed25519Pair()
+	if err != nil {
+		return nil, err
+	}
+	p.PublicKey = base64.StdEncoding.EncodeToString(pub)
+	return p, nil
 }
 
 var (

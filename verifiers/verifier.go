@@ -168,6 +168,19 @@ type EventIDer interface {
 	EventIDPointer() string
 }
 
+// CredentialCarrier is implemented by verifiers that check a request header
+// carrying a secret itself (not a signature made with it): postmark's (and
+// its aliases') shared header or Basic Authorization, the token scheme of
+// the hmac recipe (gitlab's X-Gitlab-Token). The header is in every
+// accepted request, so whatever logs the request's headers logs the
+// secret; the handler tells the user at load which headers to filter from
+// the server's logs.
+type CredentialCarrier interface {
+	// CredentialHeaders returns the canonical names of the headers that
+	// carry a secret.
+	CredentialHeaders() []string
+}
+
 // Timestamped is implemented by verifiers whose scheme carries a checked
 // timestamp; the handler uses it to choose a replay TTL that covers the
 // tolerance window on both sides.

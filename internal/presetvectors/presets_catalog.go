@@ -2,7 +2,7 @@ package presetvectors
 
 import "time"
 
-// Vectors of the rows of verifiers/presets_catalog.go (helper "presets"),
+// Vectors of the rows of verifiers/presets_<group>.go (helper "presets"),
 // converted from verifiers/testdata/presets/vectors.json. Published
 // vectors cite their source; the others were signed by Node's crypto,
 // following each provider's documented algorithm (cited in the row and in

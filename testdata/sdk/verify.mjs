@@ -11,6 +11,7 @@ import Stripe from "stripe";
 import { verify as octokitVerify } from "@octokit/webhooks-methods";
 import twilio from "twilio";
 import { Webhooks as MailChannelsWebhooks } from "mailchannels-sdk";
+import { verifyRequest as contentfulVerify } from "@contentful/node-apps-toolkit";
 
 const require = createRequire(import.meta.url);
 const { EventWebhook } = require("@sendgrid/eventwebhook");
@@ -36,6 +37,9 @@ const checks = {
       c.headers["x-twilio-email-event-webhook-signature"], c.headers["x-twilio-email-event-webhook-timestamp"]);
   },
   mailchannels: (c, body) => MailChannelsWebhooks.verify({ payload: body, headers: c.headers, publicKey: c.publicKey }),
+  // A POST to c.url; its path and query as sent (not re-encoded by URL). TTL 0: no age check.
+  contentful: (c, body) => contentfulVerify(c.secret,
+    { method: "POST", path: c.url.replace(/^https?:\/\/[^/]+/, ""), headers: c.headers, body }, 0),
 };
 
 let input = "";

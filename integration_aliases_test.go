@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// End-to-end tests, through Caddy, of the providers of
-// verifiers/presets_more_*.go: the named providers over existing verifiers
-// (presets_more_aliases.go) and Hygraph (hygraph.go). Each
+// End-to-end tests, through Caddy, of the named providers over existing
+// verifiers (the aliases of verifiers/presets_<group>.go) and Hygraph
+// (hygraph.go). Each
 // route gets a vector that must be forwarded byte-identical (and a second
 // copy answered as a duplicate), a tampered copy refused with 401, and a
 // request without its signature or credentials refused, none of which
@@ -27,7 +27,7 @@ import (
 // signed by Node's crypto (verifiers/testdata/presets/sign.js); the
 // Hygraph ones by Hygraph's own library (command in
 // verifiers/hygraph_test.go); the Mandrill one by Node's crypto
-// (command in verifiers/presets_more_test.go).
+// (command in verifiers/presets_aliases_test.go).
 
 // e2eMoreVector is one vector of verifiers/testdata/presets/vectors.json.
 type e2eMoreVector struct {

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// The rows of presets_catalog.go are tested with every other row by
+// The preset rows (presets_<group>.go) are tested together by
 // TestPresetVectors (presets_test.go) on their vectors
-// (internal/presetvectors/presets_catalog.go), signed by
+// (internal/presetvectors), signed by
 // TestSignRoundTrip's recipe presets loop, and sent through Caddy by
 // TestIntegrationPresets. Here: what only some rows have.
 

@@ -1,9 +1,26 @@
 package verifiers
 
-// presetsRecipe are providers whose scheme is one recipe, written with the
-// table (see presets.go for how to add a row). Each row cites its source;
-// its test vector is in internal/presetvectors.
-var presetsRecipe = []Preset{
+import "fmt"
+
+// Presets of the README's "Business apps: CRM, documents, files, support, forms" providers table: one recipe each of the
+// engine (hmac.go, recipe_*.go), its source cited in the row.
+//
+// Unless a row says otherwise the secret is used as its UTF-8 bytes, the
+// signature covers the raw body only and there is no timestamp. Research
+// behind each row: presets_notes.md; its vector: internal/presetvectors
+// (the provider's published example where one exists, else signed by
+// Node's crypto, verifiers/testdata/presets/sign.js).
+//
+// Alias (see forwardTo in presets.go): vmware is postmark in Basic mode
+// only (Basic auth, as ngrok's VMware integration).
+
+func init() {
+	addPresets(presetsBusiness)
+	Register("vmware", newVMware)
+	RegisterSigner("vmware", signAs("postmark"))
+}
+
+var presetsBusiness = []Preset{
 	{
 		// BOX-SIGNATURE-PRIMARY / -SECONDARY: base64 HMAC-SHA256 of the raw
 		// body followed by BOX-DELIVERY-TIMESTAMP (RFC 3339, as received),
@@ -74,69 +91,6 @@ var presetsRecipe = []Preset{
 		Source: "github:HubSpot/hubspot-api-nodejs test/unit/signature.spec.ts @39d11e5d36dc8fe2195548494548469b14a750c8",
 	},
 	{
-		// x-square-hmacsha256-signature = base64 HMAC-SHA256(signature key,
-		// notification URL + body); the URL as registered (url). No
-		// timestamp; event_id is stable.
-		Name: "square",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Square-Hmacsha256-Signature",
-			Encoding:        "base64",
-			Content:         "{url}{body}",
-		},
-		EventID: "/event_id",
-		Source:  "https://developer.squareup.com/docs/webhooks/step3validate ; github:square/square-nodejs-sdk src/utils/webhooksHelper.ts (WebhooksHelper.verifySignature)",
-	},
-	{
-		// Recurly-Signature: <ms timestamp>,<hex HMAC-SHA256(key, ts + "." +
-		// body)>[,<another>] (two during a key rotation); Recurly's libraries
-		// allow 5 minutes.
-		Name: "recurly",
-		Recipe: HMACRecipe{
-			SignatureHeader: "Recurly-Signature",
-			Separator:       ",",
-			TimestampFirst:  true,
-			TimestampUnit:   "ms",
-			Content:         "{timestamp}.{body}",
-		},
-		Source: "https://recurly.com/developers/guides/signature-verification.html",
-	},
-	{
-		// X-Hub-Signature: sha256=<hex HMAC-SHA256(secret, body)>;
-		// X-Request-UUID is the delivery id (unsigned).
-		Name: "bitbucket",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Hub-Signature",
-			Prefix:          "sha256=",
-			IDHeader:        "X-Request-UUID",
-		},
-		Source: "https://support.atlassian.com/bitbucket-cloud/docs/manage-webhooks/#Secure-webhooks",
-	},
-	{
-		// X-Gitlab-Token carries the webhook's secret token itself (compared
-		// in constant time); nothing is signed. X-Gitlab-Event-UUID is the
-		// delivery id (unsigned). The replay key is the body's digest.
-		Name: "gitlab",
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-Gitlab-Token",
-			Scheme:          "token",
-			IDHeader:        "X-Gitlab-Event-UUID",
-		},
-		Source: "https://docs.gitlab.com/user/project/integrations/webhooks/#validate-payloads-by-using-a-secret-token",
-	},
-	{
-		// Heroku app webhooks: Heroku-Webhook-Hmac-SHA256 = base64
-		// HMAC-SHA256(secret, body); Heroku-Webhook-Id (unsigned); the body's
-		// id is the event's.
-		Name: "heroku",
-		Recipe: HMACRecipe{
-			SignatureHeader: "Heroku-Webhook-Hmac-SHA256",
-			Encoding:        "base64",
-			IDHeader:        "Heroku-Webhook-Id",
-		},
-		EventID: "/id",
-		Source:  "https://devcenter.heroku.com/articles/app-webhooks#securing-webhook-requests",
-	},
-	{
 		// X-Trello-Webhook = base64 HMAC-SHA1(app secret, body + callback
 		// URL) (url: the callbackURL given when the webhook was created).
 		// Trello checks the callback with a HEAD, answered 200 here.
@@ -164,40 +118,6 @@ var presetsRecipe = []Preset{
 		Source: "https://developer.calendly.com/api-docs/4c305798a61d3-webhook-signatures",
 	},
 	{
-		// Linear-Signature = hex HMAC-SHA256(secret, body); the body's
-		// webhookTimestamp (ms) is checked (Linear's SDK: 60 s). Linear-Delivery
-		// is unsigned.
-		Name: "linear",
-		Recipe: HMACRecipe{
-			SignatureHeader: "Linear-Signature",
-			TimestampField:  "/webhookTimestamp",
-			TimestampUnit:   "ms",
-			IDHeader:        "Linear-Delivery",
-		},
-		Source: "https://linear.app/developers/webhooks#securing-webhooks ; github:linear/linear packages/sdk/src/webhooks/client.ts",
-	},
-	{
-		// Sentry integration platform: Sentry-Hook-Signature = hex
-		// HMAC-SHA256(client secret, body). Sentry-Hook-Timestamp is not
-		// signed and not read.
-		Name: "sentry",
-		Recipe: HMACRecipe{
-			SignatureHeader: "Sentry-Hook-Signature",
-		},
-		Source: "https://docs.sentry.io/organization/integrations/integration-platform/webhooks/#verifying-the-signature",
-	},
-	{
-		// HCP Terraform / Terraform Enterprise notifications:
-		// X-TFE-Notification-Signature = hex HMAC-SHA512(token, body).
-		Name:    "terraform",
-		Aliases: []string{"terraform_cloud", "hcp_terraform"},
-		Recipe: HMACRecipe{
-			SignatureHeader: "X-TFE-Notification-Signature",
-			Hash:            "sha512",
-		},
-		Source: "https://developer.hashicorp.com/terraform/cloud-docs/api-docs/notification-configurations#notification-authenticity",
-	},
-	{
 		// Typeform-Signature: sha256=<base64 HMAC-SHA256(secret, body)>;
 		// event_id is stable.
 		Name: "typeform",
@@ -221,8 +141,29 @@ var presetsRecipe = []Preset{
 		EventID: "/id",
 		Source:  "https://developers.intercom.com/docs/references/webhooks/webhook-models#signed-notifications",
 	},
+	{
+		// Zendesk: X-Zendesk-Webhook-Signature = base64
+		// HMAC-SHA256(signing secret, timestamp + body), the timestamp
+		// being X-Zendesk-Webhook-Signature-Timestamp (RFC 3339).
+		Name: "zendesk",
+		Recipe: HMACRecipe{
+			SignatureHeader: "X-Zendesk-Webhook-Signature",
+			Encoding:        "base64",
+			TimestampHeader: "X-Zendesk-Webhook-Signature-Timestamp",
+			TimestampUnit:   "rfc3339",
+			Content:         "{timestamp}{body}",
+		},
+		Source: "https://developer.zendesk.com/documentation/webhooks/verifying/",
+	},
 }
 
-func init() {
-	addPresets(presetsRecipe)
+// newVMware is postmark in Basic mode only.
+func newVMware(c Config) (Verifier, error) {
+	if err := c.Reject("secret", "header"); err != nil {
+		return nil, fmt.Errorf("%w (it checks Basic auth: username and password)", err)
+	}
+	if c.Username == "" || c.Password == "" {
+		return nil, fmt.Errorf("provider %s needs username and password (Basic auth)", c.Provider)
+	}
+	return New("postmark", c)
 }

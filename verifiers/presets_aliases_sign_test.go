@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// presetsMoreSigned lists the signers of presets_more_sign.go and of the
-// rows of presets_more.go, whose round trips are checked here and in
-// presets_more_rows_test.go (TestSignRoundTrip skips them).
+// presetsMoreSigned lists the signers of the aliases (presets_<group>.go)
+// and of hygraph's graphcms and plivo, whose round trips are checked here
+// (TestSignRoundTrip skips them).
 var presetsMoreSigned = map[string]bool{
 	"brex": true, "clerk": true, "loops": true, "openai": true, "replicate": true,
 	"mailchimp": true, "mailjet": true, "sparkpost": true, "vmware": true, "brevo": true,
@@ -19,7 +19,7 @@ var presetsMoreSigned = map[string]bool{
 // TestPresetsMoreSignRoundTrip: each signer's delivery is accepted by its
 // provider's verifier, and refused with the body changed or under another
 // secret. (The verifiers themselves rest on published vectors, see
-// presets_more_*_test.go.)
+// presets_aliases_test.go, hygraph_test.go, plivo_test.go.)
 func TestPresetsMoreSignRoundTrip(t *testing.T) {
 	now := time.Unix(1767225600, 0)
 	sw := "whsec_" + "c3RhbmRhcmQtd2ViaG9va3MtdGVzdC1rZXk="

@@ -1,0 +1,189 @@
+package webhookverify
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// The handler's answers and outcomes: a failed verification refused (or
+// passed on in log_only mode), the handler's own answers, the reason and
+// status of each refusal, and the decision logged and counted (the log
+// limiter: logs.go; the collectors: metrics.go).
+
+// fail handles a request that failed verification: refused in enforce
+// mode; logged, counted and passed on (marked unverified) in log_only
+// mode (the caller has restored the body it read, if any).
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, next caddyhttp.Handler, err error) error {
+	if !h.logOnly() {
+		return h.reject(w, r, repl, "", err)
+	}
+	why, _ := reason(err)
+	repl.Set("http.webhook_verify.error", err.Error())
+	h.outcome(r, why, "", err)
+	dropShadowHeaders(r)
+	return next.ServeHTTP(w, r)
+}
+
+// writeResponse writes an answer of the handler itself (a handshake, an
+// action's result).
+func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
+	for k, vs := range resp.Header {
+		w.Header()[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	if w.Header().Get("Content-Type") == "" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	}
+	w.WriteHeader(resp.Status)
+	_, err := io.WriteString(w, resp.Body)
+	return err
+}
+
+// reason names a failure for logs, metrics and the error placeholder.
+func reason(err error) (string, int) {
+	switch {
+	case errors.Is(err, errTooLarge):
+		return "too_large", http.StatusRequestEntityTooLarge
+	case errors.Is(err, errBodyTimeout):
+		return "body_timeout", http.StatusRequestTimeout
+	case errors.Is(err, verifiers.ErrMalformed):
+		return "malformed", http.StatusBadRequest
+	case errors.Is(err, verifiers.ErrTimestamp):
+		return "timestamp", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrSignature):
+		return "signature", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrCredentials):
+		return "credentials", http.StatusUnauthorized
+	case errors.Is(err, verifiers.ErrUnavailable):
+		return "unavailable", http.StatusServiceUnavailable
+	case errors.Is(err, verifiers.ErrForbidden):
+		return "forbidden", http.StatusForbidden
+	default:
+		return "internal", http.StatusInternalServerError
+	}
+}
+
+// reject logs the failure and returns it as a Caddy HTTP error, so that
+// handle_errors routes can shape the response (see httpError for the 5xx
+// answered here).
+func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
+	why, status := reason(err)
+	repl.Set("http.webhook_verify.error", err.Error())
+	if c, ok := h.verifier.(verifiers.Challenger); ok && errors.Is(err, verifiers.ErrCredentials) {
+		if ch := c.Challenge(); ch != "" {
+			w.Header().Set("WWW-Authenticate", ch)
+		}
+	}
+	h.outcome(r, why, id, err)
+	return h.httpError(w, r, status, err)
+}
+
+// outcome logs and counts the result of one request: one line per
+// decision, verified ones at DEBUG (INFO in log_only mode), rejections at INFO (ERROR for
+// internal errors), at most logBurst rejection lines per logInterval and
+// route; replay store failures at ERROR, limited apart from rejections (a
+// flood of forged requests cannot hide them). It never logs a secret, a
+// signature or the body.
+func (h *Handler) outcome(r *http.Request, result, id string, err error) {
+	if h.metrics != nil {
+		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
+	}
+	if h.logger == nil {
+		return
+	}
+	level := zapcore.DebugLevel
+	msg := "webhook verified"
+	switch result {
+	case "handshake":
+		msg = "webhook handshake answered"
+	case "handled":
+		msg = "webhook handled"
+	case "duplicate", "in_flight":
+		msg = "webhook duplicate"
+	}
+	if h.logOnly() {
+		// Shadow mode: every decision at INFO, Caddy's default level, so
+		// the logs show what enforce would do without DEBUG.
+		level = zapcore.InfoLevel
+	}
+	limit := h.logLimit
+	if err != nil {
+		level, msg = zapcore.InfoLevel, "webhook rejected"
+		switch result {
+		case "internal":
+			level = zapcore.ErrorLevel
+		case resultStoreUnavailable:
+			level, msg, limit = zapcore.ErrorLevel, "webhook replay store unavailable", h.storeLog
+		}
+	}
+	ce := h.logger.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	if err != nil && limit != nil && !limit.allow(result) {
+		return
+	}
+	fields := make([]zap.Field, 0, 11)
+	fields = append(fields, zap.String("provider", h.Provider))
+	if h.Name != "" {
+		fields = append(fields, zap.String("name", h.Name))
+	}
+	fields = append(fields, zap.String("result", result))
+	if err != nil {
+		fields = append(fields, zap.String("reason", err.Error()))
+	}
+	if id != "" {
+		fields = append(fields, zap.String("delivery_id", truncate(id, 128)))
+	}
+	orig := r
+	if o, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok {
+		orig = &o
+	}
+	uri := orig.RequestURI
+	if uri == "" && orig.URL != nil {
+		uri = orig.URL.RequestURI()
+	}
+	fields = append(fields,
+		zap.String("remote_ip", remoteHost(r)),
+		zap.String("host", truncate(r.Host, 256)),
+		zap.String("method", truncate(r.Method, 32)),
+		zap.String("uri", truncate(logURI(uri), 1024)),
+	)
+	if h.logOnly() {
+		fields = append(fields, zap.String("mode", ModeLogOnly))
+	}
+	ce.Write(fields...)
+}
+
+// route is the value of the route label: the handler's name, else the
+// name of the server it runs in.
+func (h *Handler) route(r *http.Request) string {
+	if h.Name != "" {
+		return h.Name
+	}
+	if srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server); ok && srv != nil {
+		return srv.Name()
+	}
+	return ""
+}
+
+func remoteHost(r *http.Request) string {
+	if i := strings.LastIndexByte(r.RemoteAddr, ':'); i > 0 {
+		return strings.Trim(r.RemoteAddr[:i], "[]")
+	}
+	return r.RemoteAddr
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
