@@ -84,7 +84,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
 	h.Origin = fmt.Sprintf("%s:%d", d.File(), d.Line())
 	if !d.NextArg() {
-		return d.Errf("webhook_verify needs a provider, as in webhook_verify stripe {...} (the README's provider tables list all %d names)", len(verifiers.Names()))
+		return d.Errf("webhook_verify needs a provider, as in webhook_verify stripe {...} (docs/providers.md lists all %d names)", len(verifiers.Names()))
 	}
 	h.Provider = d.Val()
 	if !verifiers.Known(h.Provider) {

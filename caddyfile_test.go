@@ -189,7 +189,7 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"verify_token without value", "webhook_verify meta {\n secret s\n verify_token\n}", "Testfile:3"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
 		{"provider misspelt", "webhook_verify stirpe {\n}", "unknown provider \"stirpe\"; did you mean \"stripe\"?, at Testfile:1"},
-		{"provider unknown, not close", "webhook_verify zzzzzzzz {\n}", "the README's provider tables list all"},
+		{"provider unknown, not close", "webhook_verify zzzzzzzz {\n}", "docs/providers.md lists all"},
 		{"subdirective misspelt", "webhook_verify stripe {\n secert a\n}", "unrecognized webhook_verify subdirective \"secert\"; did you mean \"secret\"?, at Testfile:2"},
 		{"replay option misspelt", "webhook_verify stripe {\n replay {\n tll 1h\n }\n}", "unrecognized replay option \"tll\"; did you mean \"ttl\"?, at Testfile:3"},
 		{"tolerance in words", "webhook_verify stripe {\n secret whsec_x\n tolerance 5 minutes\n}", "tolerance takes one duration: use a duration like 5m (units ns, us, ms, s, m, h, d), or off, at Testfile:3"},

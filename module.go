@@ -115,7 +115,7 @@ type Handler struct {
 	// or Basic Authorization) on the request passed to the next handler.
 	// By default they are removed, so they reach neither the upstream nor
 	// its logs. Caddy's own logs copy the request before any handler runs:
-	// see the README's Logs section for the filter that keeps them out.
+	// see docs/metrics.md (What Caddy itself logs) for the filter that keeps them out.
 	KeepCredentials bool `json:"keep_credentials,omitempty"`
 
 	// Allowed MailChannels customer handles (`mailchannels`): every event

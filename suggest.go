@@ -45,7 +45,7 @@ func providerHint(s string) string {
 	if m := didYouMean(s, verifiers.Names()); m != "" {
 		return m
 	}
-	return fmt.Sprintf("; the README's provider tables list all %d names", len(verifiers.Names()))
+	return fmt.Sprintf("; docs/providers.md lists all %d names", len(verifiers.Names()))
 }
 
 // editDistance is the Damerau-Levenshtein distance (optimal string

@@ -117,7 +117,7 @@ http://localhost:%[1]d {
 
 // TestIntegrationShadowLogs: in log_only mode the verified lines are written
 // at INFO, Caddy's default level, so "switch to enforce once the logs show
-// only verified" can be followed without DEBUG; and the README's log block
+// only verified" can be followed without DEBUG; and the documented log block (docs/metrics.md)
 // (the gate's logger alone at DEBUG) writes enforce's verified lines without
 // reverse_proxy's DEBUG lines (which copy every request header, signatures
 // included). Caddy then writes the gate's lines to that log only.
