@@ -143,3 +143,26 @@ func TestDocsPageExamples(t *testing.T) {
 		t.Errorf("checked %d blocks", checked)
 	}
 }
+
+// TestReleaseTagDocumented: the tag the CHANGELOG says the next release
+// gets is the one xcaddy.md builds.
+func TestReleaseTagDocumented(t *testing.T) {
+	cl, err := os.ReadFile("CHANGELOG.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^## Unreleased \(to be tagged (v\d+\.\d+\.\d+)\)`).FindSubmatch(cl)
+	if m == nil {
+		t.Fatal(`CHANGELOG.md has no "## Unreleased (to be tagged vX.Y.Z)" entry`)
+	}
+	x, err := os.ReadFile("xcaddy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := string(m[1])
+	for _, want := range []string{"xcaddy build --with github.com/webhookverify/caddy-webhook-verify@" + tag + "\n", "git tag -a " + tag, "@v0.0.0-00010101000000-000000000000=."} {
+		if !strings.Contains(string(x), want) {
+			t.Errorf("xcaddy.md does not contain %q", want)
+		}
+	}
+}
