@@ -190,3 +190,13 @@ func (s *Bolt) Close() error {
 func unavailable(err error) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// report calls OnCorrupt for each moved entry.
+func (s *Bolt) report(name string, cs []corruption) {
+	if s.opts.OnCorrupt == nil {
+		return
+	}
+	for _, c := range cs {
+		s.opts.OnCorrupt(name, c.id, c.err)
+	}
+}

@@ -247,16 +247,6 @@ func (q *qbuckets) quarantine(from *bolt.Bucket, id string, raw []byte) error {
 	return from.Delete([]byte(id))
 }
 
-// report calls OnCorrupt for each moved entry.
-func (s *Bolt) report(name string, cs []corruption) {
-	if s.opts.OnCorrupt == nil {
-		return
-	}
-	for _, c := range cs {
-		s.opts.OnCorrupt(name, c.id, c.err)
-	}
-}
-
 // decodeRecord parses and decodes a stored value, skipping the body copy
 // unless withBody.
 func decodeRecord(raw []byte, withBody bool) (record, *Entry, error) {

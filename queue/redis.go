@@ -204,6 +204,25 @@ func NewRedis(client redis.UniversalClient, opts RedisOptions) (*Redis, error) {
 // Consumer returns the name this store puts in its lease tokens.
 func (s *Redis) Consumer() string { return s.consumer }
 
+// keys returns the keys of queue name, in the order of the k* constants.
+func (s *Redis) keys(name string) []string {
+	p := s.prefix + "{" + escapeTag(name) + "}:"
+	return []string{p + "s", p + "z", p + "c", p + "d", p + "m", p + "n", p + "bad"}
+}
+
+// escapeTag makes name safe between the braces of a hash tag: "}" would
+// end the tag early (an empty tag, "{}", hashes the whole key, which would
+// scatter the queue's keys over several slots). "%" is escaped too, so
+// that distinct names stay distinct.
+func escapeTag(name string) string {
+	if !strings.ContainsAny(name, "%}") {
+		return name
+	}
+	return strings.NewReplacer("%", "%25", "}", "%7D").Replace(name)
+}
+
+func (s *Redis) registryKey() string { return s.prefix + "queues" }
+
 // run runs a script on queue name's keys with the store's timeout.
 func (s *Redis) run(ctx context.Context, sc *redis.Script, name string, args ...any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

@@ -1,13 +1,12 @@
 package queue
 
 import (
-	"strings"
-
 	"github.com/redis/go-redis/v9"
 )
 
-// A Redis queue's keys (one hash tag a queue, so a Cluster keeps them in
-// one slot) and the Lua scripts that are its operations, one script each.
+// The Lua scripts that are a Redis queue's operations, one script each,
+// and the order of the keys they are given (Redis.keys: one hash tag a
+// queue, so a Cluster keeps them in one slot).
 
 // Key indexes in the KEYS of every script.
 const (
@@ -20,25 +19,6 @@ const (
 	kAside
 	kCount
 )
-
-// keys returns the keys of queue name, in the order of the k* constants.
-func (s *Redis) keys(name string) []string {
-	p := s.prefix + "{" + escapeTag(name) + "}:"
-	return []string{p + "s", p + "z", p + "c", p + "d", p + "m", p + "n", p + "bad"}
-}
-
-// escapeTag makes name safe between the braces of a hash tag: "}" would
-// end the tag early (an empty tag, "{}", hashes the whole key, which would
-// scatter the queue's keys over several slots). "%" is escaped too, so
-// that distinct names stay distinct.
-func escapeTag(name string) string {
-	if !strings.ContainsAny(name, "%}") {
-		return name
-	}
-	return strings.NewReplacer("%", "%25", "}", "%7D").Replace(name)
-}
-
-func (s *Redis) registryKey() string { return s.prefix + "queues" }
 
 // luaLib holds the helpers every script shares; they see KEYS as the k*
 // constants order them.
