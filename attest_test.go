@@ -6,19 +6,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -230,38 +225,6 @@ func TestProvisionAttest(t *testing.T) {
 		}
 		if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), attestKPub[5:]) {
 			t.Errorf("%q: error %v, want %q (without the key)", c.keys, err, c.err)
-		}
-	}
-}
-
-// TestDocsAttest adapts and validates (provisions, without starting) the
-// Caddyfile blocks of docs/attest.md, with real keys in the environment.
-func TestDocsAttest(t *testing.T) {
-	raw, err := os.ReadFile("docs/attest.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("XDG_DATA_HOME", t.TempDir()) // webhook_queue's default file
-	t.Setenv("GATE_ATTEST_SECRET", attestA)
-	t.Setenv("GITHUB_WEBHOOK_SECRET", "test")
-	t.Setenv("STRIPE_WEBHOOK_SECRET", "whsec_test")
-	blocks := regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(string(raw), -1)
-	if len(blocks) < 2 {
-		t.Fatalf("found %d caddyfile blocks in docs/attest.md", len(blocks))
-	}
-	for i, b := range blocks {
-		site := "{\n\tauto_https off\n\tadmin off\n\tstorage file_system " + t.TempDir() + "\n}\nhttp://localhost {\n" + b[1] + "}\n"
-		js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(site), nil)
-		if err != nil {
-			t.Errorf("block %d: adapt: %v", i+1, err)
-			continue
-		}
-		var cfg caddy.Config
-		if err := json.Unmarshal(js, &cfg); err != nil {
-			t.Fatal(err)
-		}
-		if err := caddy.Validate(&cfg); err != nil {
-			t.Errorf("block %d: validate: %v", i+1, err)
 		}
 	}
 }
