@@ -188,3 +188,36 @@ func truncate(s string, n int) string {
 	}
 	return s
 }
+
+// resultStoreUnavailable is the result (log, metrics) of a verified
+// delivery the replay store could not check.
+const resultStoreUnavailable = "replay_unavailable"
+
+// httpError ends a request the gate refuses: it returns a Caddy HTTP
+// error, for handle_errors routes to shape, except for a 5xx on a server
+// without handle_errors routes. Caddy would log that one at ERROR, once
+// per request, with the copy of the request it made before any handler
+// ran: every header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. The gate answers it itself, as
+// Caddy would (the status and the headers already set, no body), and
+// returns nil, so its own rate-limited line is the only one. Caddy logs
+// the errors it is handed (below 500, or any status when handle_errors
+// routes exist) at DEBUG.
+func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
+	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
+		return caddyhttp.Error(status, err)
+	}
+	w.WriteHeader(status)
+	return nil
+}
+
+// answersErrorsItself reports whether the request is served by a Caddy
+// server without handle_errors routes (outside a Caddy server, as in unit
+// tests, errors are returned).
+func answersErrorsItself(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv == nil {
+		return false
+	}
+	return srv.Errors == nil || len(srv.Errors.Routes) == 0
+}
