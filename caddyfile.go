@@ -37,6 +37,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		body_timeout <duration>        # default 10s
 //		mode enforce|log_only          # default enforce
 //		name <route name>              # metrics route label and logs
+//		attest <whsec_|whsk_ key...>   # sign what is passed on (Standard Webhooks); repeatable
 //		replay off
 //		replay {
 //			ttl <duration>
@@ -82,12 +83,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
+	h.Origin = fmt.Sprintf("%s:%d", d.File(), d.Line())
 	if !d.NextArg() {
-		return d.Errf("webhook_verify needs a provider (known: %v)", verifiers.Names())
+		return d.Errf("webhook_verify needs a provider, as in webhook_verify stripe {...} (docs/providers.md lists all %d names)", len(verifiers.Names()))
 	}
 	h.Provider = d.Val()
 	if !verifiers.Known(h.Provider) {
-		return d.Errf("unknown provider %q (known: %v)", h.Provider, verifiers.Names())
+		return d.Errf("unknown provider %q%s", h.Provider, providerHint(h.Provider))
 	}
 	if d.NextArg() {
 		return d.ArgErr()
@@ -129,7 +131,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("public_key is empty")
 			}
 		case "tolerance":
-			v, err := oneArg(d)
+			v, err := durationArg(d, "or off")
 			if err != nil {
 				return err
 			}
@@ -139,7 +141,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			dur, err := caddy.ParseDuration(v)
 			if err != nil {
-				return d.Errf("parsing tolerance: %v", err)
+				return d.Errf("parsing tolerance: %v; use a duration like 5m, or off", err)
 			}
 			if dur <= 0 {
 				return d.Err("tolerance must be positive, or off")
@@ -162,13 +164,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.MaxSize = int64(size)
 		case "body_timeout":
-			v, err := oneArg(d)
+			v, err := durationArg(d, "")
 			if err != nil {
 				return err
 			}
 			dur, err := caddy.ParseDuration(v)
 			if err != nil {
-				return d.Errf("parsing body_timeout: %v", err)
+				return d.Errf("parsing body_timeout: %v; use a duration like 30s", err)
 			}
 			if dur < MinBodyTimeout || dur > MaxBodyTimeout {
 				return d.Errf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
@@ -183,6 +185,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalReplay(d); err != nil {
 				return err
 			}
+		case "attest":
+			keys, err := unmarshalAttest(d)
+			if err != nil {
+				return err
+			}
+			h.Attest = append(h.Attest, keys...)
 		case "mode":
 			v, err := oneArg(d)
 			if err != nil {
@@ -311,7 +319,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				r.TimestampUnit = args[1]
 			}
 		default:
-			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
+			return d.Errf("unrecognized webhook_verify subdirective %q%s", opt, didYouMean(opt, directiveOptions))
 		}
 	}
 	if err := h.checkShape(directive, lines); err != nil {
@@ -442,6 +450,7 @@ func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 
 // unmarshalReplay parses `replay off` or a replay block.
 func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
+	prev := h.Replay
 	if h.Replay == nil {
 		h.Replay = new(ReplayConfig)
 	}
@@ -450,8 +459,14 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 		if d.Val() != "off" || d.NextArg() {
 			return d.Errf("replay takes off or a block")
 		}
+		if prev != nil && !prev.Disabled {
+			return d.Err("replay given twice (a block, then off): keep one")
+		}
 		rc.Disabled = true
 		return nil
+	}
+	if prev != nil && prev.Disabled {
+		return d.Err("replay given twice (off, then a block): keep one")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch d.Val() {
@@ -532,13 +547,30 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 			}
 			rc.Redis = redis
 		default:
-			return d.Errf("unrecognized replay option %q", d.Val())
+			return d.Errf("unrecognized replay option %q%s", d.Val(), didYouMean(d.Val(), replayOptions))
 		}
 	}
 	if rc.Redis != nil && rc.Cluster {
 		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
+}
+
+// durationArg is oneArg for a duration option: more than one argument
+// ("5 minutes") gets a hint of the form (alt: what else it takes).
+func durationArg(d *caddyfile.Dispenser, alt string) (string, error) {
+	opt := d.Val()
+	args := d.RemainingArgs()
+	if len(args) > 1 {
+		if alt != "" {
+			alt = ", " + alt
+		}
+		return "", d.Errf("%s takes one duration: use a duration like 5m (units ns, us, ms, s, m, h, d)%s", opt, alt)
+	}
+	if len(args) == 0 || args[0] == "" {
+		return "", d.ArgErr()
+	}
+	return args[0], nil
 }
 
 // oneArg returns exactly one non-empty argument.

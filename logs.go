@@ -1,9 +1,7 @@
 package webhookverify
 
 import (
-	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -11,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -192,59 +188,6 @@ func (h *Handler) closeLogs() {
 	if h.untrack != nil {
 		h.untrack()
 	}
-}
-
-// resultStoreUnavailable is the result (log, metrics) of a verified
-// delivery the replay store could not check.
-const resultStoreUnavailable = "replay_unavailable"
-
-// httpError ends a request the gate refuses: it returns a Caddy HTTP
-// error, for handle_errors routes to shape, except for a 5xx on a server
-// without handle_errors routes. Caddy would log that one at ERROR, once
-// per request, with the copy of the request it made before any handler
-// ran: every header, a credential the gate removed as much as whatever an
-// unauthenticated client chose to send. The gate answers it itself, as
-// Caddy would (the status and the headers already set, no body), and
-// returns nil, so its own rate-limited line is the only one. Caddy logs
-// the errors it is handed (below 500, or any status when handle_errors
-// routes exist) at DEBUG.
-func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
-	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
-		return caddyhttp.Error(status, err)
-	}
-	w.WriteHeader(status)
-	return nil
-}
-
-// answersErrorsItself reports whether the request is served by a Caddy
-// server without handle_errors routes (outside a Caddy server, as in unit
-// tests, errors are returned).
-func answersErrorsItself(r *http.Request) bool {
-	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	if !ok || srv == nil {
-		return false
-	}
-	return srv.Errors == nil || len(srv.Errors.Routes) == 0
-}
-
-// errStoreUnavailable is the error of a delivery the replay store could
-// not check; the store's own error is logged, never shown.
-var errStoreUnavailable = errors.New("replay cache unavailable")
-
-// storeUnavailable handles a verified delivery whose replay state could
-// not be read (the store failed, or the in-memory cache holds only
-// deliveries in flight): an operator's problem, logged at ERROR (limited
-// apart from rejections) and answered 503 with Retry-After, which
-// providers retry; log_only passes it on.
-func (h *Handler) storeUnavailable(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler, err error) error {
-	h.outcome(r, resultStoreUnavailable, res.ID, err)
-	repl.Set("http.webhook_verify.replay", "unavailable")
-	if h.logOnly() {
-		return next.ServeHTTP(w, r)
-	}
-	repl.Set("http.webhook_verify.error", errStoreUnavailable.Error())
-	w.Header().Set("Retry-After", retryAfter)
-	return h.httpError(w, r, http.StatusServiceUnavailable, errStoreUnavailable)
 }
 
 // caddyRedacted are the request headers Caddy's logs redact unless the

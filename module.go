@@ -39,8 +39,11 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.id}` | The delivery id, when the provider sends one
 // `{http.webhook_verify.timestamp}` | The verified timestamp (Unix seconds), when the scheme has one
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
-// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too)
-// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
+// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too); empty when replay is off or the request did not verify
+// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature); empty when it verified
+//
+// Every one of them is set on every request the handler sees (empty when
+// it has no value), so none reaches a header or a body as literal text.
 type Handler struct {
 	// The provider whose signature scheme to verify, for example
 	// `stripe`, `github`, `standard_webhooks` (aliases `svix`, `resend`),
@@ -112,7 +115,7 @@ type Handler struct {
 	// or Basic Authorization) on the request passed to the next handler.
 	// By default they are removed, so they reach neither the upstream nor
 	// its logs. Caddy's own logs copy the request before any handler runs:
-	// see the README's Logs section for the filter that keeps them out.
+	// see docs/metrics.md (What Caddy itself logs) for the filter that keeps them out.
 	KeepCredentials bool `json:"keep_credentials,omitempty"`
 
 	// Allowed MailChannels customer handles (`mailchannels`): every event
@@ -136,6 +139,17 @@ type Handler struct {
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
+	// Sign each verified request passed on in the Standard Webhooks
+	// format, so the app can check it came through this gate: `whsec_`
+	// secrets (v1, HMAC-SHA256) and `whsk_` Ed25519 keys (v1a; the app
+	// holds only the `whpk_` public key, see `caddy webhook keygen
+	// standard_webhooks`), one webhook-signature entry each. webhook-id is
+	// the provider and the delivery ("stripe:event:evt_1"), the timestamp
+	// the time of forwarding. Any webhook-* or svix-* header the request
+	// came with is removed first, and a request passed on unverified
+	// (log_only) gets none. Placeholders are resolved as for secrets.
+	Attest []string `json:"attest,omitempty"`
+
 	// What to do with a request that fails: `enforce` (default) refuses it;
 	// `log_only` (shadow mode) verifies, logs and counts exactly as enforce
 	// does but forwards every request, with `{http.webhook_verify.verified}`
@@ -149,6 +163,11 @@ type Handler struct {
 	// default: the name of the Caddy server the route is in (srv0, ...).
 	Name string `json:"name,omitempty"`
 
+	// Where the handler is configured, as `file:line`: the Caddyfile
+	// adapter sets it, so that errors at load and warnings about the route
+	// name the line. Informational; optional in JSON.
+	Origin string `json:"origin,omitempty"`
+
 	verifier  verifiers.Verifier
 	replay    *replayState
 	maxSize   int64
@@ -158,11 +177,19 @@ type Handler struct {
 	storeLog  *logLimiter // replay store failures, apart from rejections
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
+	attest    *verifiers.Attester
 
 	providerValue any         // Provider boxed once for its placeholder
 	hot           *hotMetrics // the collectors of verified deliveries, cached
 
 	bodyTimeout time.Duration
+}
+
+// placeholderNames are the placeholders the handler sets (see Handler).
+var placeholderNames = []string{
+	"http.webhook_verify.provider", "http.webhook_verify.verified", "http.webhook_verify.id",
+	"http.webhook_verify.timestamp", "http.webhook_verify.key", "http.webhook_verify.replay",
+	"http.webhook_verify.error",
 }
 
 // Modes of the handler.
@@ -187,14 +214,28 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves secrets and builds the verifier. Its errors start
 // with the directive and the provider ("webhook_verify stripe: secret 1 is
 // empty"), so that the route is found in Caddy's chain of module names.
+//
+// The error is also logged at ERROR, with the file and line the Caddyfile
+// gave, as the first line about it: Caddy's own error puts the chain of
+// module names (a few hundred characters) before it.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	return directiveError(h.Provider, h.provision(ctx))
+	err := directiveError(h.Provider, h.provision(ctx))
+	if err != nil && h.Origin != "" {
+		err = &configError{msg: err.Error() + ", at " + h.Origin, err: err}
+	}
+	if err != nil {
+		ctx.Logger().Error(err.Error())
+	}
+	return err
 }
 
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
 	h.providerValue = h.Provider
 	h.hot = new(hotMetrics)
+	if err := h.checkChain(ctx); err != nil {
+		return err
+	}
 	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
 	h.storeLog = newLogLimiter(logBurst, logInterval, h.storeFailureSummary(h.logger))
 	h.maxSize = h.MaxSize
@@ -244,29 +285,17 @@ func (h *Handler) provision(ctx caddy.Context) error {
 	if h.replay != nil && h.metrics != nil {
 		h.untrack = h.metrics.entries.track(h.replay.store, h.replay.label)
 	}
-	return h.provisionReplayKey()
+	if err := h.provisionReplayKey(); err != nil {
+		return err
+	}
+	return h.provisionAttest()
 }
 
 // verifierConfig resolves placeholders and reads certificate files.
 func (h *Handler) verifierConfig() (verifiers.Config, error) {
 	repl := caddy.NewReplacer()
 	resolve := func(what string, i int, s string) (string, error) {
-		// A placeholder the replacer does not know ({enx.X}, or a request
-		// placeholder, which has no value at provision time) would be
-		// kept as literal text: a secret anyone reading the config could
-		// sign with. Refused, without echoing any part of the value
-		// (write a literal brace as \{ or \}).
-		if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
-			return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
-		}
-		out, err := repl.ReplaceOrErr(s, true, false)
-		if err != nil {
-			return "", fmt.Errorf("%s %d: %v", what, i+1, err)
-		}
-		if out == "" {
-			return "", fmt.Errorf("%s %d is empty", what, i+1)
-		}
-		return out, nil
+		return resolveSecret(repl, what, i, s)
 	}
 	cfg := verifiers.Config{
 		Provider:    h.Provider,
@@ -325,6 +354,26 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// resolveSecret resolves the placeholders of a secret or key, the i-th
+// (from 0) of its kind. A placeholder the replacer does not know ({enx.X},
+// or a request placeholder, which has no value at provision time) would
+// be kept as literal text: a secret anyone reading the config could sign
+// with. Refused, without echoing any part of the value (write a literal
+// brace as \{ or \}).
+func resolveSecret(repl *caddy.Replacer, what string, i int, s string) (string, error) {
+	if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
+		return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
+	}
+	out, err := repl.ReplaceOrErr(s, true, false)
+	if err != nil {
+		return "", fmt.Errorf("%s %d: %v", what, i+1, err)
+	}
+	if out == "" {
+		return "", fmt.Errorf("%s %d is empty", what, i+1)
+	}
+	return out, nil
 }
 
 // Duration bounds checked at load, for the Caddyfile and JSON alike.
@@ -411,6 +460,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		repl = caddy.NewReplacer()
+	}
+	// Every documented placeholder is set on every request, so none
+	// reaches a header or a response as literal text.
+	for _, name := range placeholderNames {
+		repl.Set(name, "")
 	}
 	repl.Set("http.webhook_verify.provider", h.providerPlaceholder())
 	repl.Set("http.webhook_verify.verified", "false")
@@ -507,6 +561,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		next = h.actHandler(repl, res)
 	}
 	next = d.recycler.wrap(next, r, &d.held, buf)
+	if res.Act == nil {
+		if err := h.attestRequest(r, res, body); err != nil {
+			return h.fail(w, r, repl, next, err)
+		}
+	}
 	if h.replay != nil {
 		return h.forwardOnce(w, r, repl, res, d, next)
 	}

@@ -29,6 +29,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Repla
 	repl.Set("http.webhook_verify.error", err.Error())
 	h.outcome(r, why, "", err)
 	dropShadowHeaders(r)
+	h.dropAttestation(r)
 	return next.ServeHTTP(w, r)
 }
 
@@ -86,7 +87,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 }
 
 // outcome logs and counts the result of one request: one line per
-// decision, verified ones at DEBUG, rejections at INFO (ERROR for
+// decision, verified ones at DEBUG (INFO in log_only mode), rejections at INFO (ERROR for
 // internal errors), at most logBurst rejection lines per logInterval and
 // route; replay store failures at ERROR, limited apart from rejections (a
 // flood of forged requests cannot hide them). It never logs a secret, a
@@ -111,6 +112,11 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 		msg = "webhook handled"
 	case "duplicate", "in_flight":
 		msg = "webhook duplicate"
+	}
+	if h.logOnly() {
+		// Shadow mode: every decision at INFO, Caddy's default level, so
+		// the logs show what enforce would do without DEBUG.
+		level = zapcore.InfoLevel
 	}
 	limit := h.logLimit
 	if err != nil {
@@ -185,4 +191,37 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// resultStoreUnavailable is the result (log, metrics) of a verified
+// delivery the replay store could not check.
+const resultStoreUnavailable = "replay_unavailable"
+
+// httpError ends a request the gate refuses: it returns a Caddy HTTP
+// error, for handle_errors routes to shape, except for a 5xx on a server
+// without handle_errors routes. Caddy would log that one at ERROR, once
+// per request, with the copy of the request it made before any handler
+// ran: every header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. The gate answers it itself, as
+// Caddy would (the status and the headers already set, no body), and
+// returns nil, so its own rate-limited line is the only one. Caddy logs
+// the errors it is handed (below 500, or any status when handle_errors
+// routes exist) at DEBUG.
+func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
+	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
+		return caddyhttp.Error(status, err)
+	}
+	w.WriteHeader(status)
+	return nil
+}
+
+// answersErrorsItself reports whether the request is served by a Caddy
+// server without handle_errors routes (outside a Caddy server, as in unit
+// tests, errors are returned).
+func answersErrorsItself(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv == nil {
+		return false
+	}
+	return srv.Errors == nil || len(srv.Errors.Routes) == 0
 }
