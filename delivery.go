@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
@@ -117,4 +119,32 @@ func (h *Handler) collectors(r *http.Request) *routeCollectors {
 		h.hot.last.Store(c)
 	}
 	return c
+}
+
+// resetPlaceholders makes every documented placeholder resolve to ""
+// until this request sets it, as setting each to "" would, without a map
+// insert per placeholder and request: placeholderDefault answers the
+// ones not set (it comes after the replacer's static values). Values an
+// earlier handler of the chain set (another webhook_verify) are deleted
+// first, as they would have been overwritten.
+func resetPlaceholders(repl *caddy.Replacer) {
+	if _, ok := repl.Get("http.webhook_verify.provider"); ok {
+		for _, name := range placeholderNames {
+			repl.Delete(name)
+		}
+	}
+	repl.Map(placeholderDefault)
+}
+
+// placeholderDefault is "" for a documented placeholder.
+func placeholderDefault(key string) (any, bool) {
+	if !strings.HasPrefix(key, "http.webhook_verify.") {
+		return nil, false
+	}
+	for _, name := range placeholderNames {
+		if name == key {
+			return "", true
+		}
+	}
+	return nil, false
 }

@@ -230,8 +230,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 				w.WriteHeader(http.StatusNoContent)
 				return nil
 			})
-			repl := caddy.NewReplacer()
-			ctx := context.WithValue(context.Background(), caddy.ReplacerCtxKey, repl)
+			ctx := &benchContext{Context: context.Background(), repl: caddy.NewReplacer()}
 			req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1/hooks/github", nil)
 			if err != nil {
 				b.Fatal(err)
@@ -275,9 +274,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 			}
 			b.SetBytes(benchSize)
 			b.ReportAllocs()
-			for b.Loop() {
-				serve()
-			}
+			loopWithReplacers(b, ctx, serve)
 		})
 	}
 }

@@ -461,11 +461,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if repl == nil {
 		repl = caddy.NewReplacer()
 	}
-	// Every documented placeholder is set on every request, so none
-	// reaches a header or a response as literal text.
-	for _, name := range placeholderNames {
-		repl.Set(name, "")
-	}
+	// Every documented placeholder resolves on every request ("" until
+	// set), so none reaches a header or a response as literal text.
+	resetPlaceholders(repl)
 	repl.Set("http.webhook_verify.provider", h.providerPlaceholder())
 	repl.Set("http.webhook_verify.verified", "false")
 
