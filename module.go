@@ -57,6 +57,10 @@ type Handler struct {
 	// id. Placeholders are resolved as for secrets.
 	PublicKeys []verifiers.PublicKey `json:"public_keys,omitempty"`
 
+	// Secrets looked up per request instead of `secrets` (one route, a
+	// secret per tenant): see SecretSource (tenants.go).
+	SecretFrom *SecretSource `json:"secret_from,omitempty"`
+
 	// How far a signed timestamp may be from the current time, in either
 	// direction. Default 5m; a negative value (Caddyfile: `off`) disables
 	// the timestamp check.
@@ -207,7 +211,7 @@ func (h *Handler) provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := verifiers.New(h.Provider, cfg)
+	v, err := h.newVerifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
