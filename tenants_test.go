@@ -288,7 +288,9 @@ func (f *fakeTenants) count(key string) int {
 
 type nopVerifier struct{ name string }
 
-func (nopVerifier) Verify(*verifiers.Request) (*verifiers.Result, error) { return &verifiers.Result{}, nil }
+func (nopVerifier) Verify(*verifiers.Request) (*verifiers.Result, error) {
+	return &verifiers.Result{}, nil
+}
 
 // TestTenantCacheTTL: a tenant's verifier is reused for the ttl, then
 // looked up again; a tenant without a secret for negative_ttl (and works
