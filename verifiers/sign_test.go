@@ -112,7 +112,7 @@ func TestSignRoundTrip(t *testing.T) {
 		{name: "postmark header", provider: "postmark", req: SignRequest{Header: "X-Token", Secret: "tk"},
 			cfg: Config{Header: "X-Token", Secrets: []string{"tk"}}, wrong: Config{Header: "X-Token", Secrets: []string{"tl"}}},
 		{name: "contentful", provider: "contentful", req: SignRequest{Secret: cfS1, URL: "https://example.com/hook?x=1", ID: "dlv-1"},
-			cfg: Config{Secrets: []string{cfS1}}, wrong: Config{Secrets: []string{cfS2}}, wantID: "dlv-1"},
+			cfg: Config{Secrets: []string{cfS1}}, wrong: Config{Secrets: []string{cfS2}}, wantID: "dlv-1", reqURL: "https://example.com/hook"},
 		// zoom: signed through the recipe engine (no signer of its own).
 		{name: "zoom", provider: "zoom", req: SignRequest{Secret: "zs"},
 			cfg: Config{Secrets: []string{"zs"}}, wrong: Config{Secrets: []string{"zt"}}},
