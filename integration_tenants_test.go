@@ -146,6 +146,12 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {` +
 		h := map[string]string{"webhook-id": e2eSwID, "webhook-timestamp": e2eSwTS, "webhook-signature": "v1," + e2eSwV1, "Content-Type": "application/json"}
 		tnForward(t, tc, up, "shop", "/store/svix/shop", h, e2eSwBody, "webhook-secrets/svix/shop", "1")
 		tnRefuse(t, tc, up, "other shop", "/store/svix/other", h, e2eSwBody, 401)
+		// A value the provider cannot use is the operator's mistake: 503
+		// (the provider retries), logged without the value.
+		if err := store.Store(context.Background(), "webhook-secrets/svix/bad", []byte("whsec_!!!not-base64\n")); err != nil {
+			t.Fatal(err)
+		}
+		tnRefuse(t, tc, up, "unusable secret", "/store/svix/bad", h, e2eSwBody, 503)
 	})
 	t.Run("stripe", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "stripe", "acct_1"), []byte(e2eStripeDotnetSecret), 0o600); err != nil {

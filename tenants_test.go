@@ -570,3 +570,34 @@ func TestTenantVerifierInterfaces(t *testing.T) {
 		t.Fatalf("only %d providers take a secret alone", n)
 	}
 }
+
+// TestProvisionSecretFromErrors: a secret_from in JSON is checked at load
+// as the Caddyfile's is.
+func TestProvisionSecretFromErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		h       Handler
+		wantErr string
+	}{
+		{"with secret", Handler{Provider: "github", Secrets: []string{"s"}, SecretFrom: &SecretSource{From: "file", Key: dir + "/{x}"}}, "secret and secret_from exclude each other"},
+		{"unknown source", Handler{Provider: "github", SecretFrom: &SecretSource{From: "vault", Key: "a/{x}"}}, `"vault" is not storage or file`},
+		{"traversal in the template", Handler{Provider: "github", SecretFrom: &SecretSource{From: "file", Key: dir + "/../{x}"}}, ". or .."},
+		{"no such directory", Handler{Provider: "github", SecretFrom: &SecretSource{From: "file", Key: dir + "/nope/{x}"}}, "is not a directory"},
+		{"ttl out of range", Handler{Provider: "github", SecretFrom: &SecretSource{From: "file", Key: dir + "/{x}", TTL: caddy.Duration(time.Hour * 25)}}, "ttl must be between"},
+		{"negative bound", Handler{Provider: "github", SecretFrom: &SecretSource{From: "file", Key: dir + "/{x}", MaxLookups: -1}}, "must not be negative"},
+		{"provider without secrets", Handler{Provider: "sns", SecretFrom: &SecretSource{From: "file", Key: dir + "/{x}"}}, "does not take secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			h := tt.h
+			err := h.Provision(ctx)
+			defer h.Cleanup()
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
