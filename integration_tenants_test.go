@@ -2,6 +2,9 @@ package webhookverify
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -59,7 +62,8 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {` +
 		route("/store/github/*", "github", "storage webhook-secrets/github/{http.request.uri.path.2}", "replay {\n namespace tn-store-"+ns+"\n }") +
 		route("/query/github", "github", "file "+dir+"/github/{http.request.uri.query.tenant}", "") +
 		route("/store/svix/*", "standard_webhooks", "storage webhook-secrets/svix/{http.request.uri.path.2}", "tolerance off") +
-		route("/file/stripe/*", "stripe", "file "+dir+"/stripe/{http.request.uri.path.2}", "tolerance off") + `
+		route("/file/stripe/*", "stripe", "file "+dir+"/stripe/{http.request.uri.path.2}", "tolerance off") +
+		route("/store/x/*", "twitter", "storage webhook-secrets/x/{path.2}", "") + `
 }
 `
 	tc := newTester(t)
@@ -153,6 +157,7 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {` +
 		}
 		tnRefuse(t, tc, up, "unusable secret", "/store/svix/bad", h, e2eSwBody, 503)
 	})
+	t.Run("x crc", func(t *testing.T) { tnCRC(t, tc, store) })
 	t.Run("stripe", func(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "stripe", "acct_1"), []byte(e2eStripeDotnetSecret), 0o600); err != nil {
 			t.Fatal(err)
@@ -161,6 +166,28 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {` +
 		tnForward(t, tc, up, "acct_1", "/file/stripe/acct_1", h, e2eStripeDotnetBody(), dir+"/stripe/acct_1", "1")
 		tnRefuse(t, tc, up, "acct_2", "/file/stripe/acct_2", h, e2eStripeDotnetBody(), 401)
 	})
+}
+
+// TestIntegrationTenants' X CRC: the handshake is answered with the
+// tenant's secret: response_token is sha256= and the base64 HMAC-SHA256
+// of crc_token under the consumer secret (X's "Securing webhooks" docs,
+// computed here with crypto/hmac).
+func tnCRC(t *testing.T, tc *caddytest.Tester, store *certmagic.FileStorage) {
+	const secret, token = "x-consumer-secret-of-tenant-one", "crc-token-0123"
+	if err := store.Store(context.Background(), "webhook-secrets/x/one", []byte(secret)); err != nil {
+		t.Fatal(err)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(token))
+	want := `{"response_token":"sha256=` + base64.StdEncoding.EncodeToString(m.Sum(nil)) + `"}`
+	status, got, _ := e2eDo(t, tc, "GET", "/store/x/one?crc_token="+token, nil, nil)
+	if status != 200 || got != want {
+		t.Fatalf("CRC of tenant one: %d %s, want 200 %s", status, got, want)
+	}
+	status, got, _ = e2eDo(t, tc, "GET", "/store/x/two?crc_token="+token, nil, nil)
+	if status != 200 || got == want {
+		t.Fatalf("CRC of an unknown tenant: %d %s, want 200 with another token", status, got)
+	}
 }
 
 // tnAnswer is what a client sees of a refusal.

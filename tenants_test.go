@@ -2,6 +2,7 @@ package webhookverify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/certmagic"
 
@@ -599,5 +601,43 @@ func TestProvisionSecretFromErrors(t *testing.T) {
 				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestDocsTenants adapts and validates the full configs of docs/tenants.md
+// (the blocks that start with global options).
+func TestDocsTenants(t *testing.T) {
+	raw, err := os.ReadFile("docs/tenants.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(secrets, "github"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, block := range strings.Split(string(raw), "```caddyfile\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.HasPrefix(block, "{") {
+			continue
+		}
+		n++
+		block = strings.ReplaceAll(block, "/etc/caddy/secrets", secrets)
+		block = strings.ReplaceAll(block, "/var/lib/caddy", t.TempDir())
+		block = strings.Replace(block, "{\n", "{\n\tauto_https off\n\tadmin off\n", 1)
+		js, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(block), nil)
+		if err != nil {
+			t.Fatalf("block %d: adapt: %v", n, err)
+		}
+		var cfg caddy.Config
+		if err := json.Unmarshal(js, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := caddy.Validate(&cfg); err != nil {
+			t.Fatalf("block %d: validate: %v", n, err)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no config in docs/tenants.md")
 	}
 }
