@@ -41,6 +41,7 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
 // `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too)
 // `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
+// `{http.webhook_verify.tenant}` | With `secret_from`: the tenant's expanded key, once it is valid
 type Handler struct {
 	// The provider whose signature scheme to verify, for example
 	// `stripe`, `github`, `standard_webhooks` (aliases `svix`, `resend`),
