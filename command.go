@@ -28,10 +28,11 @@ import (
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "webhook",
-		Usage: "sign|keygen ...",
-		Short: "Signs test webhook deliveries for webhook_verify",
+		Usage: "sign|keygen|queue ...",
+		Short: "Signs test webhook deliveries for webhook_verify; operates webhook_queue",
 		Long: `
-Tools for testing webhook_verify routes without the provider.
+Tools for testing webhook_verify routes without the provider, and for
+operating the webhook_queue queues of a running Caddy.
 
   caddy webhook sign <provider> --secret-env <VAR> --body-file <file> [--send <url>]
       signs a delivery as the provider would and prints its headers, a
@@ -39,8 +40,11 @@ Tools for testing webhook_verify routes without the provider.
   caddy webhook keygen <provider> [--out <name>]
       makes a key pair for standard_webhooks (v1a), sendgrid, mailchannels
       or sns, in the form webhook_verify's public_key / certificate takes.
+  caddy webhook queue list|show|retry|purge [--route <name>] [--dead] [<id>]
+      inspects the queues of a running Caddy through its admin API: depth,
+      dead letters, requeue, purge.
 
-Run 'caddy webhook sign --help' for every flag.
+Run 'caddy webhook sign --help' (or queue --help) for every flag.
 `,
 		CobraFunc: setupWebhookCommand,
 	})

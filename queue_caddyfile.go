@@ -58,6 +58,7 @@ func parseQueueCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //		max_bytes <size>                 # default 1GiB
 //		max_size <size>                  # default 1MiB (without webhook_verify before it)
 //		visibility <duration>            # default 5m
+//		allow_unverified                 # queue what a log_only gate passes on unverified
 //		deliver {
 //			<handler directives, as in handle>
 //		}
@@ -177,6 +178,11 @@ func (q *Queue) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("visibility must be at least 1s, not %s", v)
 			}
 			q.Visibility = caddy.Duration(dur)
+		case "allow_unverified":
+			if d.NextArg() {
+				return d.ArgErr()
+			}
+			q.AllowUnverified = true
 		case "deliver":
 			if d.CountRemainingArgs() > 0 {
 				return d.Err("deliver takes no arguments, only a block of handlers")

@@ -76,6 +76,7 @@ func TestQueueCaddyfile(t *testing.T) {
 				max_bytes 512MiB
 				max_size 2MiB
 				visibility 2m
+				allow_unverified
 				deliver {
 					request_header X-Webhook-Id {http.webhook_verify.id}
 					reverse_proxy app:8080
@@ -84,7 +85,7 @@ func TestQueueCaddyfile(t *testing.T) {
 			want: Queue{Name: "stripe", Store: &QueueStoreConfig{Type: "file", Path: "/var/lib/caddy/q.db"}, Ack: 202,
 				RetryAttempts: 12, RetryMaxAge: caddy.Duration(72 * time.Hour), BackoffMin: caddy.Duration(5 * time.Second),
 				BackoffMax: caddy.Duration(10 * time.Hour), Concurrency: 8, MaxEntries: 100000, MaxBytes: 512 << 20,
-				MaxSize: 2 << 20, Visibility: caddy.Duration(2 * time.Minute)},
+				MaxSize: 2 << 20, Visibility: caddy.Duration(2 * time.Minute), AllowUnverified: true},
 			names: []string{"headers", "reverse_proxy"},
 		},
 		{
@@ -115,6 +116,7 @@ func TestQueueCaddyfile(t *testing.T) {
 		{name: "store unknown", input: "webhook_queue {\n store s3\n deliver {\n respond 200\n }\n}", err: `store "s3" is not file or redis, at Caddyfile:4`},
 		{name: "store redis bad url", input: "webhook_queue {\n store redis http://x\n deliver {\n respond 200\n }\n}", err: "redis url 1, at Caddyfile:4"},
 		{name: "twice", input: "webhook_queue {\n name a\n name b\n deliver {\n respond 200\n }\n}", err: "name given twice, at Caddyfile:5"},
+		{name: "allow_unverified argument", input: "webhook_queue {\n allow_unverified yes\n deliver {\n respond 200\n }\n}", err: "wrong argument count, at Caddyfile:4"},
 		{name: "argument", input: "webhook_queue stripe {\n deliver {\n respond 200\n }\n}", err: "wrong argument count, at Caddyfile:3"},
 		{name: "bad directive in deliver", input: "webhook_queue {\n deliver {\n reverse_prox app\n }\n}", err: "unrecognized directive: reverse_prox"},
 	}

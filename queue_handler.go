@@ -101,8 +101,10 @@ type Queue struct {
 	// the last failed one the entry is dead-lettered.
 	RetryAttempts int `json:"retry_attempts,omitempty"`
 
-	// No attempt is started once an entry is older than this (default
-	// 72h); a failure after it dead-letters the entry.
+	// No retry is scheduled after an entry is this old (default 72h): a
+	// longer wait is cut to it, and a failure after it dead-letters the
+	// entry. The first attempt after acceptance or a requeue is always
+	// made.
 	RetryMaxAge caddy.Duration `json:"retry_max_age,omitempty"`
 
 	// The shortest and longest wait between attempts: the wait doubles from
@@ -132,6 +134,15 @@ type Queue struct {
 	// off after it, and an entry whose worker died is taken up again once
 	// it has passed. Default 5m.
 	Visibility caddy.Duration `json:"visibility,omitempty"`
+
+	// Queue the requests a `webhook_verify` in `mode log_only` passes on
+	// although enforce mode would refuse them: those that did not verify
+	// ({http.webhook_verify.verified} is "false") and replays
+	// ({http.webhook_verify.replay} "duplicate" or "in_flight"). Off by
+	// default: such a request gets the answer enforce mode would give
+	// (401; 200 "duplicate"; 409) and nothing is stored, so unverified
+	// input never reaches the queue by a log_only switch alone.
+	AllowUnverified bool `json:"allow_unverified,omitempty"`
 
 	// The handlers each entry is delivered through, as a subroute
 	// (typically one reverse_proxy). A 2xx answer ends the entry; 5xx,
@@ -298,6 +309,11 @@ const (
 // ServeHTTP stores the request and answers ack once it is durable, or 503
 // (nothing kept) when it cannot be. It never calls next.
 func (q *Queue) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	if !q.AllowUnverified {
+		if done, err := q.refuseUnverified(w, r); done {
+			return err
+		}
+	}
 	e, err := q.entry(w, r)
 	if err != nil {
 		return err
@@ -306,6 +322,12 @@ func (q *Queue) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Ha
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), appendTimeout)
 	defer cancel()
 	id, err := q.store.Append(ctx, q.name(), e, q.limits)
+	if errors.Is(err, queue.ErrInvalid) {
+		// Too many header fields to store faithfully: refused, as a
+		// server refuses too large a header.
+		q.metrics.accepted(q.name(), "invalid")
+		return caddyhttp.Error(http.StatusRequestHeaderFieldsTooLarge, err)
+	}
 	if err != nil {
 		result := "unavailable"
 		if errors.Is(err, queue.ErrFull) {
@@ -327,6 +349,36 @@ func (q *Queue) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Ha
 	w.WriteHeader(q.ack())
 	_, err = io.WriteString(w, "queued\n")
 	return err
+}
+
+// refuseUnverified answers, as enforce mode would, a request that a
+// log_only webhook_verify passed on although it did not verify or is a
+// replay; done is false for every other request (verified and new, or no
+// webhook_verify before the queue).
+func (q *Queue) refuseUnverified(w http.ResponseWriter, r *http.Request) (done bool, err error) {
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return false, nil
+	}
+	if v, ok := repl.GetString("http.webhook_verify.verified"); ok && v != "true" {
+		q.metrics.accepted(q.name(), "unverified")
+		return true, caddyhttp.Error(http.StatusUnauthorized,
+			errors.New("webhook_queue: not queued: the request did not verify (a log_only webhook_verify passed it on; allow_unverified queues it)"))
+	}
+	switch v, _ := repl.GetString("http.webhook_verify.replay"); v {
+	case "duplicate":
+		// Its first copy was acknowledged, so it is stored already.
+		q.metrics.accepted(q.name(), "duplicate")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, err := io.WriteString(w, "duplicate delivery: already accepted\n")
+		return true, err
+	case "in_flight":
+		q.metrics.accepted(q.name(), "duplicate")
+		w.Header().Set("Retry-After", retryAfter)
+		return true, caddyhttp.Error(http.StatusConflict, errors.New("webhook_queue: not queued: duplicate delivery still in flight"))
+	}
+	return false, nil
 }
 
 // entry reads the request into a queue entry. Behind webhook_verify the

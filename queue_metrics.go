@@ -37,7 +37,7 @@ func newQueueMetrics() *queueMetrics {
 			Namespace: "caddy",
 			Subsystem: "webhook_queue",
 			Name:      "requests_total",
-			Help:      "Requests reaching webhook_queue, by route (the queue's name) and result (queued, full, unavailable).",
+			Help:      "Requests reaching webhook_queue, by route (the queue's name) and result (queued, full, unavailable, invalid, unverified, duplicate).",
 		}, []string{"route", "result"}),
 		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "caddy",

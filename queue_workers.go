@@ -26,9 +26,6 @@ const (
 	// came, an entry appended by another Caddy instance) waits for a
 	// worker; an entry appended here wakes the workers at once.
 	queuePollInterval = time.Second
-	// queueStopGrace is how long stopping workers wait for the attempts
-	// in flight before cutting them off (they are made due again at once).
-	queueStopGrace = 5 * time.Second
 	// queueSettleTimeout bounds the store call that ends an attempt.
 	queueSettleTimeout = 30 * time.Second
 	// queueErrorLogEvery spaces the warnings about a failing store.
@@ -36,6 +33,11 @@ const (
 	// maxQueueLastError bounds the error kept with an entry.
 	maxQueueLastError = 300
 )
+
+// queueStopGrace is how long stopping workers wait for the attempts in
+// flight before cutting them off (they are made due again at once). A
+// variable for the tests.
+var queueStopGrace = 5 * time.Second
 
 // queueWorkerPool holds the workers of each queue (per store and name),
 // shared by the configs that use the queue, so they survive reloads.
@@ -215,23 +217,31 @@ func (w *queueWorkers) run() {
 	for {
 		rt := w.cur.Load()
 		if free := int64(rt.concurrency) - w.inflight.Load(); free > 0 && w.stopCtx.Err() == nil {
-			leases, err := w.store.Claim(w.stopCtx, w.name, int(free), rt.visibility, time.Now())
-			if err != nil && w.stopCtx.Err() == nil {
+			leases, err := w.claim(rt, int(free))
+			if err != nil {
 				w.logStoreError(rt, "claim", err)
+			}
+			if w.stopCtx.Err() != nil {
+				w.release(leases)
+				return
 			}
 			for _, l := range leases {
 				w.inflight.Add(1)
 				w.wg.Add(1)
 				go func(l queue.Lease) {
-					defer func() {
-						w.inflight.Add(-1)
-						w.wg.Done()
-						select {
-						case w.finished <- struct{}{}:
-						default:
-						}
-					}()
-					w.deliver(l)
+					var once sync.Once
+					free := func() {
+						once.Do(func() {
+							w.inflight.Add(-1)
+							select {
+							case w.finished <- struct{}{}:
+							default:
+							}
+						})
+					}
+					defer w.wg.Done()
+					defer free()
+					w.deliver(l, free)
 				}(l)
 			}
 			if err == nil && int64(len(leases)) == free {
@@ -245,6 +255,26 @@ func (w *queueWorkers) run() {
 		case <-w.finished:
 		case <-tick.C:
 		}
+	}
+}
+
+// claim claims up to n entries. It is not cut short by a stop: a Redis
+// claim abandoned after its script ran would leave the entries it took
+// leased, with nobody to deliver them, for their visibility timeout.
+func (w *queueWorkers) claim(rt *queueRuntime, n int) ([]queue.Lease, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
+	defer cancel()
+	return w.store.Claim(ctx, w.name, n, rt.visibility, time.Now())
+}
+
+// release makes entries claimed during a stop due again at once, keeping
+// their last outcome (the attempt Claim counted stays counted).
+func (w *queueWorkers) release(leases []queue.Lease) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
+	defer cancel()
+	for _, l := range leases {
+		o := queue.Outcome{Status: l.Entry.LastStatus, Error: l.Entry.LastError}
+		_ = w.store.Retry(ctx, w.name, l, time.Now(), o)
 	}
 }
 
@@ -271,14 +301,22 @@ type attemptResult struct {
 }
 
 // deliver makes one attempt at a claimed entry and settles it: Ack, Retry
-// or Dead.
-func (w *queueWorkers) deliver(l queue.Lease) {
+// or Dead. It calls free once the attempt is over, before the settle: the
+// attempt's slot (concurrency) goes to the next entry while the store
+// writes the outcome (a bbolt commit, a Redis round trip), so delivery
+// does not wait for two commits per entry and slot.
+func (w *queueWorkers) deliver(l queue.Lease, free func()) {
 	rt := w.cur.Load()
 	e := l.Entry
-	now := time.Now()
 	var res attemptResult
 	var took time.Duration
-	expired := now.Sub(e.Created) > rt.maxAge
+	// No attempt is started for an entry scheduled after its age, except
+	// the first after its acceptance or a requeue: an entry is never
+	// dead-lettered without an attempt (a requeued one older than the age
+	// gets one more), and one whose attempt was due in time is attempted
+	// even when a worker takes it up late (a backlog, a restart).
+	deadline := e.Created.Add(rt.maxAge)
+	expired := e.Attempts > 1 && e.NextAt.After(deadline)
 	if expired {
 		res = attemptResult{status: e.LastStatus, err: errors.New(e.LastError)}
 	} else {
@@ -289,6 +327,7 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		cancel()
 		rt.metrics.observeDelivery(w.name, took)
 	}
+	free()
 
 	ctx, cancel := context.WithTimeout(context.Background(), queueSettleTimeout)
 	defer cancel()
@@ -319,8 +358,15 @@ func (w *queueWorkers) deliver(l queue.Lease) {
 		if d, ok := queue.RetryAfter(res.retryAfter, time.Now(), rt.backoffMax); ok {
 			delay = d
 		}
-		at := time.Now().Add(delay)
-		if e.Attempts >= rt.attempts || at.Sub(e.Created) > rt.maxAge {
+		now := time.Now()
+		at := now.Add(delay)
+		pastAge := at.After(deadline) && !deadline.After(now)
+		if at.After(deadline) {
+			// The wait (a Retry-After, a long backoff) ends after the
+			// age: the last attempt is made when the age runs out.
+			at = deadline
+		}
+		if e.Attempts >= rt.attempts || pastAge {
 			outcome = "dead"
 			err = w.store.Dead(ctx, w.name, l, o)
 			break

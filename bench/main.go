@@ -87,6 +87,9 @@ func main() {
 			return err
 		}
 	}
+	if q := queueRunner(); q != nil {
+		runner = q // -queue: see queue.go
+	}
 	if err := runner(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -53,7 +53,8 @@ type BoltOptions struct {
 // entries.
 //
 // An in-flight entry whose lease expired counts as in flight until it is
-// claimed again.
+// claimed again (or the file is opened again: OpenBolt releases every
+// lease).
 type Bolt struct {
 	db   *bolt.DB
 	path string
@@ -79,6 +80,10 @@ const maxQueueName = 1024
 // path. When another process holds the file it waits opts.LockTimeout, then
 // returns an error saying the file is in use. Every error wraps
 // ErrUnavailable.
+//
+// Entries left in flight (leased) in the file are made due at once: with
+// the lock held, their leases can only be those of a process that died
+// during the attempt. Their Attempts are kept.
 func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -114,7 +119,77 @@ func OpenBolt(path string, opts BoltOptions) (*Bolt, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialising queue file %s: %w: %w", path, ErrUnavailable, err)
 	}
+	if err := db.Update(func(tx *bolt.Tx) error { return releaseLeases(tx, time.Now()) }); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("releasing the leases of queue file %s: %w: %w", path, ErrUnavailable, err)
+	}
 	return &Bolt{db: db, path: path, opts: opts}, nil
+}
+
+// releaseLeases makes every entry in flight due at now. It runs at open:
+// the file lock admits one process, so a lease found then was handed out
+// by a process that died during the attempt (kill -9, a crash, a power
+// cut), and waiting out its visibility timeout would only delay the entry.
+// Attempts is kept (the interrupted attempt was started). Queues whose
+// counters say nothing is in flight are skipped, so an open reads only the
+// queues a crash left leases in.
+func releaseLeases(tx *bolt.Tx, now time.Time) error {
+	top := tx.Bucket(bktQueues)
+	var names [][]byte
+	if err := top.ForEachBucket(func(k []byte) error {
+		names = append(names, bytes.Clone(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	due := nanos(now)
+	for _, name := range names {
+		q, err := buckets(tx, string(name), false)
+		if err != nil {
+			return err
+		}
+		if q == nil || (!q.recount && q.c.inFlight == 0) {
+			continue
+		}
+		type leased struct {
+			id  []byte
+			rec record
+		}
+		var ls []leased
+		if err := q.entries.ForEach(func(k, v []byte) error {
+			if r, err := parseRecord(v); err == nil && r.state == stateLeased {
+				r.entry = bytes.Clone(r.entry)
+				ls = append(ls, leased{bytes.Clone(k), r})
+			}
+			return nil // a corrupt record is moved aside when Claim meets it
+		}); err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if err := q.due.Delete(dueKey(l.rec.due, string(l.id))); err != nil {
+				return err
+			}
+			v := make([]byte, recordHeader, recordHeader+len(l.rec.entry))
+			v[0] = statePending
+			binary.BigEndian.PutUint64(v[1:9], due)
+			binary.BigEndian.PutUint64(v[9:17], uint64(l.rec.size))
+			v = append(v, l.rec.entry...)
+			if err := q.entries.Put(l.id, v); err != nil {
+				return err
+			}
+			if err := q.due.Put(dueKey(due, string(l.id)), nil); err != nil {
+				return err
+			}
+			q.c.add(stateLeased, l.rec.size, -1)
+			q.c.add(statePending, l.rec.size, 1)
+		}
+		if len(ls) > 0 || q.recount {
+			if err := q.save(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Path returns the file the store was opened on.
@@ -393,6 +468,9 @@ func (s *Bolt) Append(ctx context.Context, name string, e *Entry, lim Limits) (s
 	if err := checkName(name); err != nil {
 		return "", err
 	}
+	if err := Check(e); err != nil {
+		return "", err
+	}
 	if e.Created.IsZero() {
 		e.Created = time.Now()
 	}
@@ -484,6 +562,9 @@ func (s *Bolt) Claim(ctx context.Context, name string, n int, visibility time.Du
 				continue
 			}
 			r, e, err := decodeRecord(raw, true)
+			if err == nil && e.ID != string(id) {
+				err = fmt.Errorf("%w: the entry stored under this id holds another", ErrCorrupt)
+			}
 			if err != nil {
 				corrupt = append(corrupt, string(id))
 				bad = append(bad, corruption{string(id), err})

@@ -78,6 +78,13 @@ func TestBoltCorruptMovedAside(t *testing.T) {
 		"entry bad version": func(v []byte) []byte { v = append([]byte(nil), v...); v[recordHeader] = 9; return v },
 		"header truncated":  func(v []byte) []byte { return v[:5] },
 		"header bad state":  func(v []byte) []byte { v = append([]byte(nil), v...); v[0] = 0x7f; return v },
+		// The entry decodes, but names another id than its key: claimed,
+		// it would be settled under that id and leave a ghost behind.
+		"entry of another id": func(v []byte) []byte {
+			v = append([]byte(nil), v...)
+			v[recordHeader+2] ^= 1 // the first hex digit of the encoded id
+			return v
+		},
 	}
 	for name, damage := range cases {
 		t.Run(name, func(t *testing.T) {

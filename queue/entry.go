@@ -23,6 +23,26 @@ const (
 	maxVars         = 1 << 16 // placeholders
 )
 
+// Check reports whether e can be stored and read back as it is: it
+// returns an error wrapping ErrInvalid for more header values or Vars than
+// Decode accepts (possible behind a server whose max_header_size was
+// raised far above Go's 1 MiB default). Both stores' Append call it, so
+// such a request is refused before it is acknowledged, instead of being
+// acknowledged and then moved aside as corrupt.
+func Check(e *Entry) error {
+	n := 0
+	for _, vs := range e.Header {
+		n += max(len(vs), 1)
+	}
+	if n > maxHeaderValues || len(e.Header) > maxHeaderValues {
+		return fmt.Errorf("%w: %d header values (at most %d)", ErrInvalid, n, maxHeaderValues)
+	}
+	if len(e.Vars) > maxVars {
+		return fmt.Errorf("%w: %d placeholders (at most %d)", ErrInvalid, len(e.Vars), maxVars)
+	}
+	return nil
+}
+
 // zeroUnix is the Unix second of the zero time.Time, which Encode writes
 // with 0 nanoseconds so that Decode gives back time.Time{} exactly.
 var zeroUnix = time.Time{}.Unix()

@@ -115,8 +115,9 @@ type Store interface {
 	// Append stores e in queue name and returns its new id. It returns
 	// only once the entry is durable (fsynced to disk, acknowledged by
 	// Redis). With an error nothing is kept. Over the limits it returns an
-	// error wrapping ErrFull. Append sets e.ID, e.Created (if zero) and
-	// e.NextAt (to Created if zero).
+	// error wrapping ErrFull; for an entry Check refuses, ErrInvalid.
+	// Append sets e.ID, e.Created (if zero) and e.NextAt (to Created if
+	// zero).
 	Append(ctx context.Context, name string, e *Entry, lim Limits) (string, error)
 
 	// Claim hands out up to n entries of queue name that are due at now
@@ -164,6 +165,9 @@ var (
 	// (a disk error, Redis down or refusing writes, a timeout); the handler
 	// answers 503.
 	ErrUnavailable = errors.New("queue store unavailable")
+	// ErrInvalid is wrapped by Append (and Check) for an entry the store
+	// could not give back as it was given (see Check); nothing is kept.
+	ErrInvalid = errors.New("queue entry cannot be stored")
 	// ErrNotFound is wrapped by Get, Requeue and Purge for an unknown id.
 	ErrNotFound = errors.New("queue entry not found")
 	// ErrLeaseLost is wrapped by Ack, Retry and Dead when the lease is no

@@ -42,7 +42,13 @@ type RedisOptions struct {
 	// Consumer names this process in the lease tokens it hands out and
 	// in the owner it records on an entry in flight, so an operator can
 	// tell which Caddy instance holds it. Empty means the host name, the
-	// process id and a random suffix.
+	// process id and a random suffix. A consumer owns nothing: a lease is
+	// a time (the entry's score in the schedule) and a token with a
+	// random part per Claim, so a process restarted under the same name
+	// neither settles nor frees its predecessor's leases; their entries
+	// are claimed again, by any instance, when the lease ends (unlike
+	// Bolt, which frees them at open: with Redis, another live instance
+	// may hold them).
 	Consumer string
 
 	// Timeout bounds each operation, on top of the caller's context. 0
@@ -441,6 +447,9 @@ func (s *Redis) run(ctx context.Context, sc *redis.Script, name string, args ...
 // process appends to a queue, an SADD to the queue registry).
 func (s *Redis) Append(ctx context.Context, name string, e *Entry, lim Limits) (string, error) {
 	if err := checkName(name); err != nil {
+		return "", err
+	}
+	if err := Check(e); err != nil {
 		return "", err
 	}
 	if e.Created.IsZero() {
