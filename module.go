@@ -162,7 +162,8 @@ type Handler struct {
 	logLimit  *logLimiter
 	storeLog  *logLimiter // replay store failures, apart from rejections
 	replayKey replayKeySource
-	untrack   func() // stops counting this handler's replay store
+	untrack   func()        // stops counting this handler's replay store
+	tenants   *tenantSource // secret_from (tenants.go)
 
 	bodyTimeout time.Duration
 }
@@ -388,6 +389,7 @@ func (h *Handler) validate() error {
 // Cleanup releases what this instance acquired.
 func (h *Handler) Cleanup() error {
 	h.closeLogs()
+	h.releaseTenants()
 	if h.replay == nil {
 		return nil
 	}

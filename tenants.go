@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -151,10 +153,54 @@ func (s SecretSource) check() (keyTemplate, error) {
 
 // tenantSource is the provisioned secret_from of a handler.
 type tenantSource struct {
-	tpl    keyTemplate
-	cache  *tenantCache
-	logger *zap.Logger
-	warn   *rareLog
+	tpl     keyTemplate
+	cache   *tenantCache
+	poolKey string // of cache in tenantPool
+	release func() // removes this handler's look-up from cache
+	logger  *zap.Logger
+	warn    *rareLog
+}
+
+// tenantPoolKey identifies the cache of a route config: what its tenants'
+// verifiers are built from (the provider, its options, the secret_from
+// options and key) and where the secrets are read (the storage, by its
+// type and, for the file system, its path), hashed; a route that changes
+// any of them at a reload starts with an empty cache.
+func tenantPoolKey(provider string, cfg verifiers.Config, s SecretSource, ctx caddy.Context, tpl keyTemplate) string {
+	cfg.HTTPClient = nil
+	blob, _ := json.Marshal(struct {
+		Provider string
+		Config   verifiers.Config
+		Source   SecretSource
+		Storage  string
+	}{provider, cfg, s, storageIdentity(ctx, s.From)})
+	sum := sha256.Sum256(blob)
+	return "secret_from/" + hex.EncodeToString(sum[:16])
+}
+
+// storageIdentity names the storage a secret_from storage reads: its type
+// and, when it has one, its String().
+func storageIdentity(ctx caddy.Context, from string) string {
+	if from != SecretFromStorage {
+		return ""
+	}
+	st := ctx.Storage()
+	if s, ok := st.(fmt.Stringer); ok {
+		return fmt.Sprintf("%T %s", st, s.String())
+	}
+	return fmt.Sprintf("%T", st)
+}
+
+// releaseTenants gives back what secret_from took (Cleanup).
+func (h *Handler) releaseTenants() {
+	if h.tenants == nil {
+		return
+	}
+	if h.tenants.release != nil {
+		h.tenants.release()
+	}
+	_, _ = tenantPool.Delete(h.tenants.poolKey)
+	h.tenants = nil
 }
 
 // newTenantVerifier provisions secret_from: the verifier it returns looks
@@ -181,7 +227,18 @@ func (h *Handler) newTenantVerifier(ctx caddy.Context, cfg verifiers.Config) (ve
 	}
 	src := &tenantSource{tpl: tpl, logger: h.logger, warn: &rareLog{every: 10 * time.Second}}
 	provider := h.Provider
-	src.cache = newTenantCache(s, func(ctx context.Context, key string) (verifiers.Verifier, error) {
+	src.poolKey = tenantPoolKey(provider, cfg, s, ctx, tpl)
+	val, _, err := tenantPool.LoadOrNew(src.poolKey, func() (caddy.Destructor, error) {
+		return pooledTenantCache{newTenantCache(s, nil)}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Held from here: Cleanup (called even after a failed Provision)
+	// gives the reference back.
+	h.tenants = src
+	src.cache = val.(pooledTenantCache).tenantCache
+	src.release = src.cache.addLoad(func(ctx context.Context, key string) (verifiers.Verifier, error) {
 		raw, err := read(ctx, key)
 		if errors.Is(err, errNoSecret) {
 			return nil, nil

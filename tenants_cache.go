@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/webhookverify/caddy-webhook-verify/verifiers"
@@ -45,19 +47,37 @@ var (
 // no error when the tenant has no secret.
 type tenantLoad func(ctx context.Context, key string) (verifiers.Verifier, error)
 
+// tenantPool keeps the caches of secret_from routes across config reloads
+// (a reload does not start every tenant's look-up again), one per route
+// config (tenantPoolKey).
+var tenantPool = caddy.NewUsagePool()
+
+// pooledTenantCache is a tenantCache in tenantPool; it holds no goroutine
+// or connection of its own.
+type pooledTenantCache struct{ *tenantCache }
+
+// Destruct implements caddy.Destructor.
+func (pooledTenantCache) Destruct() error { return nil }
+
 // tenantCache holds the tenants' verifiers. The zero value is not usable:
 // use newTenantCache.
 type tenantCache struct {
 	ttl, negativeTTL time.Duration
-	load             tenantLoad
 	now              func() time.Time // tests move it
 
 	mu      sync.Mutex
+	loads   []tenantLoader // the handlers sharing the cache; the last one's is used
+	nextID  int
 	known   *expiringLRU // verifiers
 	missing *expiringLRU // tenants without a secret, failed look-ups
 	flights map[string]*tenantFlight
 	limiter *rate.Limiter
 	slots   chan struct{}
+}
+
+type tenantLoader struct {
+	id   int
+	load tenantLoad
 }
 
 type tenantFlight struct {
@@ -70,13 +90,18 @@ type tenantFlight struct {
 // (defaults filled in).
 func newTenantCache(s SecretSource, load tenantLoad) *tenantCache {
 	s = s.withDefaults()
-	return &tenantCache{
-		ttl: time.Duration(s.TTL), negativeTTL: time.Duration(s.NegativeTTL), load: load, now: time.Now,
-		known: newExpiringLRU(s.MaxTenants), missing: newExpiringLRU(s.MaxTenants),
+	c := &tenantCache{
+		ttl: time.Duration(s.TTL), negativeTTL: time.Duration(s.NegativeTTL), now: time.Now,
+		nextID: 1,
+		known:  newExpiringLRU(s.MaxTenants), missing: newExpiringLRU(s.MaxTenants),
 		flights: map[string]*tenantFlight{},
 		limiter: rate.NewLimiter(rate.Limit(s.LookupRate), lookupBurst(s.LookupRate)),
 		slots:   make(chan struct{}, s.MaxLookups),
 	}
+	if load != nil {
+		c.loads = []tenantLoader{{load: load}}
+	}
+	return c
 }
 
 // lookupBurst is the token bucket of lookup_rate: two seconds' worth.
@@ -105,9 +130,13 @@ func (c *tenantCache) get(ctx context.Context, key string) (verifiers.Verifier, 
 			c.mu.Unlock()
 			return nil, errTenantRate
 		}
+		if len(c.loads) == 0 {
+			c.mu.Unlock()
+			return nil, errTenantBusy
+		}
 		fl = &tenantFlight{done: make(chan struct{})}
 		c.flights[key] = fl
-		go c.run(context.WithoutCancel(ctx), key, fl)
+		go c.run(context.WithoutCancel(ctx), key, fl, c.loads[len(c.loads)-1].load)
 	}
 	c.mu.Unlock()
 	select {
@@ -119,13 +148,13 @@ func (c *tenantCache) get(ctx context.Context, key string) (verifiers.Verifier, 
 }
 
 // run makes one look-up in a slot and records its result.
-func (c *tenantCache) run(ctx context.Context, key string, fl *tenantFlight) {
+func (c *tenantCache) run(ctx context.Context, key string, fl *tenantFlight, load tenantLoad) {
 	wait := time.NewTimer(tenantSlotWait)
 	select {
 	case c.slots <- struct{}{}:
 		wait.Stop()
 		lctx, cancel := context.WithTimeout(ctx, tenantLookupTimeout)
-		fl.v, fl.err = c.load(lctx, key)
+		fl.v, fl.err = load(lctx, key)
 		cancel()
 		<-c.slots
 	case <-wait.C:
@@ -149,6 +178,21 @@ func (c *tenantCache) run(ctx context.Context, key string, fl *tenantFlight) {
 	}
 	c.mu.Unlock()
 	close(fl.done)
+}
+
+// addLoad makes load the one look-ups use (the newest config's), until
+// the function returned is called (its handler's Cleanup).
+func (c *tenantCache) addLoad(load tenantLoad) (remove func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.nextID
+	c.nextID++
+	c.loads = append(c.loads, tenantLoader{id: id, load: load})
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.loads = slices.DeleteFunc(c.loads, func(l tenantLoader) bool { return l.id == id })
+	}
 }
 
 // size returns the number of known tenants and of remembered misses

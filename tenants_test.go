@@ -641,3 +641,52 @@ func TestDocsTenants(t *testing.T) {
 		t.Fatal("no config in docs/tenants.md")
 	}
 }
+
+// TestTenantCacheAcrossReloads: routes with the same config (the same
+// route across a reload) share one cache, so a reload does not look every
+// tenant up again; the newest config's look-up is used; another config
+// has its own; Cleanup gives the cache back.
+func TestTenantCacheAcrossReloads(t *testing.T) {
+	dir := t.TempDir()
+	provision := func(ttl time.Duration) *Handler {
+		t.Helper()
+		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+		t.Cleanup(cancel)
+		h := &Handler{Provider: "github", SecretFrom: &SecretSource{From: "file", Key: dir + "/{x}", TTL: caddy.Duration(ttl)}}
+		if err := h.Provision(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	old := provision(time.Minute)
+	key := old.tenants.poolKey
+	cache := old.tenants.cache
+	renewed := provision(time.Minute)
+	other := provision(2 * time.Minute)
+	if renewed.tenants.cache != cache || other.tenants.cache == cache {
+		t.Fatal("the same config does not share its cache, or another config does")
+	}
+	cache.mu.Lock()
+	loads := len(cache.loads)
+	cache.mu.Unlock()
+	if loads != 2 {
+		t.Fatalf("%d look-ups registered, want 2", loads)
+	}
+	if err := old.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := tenantPool.References(key); !ok || n != 1 {
+		t.Fatalf("after the old config's Cleanup: %d references (%v), want 1", n, ok)
+	}
+	cache.mu.Lock()
+	loads = len(cache.loads)
+	cache.mu.Unlock()
+	if loads != 1 {
+		t.Fatalf("%d look-ups registered after Cleanup, want 1", loads)
+	}
+	_ = renewed.Cleanup()
+	_ = other.Cleanup()
+	if _, ok := tenantPool.References(key); ok {
+		t.Fatal("the cache is still in the pool after every Cleanup")
+	}
+}
