@@ -690,3 +690,39 @@ func TestTenantCacheAcrossReloads(t *testing.T) {
 		t.Fatal("the cache is still in the pool after every Cleanup")
 	}
 }
+
+// FuzzTenantKey: whatever a request puts in the placeholders, an
+// accepted key has the template's shape: as many segments, none empty,
+// `.` or `..`, and it is its own clean path.
+func FuzzTenantKey(f *testing.F) {
+	for _, s := range []string{"acme", "..", "%2e%2e", "a/b", ".x", "a.b", "", "é", strings.Repeat("z", 70)} {
+		f.Add(s, "x")
+	}
+	tpl, err := parseKeyTemplate("/srv/secrets/{a}/{b}.secret", SecretFromFile)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		key, err := tpl.expand(func(name string) (string, bool) {
+			if name == "a" {
+				return a, true
+			}
+			return b, true
+		})
+		if err != nil {
+			if !errors.Is(err, verifiers.ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		segs := strings.Split(key, "/")
+		if len(segs) != 5 || segs[3] != a || filepath.Clean(key) != key || !strings.HasPrefix(key, "/srv/secrets/") {
+			t.Fatalf("key %q from %q, %q leaves the template's shape", key, a, b)
+		}
+		for _, s := range segs[1:] {
+			if s == "" || s == "." || s == ".." || strings.HasPrefix(s, ".") {
+				t.Fatalf("key %q has segment %q", key, s)
+			}
+		}
+	})
+}
