@@ -83,12 +83,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	}
 func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 	d.Next() // consume directive name
+	h.Origin = fmt.Sprintf("%s:%d", d.File(), d.Line())
 	if !d.NextArg() {
-		return d.Errf("webhook_verify needs a provider (known: %v)", verifiers.Names())
+		return d.Errf("webhook_verify needs a provider, as in webhook_verify stripe {...} (docs/providers.md lists all %d names)", len(verifiers.Names()))
 	}
 	h.Provider = d.Val()
 	if !verifiers.Known(h.Provider) {
-		return d.Errf("unknown provider %q (known: %v)", h.Provider, verifiers.Names())
+		return d.Errf("unknown provider %q%s", h.Provider, providerHint(h.Provider))
 	}
 	if d.NextArg() {
 		return d.ArgErr()
@@ -134,7 +135,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Err("public_key is empty")
 			}
 		case "tolerance":
-			v, err := oneArg(d)
+			v, err := durationArg(d, "or off")
 			if err != nil {
 				return err
 			}
@@ -144,7 +145,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			dur, err := caddy.ParseDuration(v)
 			if err != nil {
-				return d.Errf("parsing tolerance: %v", err)
+				return d.Errf("parsing tolerance: %v; use a duration like 5m, or off", err)
 			}
 			if dur <= 0 {
 				return d.Err("tolerance must be positive, or off")
@@ -167,13 +168,13 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 			h.MaxSize = int64(size)
 		case "body_timeout":
-			v, err := oneArg(d)
+			v, err := durationArg(d, "")
 			if err != nil {
 				return err
 			}
 			dur, err := caddy.ParseDuration(v)
 			if err != nil {
-				return d.Errf("parsing body_timeout: %v", err)
+				return d.Errf("parsing body_timeout: %v; use a duration like 30s", err)
 			}
 			if dur < MinBodyTimeout || dur > MaxBodyTimeout {
 				return d.Errf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
@@ -316,7 +317,7 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				r.TimestampUnit = args[1]
 			}
 		default:
-			return d.Errf("unrecognized webhook_verify subdirective %q", opt)
+			return d.Errf("unrecognized webhook_verify subdirective %q%s", opt, didYouMean(opt, directiveOptions))
 		}
 	}
 	if err := h.checkShape(directive, lines); err != nil {
@@ -450,6 +451,7 @@ func recipeField(r *verifiers.HMACRecipe, opt string) *string {
 
 // unmarshalReplay parses `replay off` or a replay block.
 func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
+	prev := h.Replay
 	if h.Replay == nil {
 		h.Replay = new(ReplayConfig)
 	}
@@ -458,8 +460,14 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 		if d.Val() != "off" || d.NextArg() {
 			return d.Errf("replay takes off or a block")
 		}
+		if prev != nil && !prev.Disabled {
+			return d.Err("replay given twice (a block, then off): keep one")
+		}
 		rc.Disabled = true
 		return nil
+	}
+	if prev != nil && prev.Disabled {
+		return d.Err("replay given twice (off, then a block): keep one")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
 		switch d.Val() {
@@ -540,13 +548,30 @@ func (h *Handler) unmarshalReplay(d *caddyfile.Dispenser) error {
 			}
 			rc.Redis = redis
 		default:
-			return d.Errf("unrecognized replay option %q", d.Val())
+			return d.Errf("unrecognized replay option %q%s", d.Val(), didYouMean(d.Val(), replayOptions))
 		}
 	}
 	if rc.Redis != nil && rc.Cluster {
 		return d.Err("replay: redis and storage exclude each other")
 	}
 	return nil
+}
+
+// durationArg is oneArg for a duration option: more than one argument
+// ("5 minutes") gets a hint of the form (alt: what else it takes).
+func durationArg(d *caddyfile.Dispenser, alt string) (string, error) {
+	opt := d.Val()
+	args := d.RemainingArgs()
+	if len(args) > 1 {
+		if alt != "" {
+			alt = ", " + alt
+		}
+		return "", d.Errf("%s takes one duration: use a duration like 5m (units ns, us, ms, s, m, h, d)%s", opt, alt)
+	}
+	if len(args) == 0 || args[0] == "" {
+		return "", d.ArgErr()
+	}
+	return args[0], nil
 }
 
 // oneArg returns exactly one non-empty argument.

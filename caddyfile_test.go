@@ -147,6 +147,10 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			if err := h.UnmarshalCaddyfile(caddyfile.NewTestDispenser(tt.input)); err != nil {
 				t.Fatalf("unexpected error: %v", err)
 			}
+			if h.Origin != "Testfile:1" {
+				t.Errorf("origin %q, want Testfile:1 (the directive's line)", h.Origin)
+			}
+			h.Origin = ""
 			if !reflect.DeepEqual(h, tt.want) {
 				got, _ := json.Marshal(h)
 				want, _ := json.Marshal(tt.want)
@@ -184,6 +188,16 @@ func TestUnmarshalCaddyfileErrors(t *testing.T) {
 		{"customer_handle without value", "webhook_verify mailchannels {\n customer_handle\n}", "Testfile:2"},
 		{"verify_token without value", "webhook_verify meta {\n secret s\n verify_token\n}", "Testfile:3"},
 		{"public key too many args", "webhook_verify sendgrid {\n public_key a b c\n}", "Testfile:2"},
+		{"provider misspelt", "webhook_verify stirpe {\n}", "unknown provider \"stirpe\"; did you mean \"stripe\"?, at Testfile:1"},
+		{"provider unknown, not close", "webhook_verify zzzzzzzz {\n}", "docs/providers.md lists all"},
+		{"subdirective misspelt", "webhook_verify stripe {\n secert a\n}", "unrecognized webhook_verify subdirective \"secert\"; did you mean \"secret\"?, at Testfile:2"},
+		{"replay option misspelt", "webhook_verify stripe {\n replay {\n tll 1h\n }\n}", "unrecognized replay option \"tll\"; did you mean \"ttl\"?, at Testfile:3"},
+		{"tolerance in words", "webhook_verify stripe {\n secret whsec_x\n tolerance 5 minutes\n}", "tolerance takes one duration: use a duration like 5m (units ns, us, ms, s, m, h, d), or off, at Testfile:3"},
+		{"tolerance unit in words", "webhook_verify stripe {\n secret whsec_x\n tolerance 5minutes\n}", "use a duration like 5m, or off, at Testfile:3"},
+		{"hubspot with tolerance off", "webhook_verify hubspot {\n secret abc\n url https://example.com/hook\n tolerance off\n}", "so it cannot be off here: remove tolerance off (the default is 5m)"},
+		{"stripe API key as the secret", "webhook_verify stripe {\n secret sk_live_51Habc\n}", "webhook_verify stripe: secret 1 is a Stripe API key (sk_live_...), not a webhook signing secret"},
+		{"replay off, then a block", "webhook_verify stripe {\n secret whsec_x\n replay off\n replay {\n  ttl 1h\n }\n}", "replay given twice (off, then a block): keep one, at Testfile:4"},
+		{"replay block, then off", "webhook_verify stripe {\n secret whsec_x\n replay {\n  ttl 1h\n }\n replay off\n}", "replay given twice (a block, then off): keep one, at Testfile:6"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

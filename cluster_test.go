@@ -36,9 +36,6 @@ import (
 // it). Without it the Redis part is skipped, unless
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1, which makes it fail.
 
-// Ports the caddytest-based tests use (defaults and the values CI sets).
-var reservedTestPorts = map[int]bool{2999: true, 9080: true, 9443: true, 4999: true, 9280: true, 3999: true, 9180: true}
-
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds ./cmd/caddy and runs Caddy processes; skipped with -short")

@@ -27,10 +27,16 @@ import (
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
-		Name:  "webhook",
-		Usage: "sign|keygen|queue ...",
-		Short: "Signs test webhook deliveries for webhook_verify; operates webhook_queue",
-		Long: `
+		Name:      "webhook",
+		Usage:     "sign|keygen|queue ...",
+		Short:     "Signs test webhook deliveries for webhook_verify; operates webhook_queue",
+		Long:      webhookCommandLong,
+		CobraFunc: setupWebhookCommand,
+	})
+}
+
+// webhookCommandLong is the help text of `caddy webhook`.
+var webhookCommandLong = `
 Tools for testing webhook_verify routes without the provider, and for
 operating the webhook_queue queues of a running Caddy.
 
@@ -38,17 +44,14 @@ operating the webhook_queue queues of a running Caddy.
       signs a delivery as the provider would and prints its headers, a
       curl command, or sends it and prints the response.
   caddy webhook keygen <provider> [--out <name>]
-      makes a key pair for standard_webhooks (v1a), sendgrid, mailchannels
-      or sns, in the form webhook_verify's public_key / certificate takes.
+      makes a key pair for ` + strings.Join(verifiers.KeygenProviders(), ", ") + `,
+      in the form webhook_verify's public_key / certificate takes.
   caddy webhook queue list|show|retry|purge [--route <name>] [--dead] [<id>]
       inspects the queues of a running Caddy through its admin API: depth,
       dead letters, requeue, purge.
 
 Run 'caddy webhook sign --help' (or queue --help) for every flag.
-`,
-		CobraFunc: setupWebhookCommand,
-	})
-}
+`
 
 // setupWebhookCommand adds the subcommands to the `webhook` command.
 func setupWebhookCommand(cmd *cobra.Command) {
@@ -103,8 +106,10 @@ Providers: ` + strings.Join(verifiers.SignerNames(), ", ") + `.
                 mailgun, twilio (auth token), mandrill (webhook key),
                 standard_webhooks/svix/resend (whsec_..., v1), hmac (+ recipe flags)
   private key:  standard_webhooks (whsk_..., v1a), sendgrid (ECDSA P-256),
-                mailchannels (Ed25519; --key-id), sns (RSA; --certificate, --topic-arn,
-                --signature-version); 'caddy webhook keygen' makes them
+                mailchannels (Ed25519; --key-id), discord (Ed25519), telnyx (Ed25519),
+                sns (RSA; --certificate, --topic-arn, --signature-version),
+                paypal (RSA; --certificate, --key-id <webhook_id>);
+                'caddy webhook keygen' makes them
   url:          twilio and mandrill sign --url (default: the --send url)
   credentials:  postmark: --username and --password, or --header and --secret
                 (mailjet, sparkpost, vmware alike; brevo: --secret is the Bearer token)
@@ -142,7 +147,7 @@ Errors never quote the secret or the key.
 	f.String("content-type", "", "Content-Type of the body (default: what the provider sends)")
 	f.StringP("url", "u", "", "twilio, mandrill: the public URL the provider signs; --output curl: where to send")
 	f.Int64("timestamp", 0, "signing time in Unix seconds (default now)")
-	f.String("id", "", "delivery id (webhook-id, mailgun token, sns MessageId, hmac {id}); default random")
+	f.String("id", "", "delivery id (webhook-id, mailgun token, sns MessageId (a UUID, as SNS sends), hmac {id}); default random")
 	f.StringP("output", "o", "headers", "headers, curl or body")
 	f.String("send", "", "POST the delivery to this URL and print the response")
 	f.Duration("timeout", 10*time.Second, "--send: time to wait for the response")
@@ -457,6 +462,9 @@ func runKeygen(cmd *cobra.Command, provider string) error {
 		if k.Certificate != "" {
 			fmt.Fprintln(out, "# certificate (save it to a file for webhook_verify's certificate <file>):")
 			fmt.Fprintln(out, strings.TrimSpace(k.Certificate))
+			if verifiers.Canonical(provider) == "paypal" {
+				fmt.Fprintf(out, "# with webhook_id %s in the webhook_verify block, sign with --key-id %s\n", keygenPayPalWebhookID, keygenPayPalWebhookID)
+			}
 			return nil
 		}
 		fmt.Fprintln(out, "# in the webhook_verify block:")
@@ -481,10 +489,19 @@ func runKeygen(cmd *cobra.Command, provider string) error {
 		directive = "certificate " + abs
 		signFlags += " --certificate " + crtFile
 	}
+	if verifiers.Canonical(provider) == "paypal" {
+		// PayPal signs the webhook's id with each delivery.
+		directive += "\nwebhook_id " + keygenPayPalWebhookID
+		signFlags += " --key-id " + keygenPayPalWebhookID
+	}
 	fmt.Fprintf(out, "# in the webhook_verify %s block:\n%s\n", provider, directive)
 	fmt.Fprintf(out, "# to sign: caddy webhook sign %s %s --body-file <file> ...\n", provider, signFlags)
 	return nil
 }
+
+// keygenPayPalWebhookID is the webhook id keygen paypal suggests (any
+// value works, as long as the gate's webhook_id and sign's --key-id agree).
+const keygenPayPalWebhookID = "WH-LOCAL-TEST"
 
 // writeNew creates path with data; it fails if path exists.
 func writeNew(path string, data []byte, mode os.FileMode) error {

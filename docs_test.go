@@ -9,6 +9,8 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig"
+
+	"github.com/webhookverify/caddy-webhook-verify/internal/redistest"
 )
 
 // TestDocsExamples adapts and validates (provisions, without starting)
@@ -42,6 +44,11 @@ func TestDocsExamples(t *testing.T) {
 	for i, b := range blocks {
 		// Keep validation local: no certificates, no storage outside the test.
 		body := strings.ReplaceAll(b[1], "/srv/shared/caddy", t.TempDir())
+		if strings.Contains(body, "redis://127.0.0.1:6379") {
+			// The Redis example loads against a real server (the store
+			// checks its eviction policy at load).
+			body = strings.ReplaceAll(body, "127.0.0.1:6379", redistest.Start(t, 0, "").Addr)
+		}
 		body = "{\n\tauto_https off\n\tadmin off\n}\n" + strings.Replace(body, "{\n\tstorage", "{\n\tauto_https off\n\tadmin off\n\tstorage", 1)
 		if strings.Count(body, "auto_https off") > 1 {
 			body = body[strings.Index(body, "}\n")+2:]

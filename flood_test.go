@@ -181,7 +181,7 @@ func floodGlobal(logPath string) string {
 		level INFO
 	}
 }
-`, testAdminPort, testHTTPPort, testHTTPPort+363, logPath)
+`, testAdminPort, testHTTPPort, testHTTPSPort, logPath)
 }
 
 // floodStats is what must come back after a flood.

@@ -260,7 +260,7 @@ func doHost(t *testing.T, scheme, host, pathQuery string, headers map[string]str
 	t.Helper()
 	port := testHTTPPort
 	if scheme == "https" {
-		port = testHTTPPort + 363
+		port = testHTTPSPort
 	}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {

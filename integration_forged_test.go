@@ -192,7 +192,7 @@ http://localhost:` + strconv.Itoa(testHTTPPort) + ` {
 
 // TestIntegrationLogOnlyVerifiedHeader (issue 13, smaller): in log_only
 // mode the gate forwards everything, so a client-sent X-Webhook-Verified
-// (the name the README suggests for header_up) used to reach the upstream
+// (the name the docs suggest for header_up) used to reach the upstream
 // when the route did not set it; the gate removes it. With header_up the
 // gate's own value arrives.
 func TestIntegrationLogOnlyVerifiedHeader(t *testing.T) {

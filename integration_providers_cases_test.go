@@ -166,7 +166,7 @@ func e2eCases(t *testing.T) []e2eCase {
 		e2eReject("sns: aws-php vector 1, tampered Message", "/sns", php0h, e2eReplace(php0, `"Hello world"`, `"Hello world!"`), 401),
 		e2eReject("sns: aws-php vector 1, body not an SNS envelope", "/sns", php0h, []byte(`{"Type":"Notification"}`), 400),
 		e2eReject("sns: aws-php vector 1, stale with a 5m tolerance", "/sns-stale", php0h, php0, 401),
-		e2eReject("sns: aws-php vector 1, topic not allowed", "/sns-topic", php0h, php0, 401),
+		e2eReject("sns: aws-php vector 1, topic not allowed", "/sns-topic", php0h, php0, 403),
 		e2eOK("sns: gen.sh notification (non-ASCII), second certificate", "/sns", snsH("Notification", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"),
 			notif1, 1, "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", e2eUnix("2030-01-01T00:00:00Z")),
 		e2eReject("sns: gen.sh notification, tampered Message", "/sns", snsH("Notification", "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324"),
@@ -195,7 +195,7 @@ func e2eCases(t *testing.T) []e2eCase {
 	add(
 		e2eOK("mailchannels: fixture 1", "/mailchannels", mcH1, []byte(e2eMcBody1), 0, "", "1625098010"),
 		e2eReject("mailchannels: fixture 1, tampered body", "/mailchannels", mcH1, e2eReplace([]byte(e2eMcBody1), "delivered", "bounced"), 401),
-		e2eReject("mailchannels: genuine fixture of a customer not allowed", "/mailchannels-other-customer", mcH1, []byte(e2eMcBody1), 401),
+		e2eReject("mailchannels: genuine fixture of a customer not allowed", "/mailchannels-other-customer", mcH1, []byte(e2eMcBody1), 403),
 		e2eReject("mailchannels: fixture 1, stale", "/mailchannels-stale", mcH1, []byte(e2eMcBody1), 401),
 		e2eOK("mailchannels: fixture 2 (covers @method and content-type), second key", "/mailchannels", mcH2, []byte(e2eMcBody2), 1, "", "1625098110"),
 		e2eReject("mailchannels: fixture 2, tampered body", "/mailchannels", mcH2, e2eReplace([]byte(e2eMcBody2), "hard-bounced", "delivered"), 401),

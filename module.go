@@ -39,9 +39,12 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.id}` | The delivery id, when the provider sends one
 // `{http.webhook_verify.timestamp}` | The verified timestamp (Unix seconds), when the scheme has one
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
-// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too)
-// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature)
-// `{http.webhook_verify.tenant}` | With `secret_from`: the tenant's expanded key, once it is valid
+// `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too); empty when replay is off or the request did not verify
+// `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature); empty when it verified
+// `{http.webhook_verify.tenant}` | With `secret_from`: the tenant's expanded key, once it is valid; else empty
+//
+// Every one of them is set on every request the handler sees (empty when
+// it has no value), so none reaches a header or a body as literal text.
 type Handler struct {
 	// The provider whose signature scheme to verify, for example
 	// `stripe`, `github`, `standard_webhooks` (aliases `svix`, `resend`),
@@ -117,7 +120,7 @@ type Handler struct {
 	// or Basic Authorization) on the request passed to the next handler.
 	// By default they are removed, so they reach neither the upstream nor
 	// its logs. Caddy's own logs copy the request before any handler runs:
-	// see the README's Logs section for the filter that keeps them out.
+	// see docs/metrics.md (What Caddy itself logs) for the filter that keeps them out.
 	KeepCredentials bool `json:"keep_credentials,omitempty"`
 
 	// Allowed MailChannels customer handles (`mailchannels`): every event
@@ -154,6 +157,11 @@ type Handler struct {
 	// default: the name of the Caddy server the route is in (srv0, ...).
 	Name string `json:"name,omitempty"`
 
+	// Where the handler is configured, as `file:line`: the Caddyfile
+	// adapter sets it, so that errors at load and warnings about the route
+	// name the line. Informational; optional in JSON.
+	Origin string `json:"origin,omitempty"`
+
 	verifier  verifiers.Verifier
 	replay    *replayState
 	maxSize   int64
@@ -166,6 +174,13 @@ type Handler struct {
 	tenants   *tenantSource // secret_from (tenants.go)
 
 	bodyTimeout time.Duration
+}
+
+// placeholderNames are the placeholders the handler sets (see Handler).
+var placeholderNames = []string{
+	"http.webhook_verify.provider", "http.webhook_verify.verified", "http.webhook_verify.id",
+	"http.webhook_verify.timestamp", "http.webhook_verify.key", "http.webhook_verify.replay",
+	"http.webhook_verify.error", tenantPlaceholder,
 }
 
 // Modes of the handler.
@@ -190,12 +205,26 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // Provision resolves secrets and builds the verifier. Its errors start
 // with the directive and the provider ("webhook_verify stripe: secret 1 is
 // empty"), so that the route is found in Caddy's chain of module names.
+//
+// The error is also logged at ERROR, with the file and line the Caddyfile
+// gave, as the first line about it: Caddy's own error puts the chain of
+// module names (a few hundred characters) before it.
 func (h *Handler) Provision(ctx caddy.Context) error {
-	return directiveError(h.Provider, h.provision(ctx))
+	err := directiveError(h.Provider, h.provision(ctx))
+	if err != nil && h.Origin != "" {
+		err = &configError{msg: err.Error() + ", at " + h.Origin, err: err}
+	}
+	if err != nil {
+		ctx.Logger().Error(err.Error())
+	}
+	return err
 }
 
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	if err := h.checkChain(ctx); err != nil {
+		return err
+	}
 	h.logLimit = newLogLimiter(logBurst, logInterval, h.rejectionSummary(h.logger))
 	h.storeLog = newLogLimiter(logBurst, logInterval, h.storeFailureSummary(h.logger))
 	h.maxSize = h.MaxSize
@@ -413,6 +442,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	if repl == nil {
 		repl = caddy.NewReplacer()
+	}
+	// Every documented placeholder is set on every request, so none
+	// reaches a header or a response as literal text.
+	for _, name := range placeholderNames {
+		repl.Set(name, "")
 	}
 	repl.Set("http.webhook_verify.provider", h.Provider)
 	repl.Set("http.webhook_verify.verified", "false")

@@ -86,7 +86,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 }
 
 // outcome logs and counts the result of one request: one line per
-// decision, verified ones at DEBUG, rejections at INFO (ERROR for
+// decision, verified ones at DEBUG (INFO in log_only mode), rejections at INFO (ERROR for
 // internal errors), at most logBurst rejection lines per logInterval and
 // route; replay store failures at ERROR, limited apart from rejections (a
 // flood of forged requests cannot hide them). It never logs a secret, a
@@ -107,6 +107,11 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 		msg = "webhook handled"
 	case "duplicate", "in_flight":
 		msg = "webhook duplicate"
+	}
+	if h.logOnly() {
+		// Shadow mode: every decision at INFO, Caddy's default level, so
+		// the logs show what enforce would do without DEBUG.
+		level = zapcore.InfoLevel
 	}
 	limit := h.logLimit
 	if err != nil {

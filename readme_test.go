@@ -9,23 +9,18 @@ import (
 	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
 
-// TestReadmeProviders keeps the README's provider tables true: every
+// TestReadmeProviders keeps the provider tables (docs/providers.md) true: every
 // registered provider and alias is documented in a row, and a preset's
 // default replay key (an event id read from the signed body) is the one
 // its row names.
 func TestReadmeProviders(t *testing.T) {
-	raw, err := os.ReadFile("README.md")
+	raw, err := os.ReadFile("docs/providers.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(raw)
-	start, end := strings.Index(s, "\n## Providers\n"), strings.Index(s, "\n## Statuses\n")
-	if start < 0 || end < start {
-		t.Fatal("README has no Providers section before Statuses")
-	}
 	rows := map[string]string{} // provider name -> its table row
 	name := regexp.MustCompile("`([a-z0-9_.]+)`")
-	for _, line := range strings.Split(s[start:end], "\n") {
+	for _, line := range strings.Split(string(raw), "\n") {
 		if !strings.HasPrefix(line, "| `") {
 			continue
 		}
@@ -36,7 +31,7 @@ func TestReadmeProviders(t *testing.T) {
 	}
 	for _, n := range verifiers.Names() {
 		if _, ok := rows[n]; !ok {
-			t.Errorf("provider %q has no row in the README's provider tables", n)
+			t.Errorf("provider %q has no row in docs/providers.md", n)
 		}
 	}
 	for _, p := range verifiers.Presets() {
@@ -46,9 +41,28 @@ func TestReadmeProviders(t *testing.T) {
 		}
 		switch {
 		case p.EventID != "" && !strings.Contains(row, "`"+p.EventID+"`"):
-			t.Errorf("README row of %s does not name its replay key, body `%s`", p.Name, p.EventID)
+			t.Errorf("docs/providers.md row of %s does not name its replay key, body `%s`", p.Name, p.EventID)
 		case p.EventID == "" && strings.Contains(row, "body `/"):
-			t.Errorf("README row of %s names a body replay key, but the preset has none", p.Name)
+			t.Errorf("docs/providers.md row of %s names a body replay key, but the preset has none", p.Name)
+		}
+	}
+}
+
+// TestReadmeProviderList: the README's list of providers by group names
+// every provider and alias (it links each group to docs/providers.md).
+func TestReadmeProviderList(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	start, end := strings.Index(s, "\n## Providers\n"), strings.Index(s, "\n## Never lose a webhook\n")
+	if start < 0 || end < start {
+		t.Fatal("README has no Providers section before Never lose a webhook")
+	}
+	for _, n := range verifiers.Names() {
+		if !strings.Contains(s[start:end], "`"+n+"`") {
+			t.Errorf("provider %q is not in the README's provider list", n)
 		}
 	}
 }

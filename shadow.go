@@ -2,7 +2,7 @@ package webhookverify
 
 import "net/http"
 
-// shadowHeaders are the request headers the README suggests setting from
+// shadowHeaders are the request headers the docs suggest setting from
 // the gate's placeholders with header_up in log_only mode. log_only
 // forwards every request, forged ones included, so a client could send
 // them itself: the gate removes them before the request goes on, and

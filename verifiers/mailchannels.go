@@ -180,7 +180,7 @@ func (v *mailchannelsVerifier) checkCustomers(body []byte) error {
 		return bad
 	}
 	if !allowed {
-		return fmt.Errorf("%w: customer_handle not allowed", ErrSignature)
+		return fmt.Errorf("%w: customer_handle not allowed", ErrForbidden)
 	}
 	return nil
 }

@@ -433,8 +433,8 @@ func TestMailChannelsCustomerHandles(t *testing.T) {
 		{"no allow-list", nil, nil},
 		{"allowed", []string{"abc123"}, nil},
 		{"allowed among others", []string{"other", "abc123"}, nil},
-		{"another customer", []string{"other"}, ErrSignature},
-		{"case matters", []string{"ABC123"}, ErrSignature},
+		{"another customer", []string{"other"}, ErrForbidden},
+		{"case matters", []string{"ABC123"}, ErrForbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,7 +501,7 @@ func TestMailChannelsCustomerHandleAmbiguous(t *testing.T) {
 						t.Fatalf("control: %v", err)
 					}
 				case i == len(vectors)-1:
-					if !errors.Is(err, ErrSignature) {
+					if !errors.Is(err, ErrForbidden) {
 						t.Fatalf("control, handle not allowed: %v", err)
 					}
 				case !errors.Is(err, ErrMalformed) || res != nil:

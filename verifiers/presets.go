@@ -13,7 +13,7 @@ import (
 //
 // Append a Preset to the table of its docs group (presets_email.go,
 // presets_payments.go, presets_devtools.go, presets_chat.go,
-// presets_business.go: the README's provider tables; a new group is a
+// presets_business.go: the provider tables of docs/providers.md; a new group is a
 // presets_<group>.go file registered with addPresets from an init
 // function) and give it one test vector in internal/presetvectors (cited:
 // the provider's docs or SDK tests, else an independent signer's command).

@@ -2,7 +2,7 @@ package verifiers
 
 import "fmt"
 
-// Presets of the README's "Business apps: CRM, documents, files, support, forms" providers table: one recipe each of the
+// Presets of docs/providers.md's "Business apps: CRM, documents, files, support, forms" providers table: one recipe each of the
 // engine (hmac.go, recipe_*.go), its source cited in the row.
 //
 // Unless a row says otherwise the secret is used as its UTF-8 bytes, the

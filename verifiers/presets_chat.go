@@ -1,6 +1,6 @@
 package verifiers
 
-// Presets of the README's "Chat, meetings, voice and social" providers table: one recipe each of the
+// Presets of docs/providers.md's "Chat, meetings, voice and social" providers table: one recipe each of the
 // engine (hmac.go, recipe_*.go), its source cited in the row.
 //
 // Unless a row says otherwise the secret is used as its UTF-8 bytes, the

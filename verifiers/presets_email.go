@@ -2,7 +2,7 @@ package verifiers
 
 import "strings"
 
-// Presets of the README's "Email" providers table: one recipe each of the
+// Presets of docs/providers.md's "Email" providers table: one recipe each of the
 // engine (hmac.go, recipe_*.go), its source cited in the row.
 //
 // Unless a row says otherwise the secret is used as its UTF-8 bytes, the

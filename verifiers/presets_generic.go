@@ -1,6 +1,6 @@
 package verifiers
 
-// Presets of the README's "Generic schemes" providers table that are names
+// Presets of docs/providers.md's "Generic schemes" providers table that are names
 // of another provider (see forwardTo in presets.go): the Standard Webhooks
 // senders (webhook-* or svix-* headers, whsec_ secret): brex, clerk
 // (through Svix), loops, openai, replicate. The generic schemes themselves

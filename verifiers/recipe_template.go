@@ -236,8 +236,11 @@ func recipeDelimit(parts []recipePart, url, tsUnit string, c Config) error {
 			return fmt.Errorf("%s touches {body} with no text between, and timestamp_unit auto lets its length vary (13 digits of ms or 10 of seconds at the same instant), so the parts can be cut in two ways: set timestamp_unit s or ms", name)
 		case parts[nb].kind == recipeBody && p.kind == recipeTimestamp && tsUnit != "iso8601":
 			tol, on := c.EffectiveTolerance()
-			if !on || tol > recipeMaxTolerance {
-				return fmt.Errorf("%s touches {body} with no text between: only a tolerance check (on, at most %s) tells them apart", name, recipeMaxTolerance)
+			if !on {
+				return fmt.Errorf("%s touches {body} with no text between: only the tolerance check tells them apart, so it cannot be off here: remove tolerance off (the default is 5m)", name)
+			}
+			if tol > recipeMaxTolerance {
+				return fmt.Errorf("%s touches {body} with no text between: only a tolerance check (at most %s) tells them apart", name, recipeMaxTolerance)
 			}
 		default:
 			return fmt.Errorf("%s and %s are side by side with no text between, so the parts can be cut in two ways", name, recipePartName(parts[nb]))

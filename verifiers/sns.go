@@ -37,7 +37,7 @@ import (
 //
 // Configuration (Config fields):
 //   - TopicARNs: allow-list of topic ARNs; a message from any other topic is
-//     refused (ErrSignature, "topic not allowed"). Empty allows any topic,
+//     refused (ErrForbidden, "topic not allowed": 403, result forbidden). Empty allows any topic,
 //     which means any AWS account that subscribes this endpoint to its topic
 //     gets its messages through: set it.
 //   - Certificates: pinned signing certificates (PEM text, one entry per
@@ -261,7 +261,7 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 		}
 	}
 	if v.topics != nil && !v.topics[m["TopicArn"]] {
-		return nil, fmt.Errorf("%w: topic not allowed", ErrSignature)
+		return nil, fmt.Errorf("%w: topic not allowed", ErrForbidden)
 	}
 	if v.tolerance {
 		if err := CheckTimestamp(v.cfg, ts, r.Now); err != nil {

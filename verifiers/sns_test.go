@@ -375,8 +375,8 @@ func TestSNSTopics(t *testing.T) {
 	} {
 		v := newTestSNS(t, Config{HTTPClient: s2.client, TopicARNs: topics}, roots)
 		_, err := v.Verify(snsRequest(body, snsNow))
-		if !errors.Is(err, ErrSignature) || !strings.Contains(err.Error(), "topic not allowed") {
-			t.Errorf("%v: got %v, want ErrSignature topic not allowed", topics, err)
+		if !errors.Is(err, ErrForbidden) || !strings.Contains(err.Error(), "topic not allowed") {
+			t.Errorf("%v: got %v, want ErrForbidden topic not allowed", topics, err)
 		}
 	}
 	if n := s2.total(); n != 0 {

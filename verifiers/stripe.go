@@ -45,12 +45,24 @@ func newStripe(c Config) (Verifier, error) {
 	if err := c.Allow("secret", "tolerance"); err != nil {
 		return nil, err
 	}
+	for i, s := range c.Secrets {
+		for _, p := range stripeAPIKeyPrefixes {
+			if strings.HasPrefix(s, p) {
+				return nil, fmt.Errorf("secret %d is a Stripe API key (%s...), not a webhook signing secret: use the endpoint's signing secret, whsec_... (Dashboard, Developers, Webhooks, the endpoint's Signing secret; or what stripe listen prints)", i+1, p)
+			}
+		}
+	}
 	keys, err := RawSecrets(c)
 	if err != nil {
 		return nil, err
 	}
 	return &stripeVerifier{cfg: c, secrets: keys}, nil
 }
+
+// stripeAPIKeyPrefixes are Stripe's API key forms (secret, restricted,
+// publishable): a key of these is not a webhook signing secret. Only the
+// prefix is ever named in an error.
+var stripeAPIKeyPrefixes = []string{"sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_"}
 
 // HasTimestamp reports whether t is checked (the tolerance is not off).
 func (v *stripeVerifier) HasTimestamp() bool {

@@ -136,3 +136,21 @@ func stripeVerifyCases() []verifyCase {
 		{name: "secret not base64-decoded", secrets: []string{"test_secret"}, headers: []string{stripeGoHeader}, wantErr: ErrSignature},
 	}
 }
+
+// TestStripeRefusesAPIKeys: a Stripe API key given as the signing secret
+// (a common mix-up: it is the other secret on the dashboard) is refused
+// with a hint, naming only its prefix.
+func TestStripeRefusesAPIKeys(t *testing.T) {
+	for _, s := range []string{"sk_live_51Habcdef", "sk_test_51Habcdef", "rk_live_51Habcdef", "rk_test_x", "pk_live_x", "pk_test_x"} {
+		_, err := New("stripe", Config{Secrets: []string{"whsec_current", s}})
+		if err == nil || !strings.Contains(err.Error(), "secret 2 is a Stripe API key ("+s[:8]+"...)") || !strings.Contains(err.Error(), "whsec_") {
+			t.Errorf("%s: %v, want a refusal naming the whsec_ secret", s[:8], err)
+		}
+		if err != nil && strings.Contains(err.Error(), s) {
+			t.Errorf("the error echoes the key: %v", err)
+		}
+	}
+	if _, err := New("stripe", Config{Secrets: []string{"whsec_x"}}); err != nil {
+		t.Errorf("whsec_ secret: %v", err)
+	}
+}

@@ -36,8 +36,11 @@ var (
 	// ErrUnavailable: verification could not be completed because a needed
 	// resource (a signing certificate, a public key) could not be had (503).
 	ErrUnavailable = errors.New("verification unavailable")
-	// ErrForbidden: a handshake carried a wrong verify token (403).
-	ErrForbidden = errors.New("handshake refused")
+	// ErrForbidden: a policy refusal (403): a handshake carried a wrong
+	// verify token, or a message is from a sender the configuration does
+	// not allow (an SNS topic not in topic_arn, a MailChannels customer
+	// handle not in customer_handle).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // DefaultTolerance is the timestamp tolerance used when Config.Tolerance is 0.
