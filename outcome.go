@@ -29,6 +29,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Repla
 	repl.Set("http.webhook_verify.error", err.Error())
 	h.outcome(r, why, "", err)
 	dropShadowHeaders(r)
+	h.dropAttestation(r)
 	return next.ServeHTTP(w, r)
 }
 
