@@ -3,6 +3,7 @@ package webhookverify
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -199,21 +200,36 @@ func (h *Handler) closeLogs() {
 const resultStoreUnavailable = "replay_unavailable"
 
 // httpError ends a request the gate refuses: it returns a Caddy HTTP
-// error, for handle_errors routes to shape, except for a 5xx on a server
-// without handle_errors routes. Caddy would log that one at ERROR, once
-// per request, with the copy of the request it made before any handler
-// ran: every header, a credential the gate removed as much as whatever an
-// unauthenticated client chose to send. The gate answers it itself, as
-// Caddy would (the status and the headers already set, no body), and
-// returns nil, so its own rate-limited line is the only one. Caddy logs
-// the errors it is handed (below 500, or any status when handle_errors
-// routes exist) at DEBUG.
+// error, for handle_errors routes to shape, except on a server without
+// handle_errors routes. There Caddy would answer the status alone, with
+// no body saying why, and, for a 5xx, log it at ERROR, once per request,
+// with the copy of the request it made before any handler ran: every
+// header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. So the gate answers it itself:
+// the status, the headers already set (WWW-Authenticate, Retry-After,
+// Connection: close) and a short text naming the failure's class
+// (rejectionBody), and returns nil, so its own rate-limited line is the
+// only one. Caddy logs the errors it is handed (when handle_errors routes
+// exist) at DEBUG.
 func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
-	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
+	if !answersErrorsItself(r) {
 		return caddyhttp.Error(status, err)
 	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	_, _ = io.WriteString(w, rejectionBody(err))
 	return nil
+}
+
+// rejectionBody is the body of a refusal the gate answers itself: the
+// text of the failure's class only ("webhook rejected: signature
+// mismatch"), never the detailed reason (that is logged), a secret, an
+// expected signature or any part of the request.
+func rejectionBody(err error) string {
+	class, _, _ := failureClass(err)
+	return "webhook rejected: " + class.Error() + "\n"
 }
 
 // answersErrorsItself reports whether the request is served by a Caddy

@@ -46,28 +46,42 @@ func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
 	return err
 }
 
+// failureClasses maps each failure class to its result (logs, metrics)
+// and status, first match first; a failure of none of them is internal.
+var failureClasses = []struct {
+	err    error
+	result string
+	status int
+}{
+	{errTooLarge, "too_large", http.StatusRequestEntityTooLarge},
+	{errBodyTimeout, "body_timeout", http.StatusRequestTimeout},
+	{verifiers.ErrMalformed, "malformed", http.StatusBadRequest},
+	{verifiers.ErrTimestamp, "timestamp", http.StatusUnauthorized},
+	{verifiers.ErrSignature, "signature", http.StatusUnauthorized},
+	{verifiers.ErrCredentials, "credentials", http.StatusUnauthorized},
+	{verifiers.ErrUnavailable, "unavailable", http.StatusServiceUnavailable},
+	{verifiers.ErrForbidden, "forbidden", http.StatusForbidden},
+	{errStoreUnavailable, resultStoreUnavailable, http.StatusServiceUnavailable},
+}
+
+// errInternal names the class of a failure of no other class.
+var errInternal = errors.New("internal error")
+
+// failureClass returns the class of a failure: the sentinel it wraps, its
+// result and its status.
+func failureClass(err error) (class error, result string, status int) {
+	for _, c := range failureClasses {
+		if errors.Is(err, c.err) {
+			return c.err, c.result, c.status
+		}
+	}
+	return errInternal, "internal", http.StatusInternalServerError
+}
+
 // reason names a failure for logs, metrics and the error placeholder.
 func reason(err error) (string, int) {
-	switch {
-	case errors.Is(err, errTooLarge):
-		return "too_large", http.StatusRequestEntityTooLarge
-	case errors.Is(err, errBodyTimeout):
-		return "body_timeout", http.StatusRequestTimeout
-	case errors.Is(err, verifiers.ErrMalformed):
-		return "malformed", http.StatusBadRequest
-	case errors.Is(err, verifiers.ErrTimestamp):
-		return "timestamp", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrSignature):
-		return "signature", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrCredentials):
-		return "credentials", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrUnavailable):
-		return "unavailable", http.StatusServiceUnavailable
-	case errors.Is(err, verifiers.ErrForbidden):
-		return "forbidden", http.StatusForbidden
-	default:
-		return "internal", http.StatusInternalServerError
-	}
+	_, why, status := failureClass(err)
+	return why, status
 }
 
 // reject logs the failure and returns it as a Caddy HTTP error, so that
