@@ -20,7 +20,8 @@ import (
 // config (an alias stays an alias, as in {http.webhook_verify.provider});
 // route is the handler's `name`, else the Caddy server's name (srv0, ...,
 // as in Caddy's own caddy_http_* metrics); result is one of the outcomes
-// listed in the requests_total help; namespace is the replay namespace
+// listed in the requests_total help; mode is the handler's mode (enforce,
+// log_only), so shadow-mode counts stand apart from enforcing ones; namespace is the replay namespace
 // set in the config, else the canonical provider name.
 type metrics struct {
 	requests  *prometheus.CounterVec
@@ -40,8 +41,8 @@ func newMetrics() *metrics {
 			Namespace: "caddy",
 			Subsystem: "webhook_verify",
 			Name:      "requests_total",
-			Help:      "Webhook requests by provider, route and result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, body_timeout, replay_unavailable, internal).",
-		}, []string{"provider", "route", "result"}),
+			Help:      "Webhook requests by provider, route, result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, body_timeout, replay_unavailable, internal) and mode (enforce, log_only): a log_only route's results are what enforce would have done, every request passed on.",
+		}, []string{"provider", "route", "result", "mode"}),
 		verify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy",
 			Subsystem: "webhook_verify",
@@ -84,6 +85,14 @@ func (h *Handler) observeVerify(r *http.Request, d time.Duration) {
 	if h.metrics != nil {
 		h.metrics.verify.WithLabelValues(h.Provider, h.route(r)).Observe(d.Seconds())
 	}
+}
+
+// modeLabel is the value of the mode label.
+func (h *Handler) modeLabel() string {
+	if h.logOnly() {
+		return ModeLogOnly
+	}
+	return ModeEnforce
 }
 
 // statser is a replay store that can count its entries (the in-memory

@@ -107,7 +107,7 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 // signature or the body.
 func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 	if h.metrics != nil {
-		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
+		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result, h.modeLabel()).Inc()
 	}
 	if h.logger == nil {
 		return
