@@ -144,8 +144,8 @@ func TestOpsIntegration(t *testing.T) {
 		if _, ok := after[`caddy_webhook_verify_requests_total{mode="enforce",provider="stripe",result="verified",route="srv0"}`]; !ok {
 			t.Error("no series for the unnamed route under the server name srv0")
 		}
-		if n := after[`caddy_webhook_verify_replay_entries{namespace="stripe"}`]; n < 3 {
-			t.Errorf("replay entries for namespace stripe = %v, want at least the 3 accepted memory entries", n)
+		if n := after[`caddy_webhook_verify_replay_entries{namespace="stripe/stripe-main"}`]; n < 3 {
+			t.Errorf("replay entries for namespace stripe/stripe-main = %v, want at least the 3 accepted memory entries", n)
 		}
 
 		// A reload keeps the counters counting.
