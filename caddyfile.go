@@ -37,6 +37,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //		body_timeout <duration>        # default 10s
 //		mode enforce|log_only          # default enforce
 //		name <route name>              # metrics route label and logs
+//		attest <whsec_|whsk_ key...>   # sign what is passed on (Standard Webhooks); repeatable
 //		replay off
 //		replay {
 //			ttl <duration>
@@ -184,6 +185,12 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalReplay(d); err != nil {
 				return err
 			}
+		case "attest":
+			keys, err := unmarshalAttest(d)
+			if err != nil {
+				return err
+			}
+			h.Attest = append(h.Attest, keys...)
 		case "mode":
 			v, err := oneArg(d)
 			if err != nil {

@@ -97,6 +97,7 @@ func TestDocsLinks(t *testing.T) {
 // (with <placeholders>) and blocks marked as fragments are skipped.
 func TestDocsPageExamples(t *testing.T) {
 	t.Setenv("STRIPE_WEBHOOK_SECRET", "whsec_test")
+	t.Setenv("GATE_ATTEST_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw") // docs/attest.md
 	pages := []string{"README.md"}
 	more, _ := filepath.Glob("docs/*.md")
 	for _, p := range more {

@@ -29,8 +29,8 @@ import (
 // verifiers/hygraph_test.go); the Mandrill one by Node's crypto
 // (command in verifiers/presets_aliases_test.go).
 
-// e2eMoreVector is one vector of verifiers/testdata/presets/vectors.json.
-type e2eMoreVector struct {
+// e2eAliasVector is one vector of verifiers/testdata/presets/vectors.json.
+type e2eAliasVector struct {
 	Name    string            `json:"name"`
 	Secrets []string          `json:"secrets"`
 	Headers map[string]string `json:"headers"`
@@ -38,19 +38,19 @@ type e2eMoreVector struct {
 	Now     int64             `json:"now"`
 }
 
-func e2eMoreVectors(t *testing.T) map[string]e2eMoreVector {
+func e2eAliasVectors(t *testing.T) map[string]e2eAliasVector {
 	t.Helper()
 	raw, err := os.ReadFile("verifiers/testdata/presets/vectors.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var file struct {
-		Vectors []e2eMoreVector `json:"vectors"`
+		Vectors []e2eAliasVector `json:"vectors"`
 	}
 	if err := json.Unmarshal(raw, &file); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]e2eMoreVector{}
+	out := map[string]e2eAliasVector{}
 	for _, v := range file.Vectors {
 		out[v.Name] = v
 	}
@@ -79,9 +79,9 @@ const (
 
 var e2eStandardWebhooksPresets = []string{"brex", "clerk", "loops", "openai", "replicate"}
 
-// e2ePresetsMoreRoutes is the Caddy config of this test, one route per
+// e2eAliasRoutes is the Caddy config of this test, one route per
 // provider or case.
-func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
+func e2eAliasRoutes(vectors map[string]e2eAliasVector) []e2eRoute {
 	secret := func(name string) string {
 		if v, ok := vectors[name]; ok {
 			return v.Secrets[0]
@@ -107,7 +107,7 @@ func e2ePresetsMoreRoutes(vectors map[string]e2eMoreVector) []e2eRoute {
 	return routes
 }
 
-func e2ePresetsMoreCases(vectors map[string]e2eMoreVector) []e2eCase {
+func e2eAliasCases(vectors map[string]e2eAliasVector) []e2eCase {
 	var cases []e2eCase
 	add := func(c ...e2eCase) { cases = append(cases, c...) }
 	for _, n := range e2eStandardWebhooksPresets {
@@ -174,18 +174,18 @@ func e2ePresetsMoreCases(vectors map[string]e2eMoreVector) []e2eCase {
 	return cases
 }
 
-func TestIntegrationPresetsMore(t *testing.T) {
+func TestIntegrationAliases(t *testing.T) {
 	if testing.Short() {
 		t.Skip("caddytest integration test")
 	}
-	vectors := e2eMoreVectors(t)
+	vectors := e2eAliasVectors(t)
 	for _, n := range e2eStandardWebhooksPresets {
 		if _, ok := vectors[n]; !ok {
 			t.Fatalf("no vector for %s", n)
 		}
 	}
-	routes := e2ePresetsMoreRoutes(vectors)
-	cases := e2ePresetsMoreCases(vectors)
+	routes := e2eAliasRoutes(vectors)
+	cases := e2eAliasCases(vectors)
 	byPath := map[string]e2eRoute{}
 	for _, r := range routes {
 		byPath[r.path] = r

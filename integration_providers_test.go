@@ -286,7 +286,7 @@ func TestIntegrationProviders(t *testing.T) {
 		byPath[r.path] = r
 		providers[r.provider] = true
 	}
-	for _, r := range e2ePresetsMoreRoutes(nil) { // integration_aliases_test.go
+	for _, r := range e2eAliasRoutes(nil) { // integration_aliases_test.go
 		providers[r.provider] = true
 	}
 	for _, name := range verifiers.Names() {

@@ -148,7 +148,7 @@ const (
 	e2eAutosendDelivery = "job_12345"
 )
 
-// ---- hmac recipe (verifiers/hmac_test.go)
+// ---- hmac recipe (verifiers/recipe_fixtures_test.go)
 //
 // A synthetic scheme exercising sha512, base64url, a base64 secret, {id},
 // a millisecond timestamp and literal text, signed independently with:

@@ -1,10 +1,7 @@
 package webhookverify
 
 import (
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -12,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caddyserver/caddy/v2"
-	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -193,74 +188,6 @@ func (h *Handler) closeLogs() {
 	if h.untrack != nil {
 		h.untrack()
 	}
-}
-
-// resultStoreUnavailable is the result (log, metrics) of a verified
-// delivery the replay store could not check.
-const resultStoreUnavailable = "replay_unavailable"
-
-// httpError ends a request the gate refuses: it returns a Caddy HTTP
-// error, for handle_errors routes to shape, except on a server without
-// handle_errors routes. There Caddy would answer the status alone, with
-// no body saying why, and, for a 5xx, log it at ERROR, once per request,
-// with the copy of the request it made before any handler ran: every
-// header, a credential the gate removed as much as whatever an
-// unauthenticated client chose to send. So the gate answers it itself:
-// the status, the headers already set (WWW-Authenticate, Retry-After,
-// Connection: close) and a short text naming the failure's class
-// (rejectionBody), and returns nil, so its own rate-limited line is the
-// only one. Caddy logs the errors it is handed (when handle_errors routes
-// exist) at DEBUG.
-func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
-	if !answersErrorsItself(r) {
-		return caddyhttp.Error(status, err)
-	}
-	hdr := w.Header()
-	hdr.Set("Content-Type", "text/plain; charset=utf-8")
-	hdr.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, rejectionBody(err))
-	return nil
-}
-
-// rejectionBody is the body of a refusal the gate answers itself: the
-// text of the failure's class only ("webhook rejected: signature
-// mismatch"), never the detailed reason (that is logged), a secret, an
-// expected signature or any part of the request.
-func rejectionBody(err error) string {
-	class, _, _ := failureClass(err)
-	return "webhook rejected: " + class.Error() + "\n"
-}
-
-// answersErrorsItself reports whether the request is served by a Caddy
-// server without handle_errors routes (outside a Caddy server, as in unit
-// tests, errors are returned).
-func answersErrorsItself(r *http.Request) bool {
-	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
-	if !ok || srv == nil {
-		return false
-	}
-	return srv.Errors == nil || len(srv.Errors.Routes) == 0
-}
-
-// errStoreUnavailable is the error of a delivery the replay store could
-// not check; the store's own error is logged, never shown.
-var errStoreUnavailable = errors.New("replay cache unavailable")
-
-// storeUnavailable handles a verified delivery whose replay state could
-// not be read (the store failed, or the in-memory cache holds only
-// deliveries in flight): an operator's problem, logged at ERROR (limited
-// apart from rejections) and answered 503 with Retry-After, which
-// providers retry; log_only passes it on.
-func (h *Handler) storeUnavailable(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler, err error) error {
-	h.outcome(r, resultStoreUnavailable, res.ID, err)
-	repl.Set("http.webhook_verify.replay", "unavailable")
-	if h.logOnly() {
-		return next.ServeHTTP(w, r)
-	}
-	repl.Set("http.webhook_verify.error", errStoreUnavailable.Error())
-	w.Header().Set("Retry-After", retryAfter)
-	return h.httpError(w, r, http.StatusServiceUnavailable, errStoreUnavailable)
 }
 
 // caddyRedacted are the request headers Caddy's logs redact unless the

@@ -139,6 +139,17 @@ type Handler struct {
 	// Replay protection; on by default.
 	Replay *ReplayConfig `json:"replay,omitempty"`
 
+	// Sign each verified request passed on in the Standard Webhooks
+	// format, so the app can check it came through this gate: `whsec_`
+	// secrets (v1, HMAC-SHA256) and `whsk_` Ed25519 keys (v1a; the app
+	// holds only the `whpk_` public key, see `caddy webhook keygen
+	// standard_webhooks`), one webhook-signature entry each. webhook-id is
+	// the provider and the delivery ("stripe:event:evt_1"), the timestamp
+	// the time of forwarding. Any webhook-* or svix-* header the request
+	// came with is removed first, and a request passed on unverified
+	// (log_only) gets none. Placeholders are resolved as for secrets.
+	Attest []string `json:"attest,omitempty"`
+
 	// What to do with a request that fails: `enforce` (default) refuses it;
 	// `log_only` (shadow mode) verifies, logs and counts exactly as enforce
 	// does but forwards every request, with `{http.webhook_verify.verified}`
@@ -166,6 +177,7 @@ type Handler struct {
 	storeLog  *logLimiter // replay store failures, apart from rejections
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
+	attest    *verifiers.Attester
 
 	bodyTimeout time.Duration
 }
@@ -268,29 +280,17 @@ func (h *Handler) provision(ctx caddy.Context) error {
 	if h.replay != nil && h.metrics != nil {
 		h.untrack = h.trackReplayEntries()
 	}
-	return h.provisionReplayKey()
+	if err := h.provisionReplayKey(); err != nil {
+		return err
+	}
+	return h.provisionAttest()
 }
 
 // verifierConfig resolves placeholders and reads certificate files.
 func (h *Handler) verifierConfig() (verifiers.Config, error) {
 	repl := caddy.NewReplacer()
 	resolve := func(what string, i int, s string) (string, error) {
-		// A placeholder the replacer does not know ({enx.X}, or a request
-		// placeholder, which has no value at provision time) would be
-		// kept as literal text: a secret anyone reading the config could
-		// sign with. Refused, without echoing any part of the value
-		// (write a literal brace as \{ or \}).
-		if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
-			return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
-		}
-		out, err := repl.ReplaceOrErr(s, true, false)
-		if err != nil {
-			return "", fmt.Errorf("%s %d: %v", what, i+1, err)
-		}
-		if out == "" {
-			return "", fmt.Errorf("%s %d is empty", what, i+1)
-		}
-		return out, nil
+		return resolveSecret(repl, what, i, s)
 	}
 	cfg := verifiers.Config{
 		Provider:    h.Provider,
@@ -349,6 +349,26 @@ func (h *Handler) verifierConfig() (verifiers.Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+// resolveSecret resolves the placeholders of a secret or key, the i-th
+// (from 0) of its kind. A placeholder the replacer does not know ({enx.X},
+// or a request placeholder, which has no value at provision time) would
+// be kept as literal text: a secret anyone reading the config could sign
+// with. Refused, without echoing any part of the value (write a literal
+// brace as \{ or \}).
+func resolveSecret(repl *caddy.Replacer, what string, i int, s string) (string, error) {
+	if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
+		return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
+	}
+	out, err := repl.ReplaceOrErr(s, true, false)
+	if err != nil {
+		return "", fmt.Errorf("%s %d: %v", what, i+1, err)
+	}
+	if out == "" {
+		return "", fmt.Errorf("%s %d is empty", what, i+1)
+	}
+	return out, nil
 }
 
 // Duration bounds checked at load, for the Caddyfile and JSON alike.
@@ -534,6 +554,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		next = h.actHandler(repl, res)
 	}
 	next = recycleAfter(next, r, hb, buf)
+	if res.Act == nil {
+		if err := h.attestRequest(r, res, body); err != nil {
+			return h.fail(w, r, repl, next, err)
+		}
+	}
 	if h.replay != nil {
 		return h.forwardOnce(w, r, repl, res, body, next)
 	}

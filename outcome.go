@@ -29,6 +29,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, repl *caddy.Repla
 	repl.Set("http.webhook_verify.error", err.Error())
 	h.outcome(r, why, "", err)
 	dropShadowHeaders(r)
+	h.dropAttestation(r)
 	return next.ServeHTTP(w, r)
 }
 
@@ -84,9 +85,9 @@ func reason(err error) (string, int) {
 	return why, status
 }
 
-// reject logs the failure and returns it as a Caddy HTTP error, so that
-// handle_errors routes can shape the response (see httpError for the 5xx
-// answered here).
+// reject logs the failure and ends the request with httpError: a Caddy
+// HTTP error for handle_errors routes to shape, or, on a server without
+// them, the gate's own answer.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
 	why, status := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
@@ -200,4 +201,52 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// resultStoreUnavailable is the result (log, metrics) of a verified
+// delivery the replay store could not check.
+const resultStoreUnavailable = "replay_unavailable"
+
+// httpError ends a request the gate refuses: it returns a Caddy HTTP
+// error, for handle_errors routes to shape, except on a server without
+// handle_errors routes. There Caddy would answer the status alone, with
+// no body saying why, and, for a 5xx, log it at ERROR, once per request,
+// with the copy of the request it made before any handler ran: every
+// header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. So the gate answers it itself:
+// the status, the headers already set (WWW-Authenticate, Retry-After,
+// Connection: close) and a short text naming the failure's class
+// (rejectionBody), and returns nil, so its own rate-limited line is the
+// only one. Caddy logs the errors it is handed (when handle_errors routes
+// exist) at DEBUG.
+func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
+	if !answersErrorsItself(r) {
+		return caddyhttp.Error(status, err)
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, rejectionBody(err))
+	return nil
+}
+
+// rejectionBody is the body of a refusal the gate answers itself: the
+// text of the failure's class only ("webhook rejected: signature
+// mismatch"), never the detailed reason (that is logged), a secret, an
+// expected signature or any part of the request.
+func rejectionBody(err error) string {
+	class, _, _ := failureClass(err)
+	return "webhook rejected: " + class.Error() + "\n"
+}
+
+// answersErrorsItself reports whether the request is served by a Caddy
+// server without handle_errors routes (outside a Caddy server, as in unit
+// tests, errors are returned).
+func answersErrorsItself(r *http.Request) bool {
+	srv, ok := r.Context().Value(caddyhttp.ServerCtxKey).(*caddyhttp.Server)
+	if !ok || srv == nil {
+		return false
+	}
+	return srv.Errors == nil || len(srv.Errors.Routes) == 0
 }

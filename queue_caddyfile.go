@@ -58,6 +58,7 @@ func parseQueueCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, e
 //		max_bytes <size>                 # default 1GiB
 //		max_size <size>                  # default 1MiB (without webhook_verify before it)
 //		visibility <duration>            # default 5m
+//		attest <whsec_|whsk_ key...>     # renew webhook_verify's attestation at each attempt
 //		allow_unverified                 # queue what a log_only gate passes on unverified
 //		deliver {
 //			<handler directives, as in handle>
@@ -86,6 +87,12 @@ func (q *Queue) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			q.Name = v
+		case "attest":
+			keys, err := unmarshalAttest(d)
+			if err != nil {
+				return err
+			}
+			q.Attest = keys
 		case "store":
 			if err := q.unmarshalStore(d); err != nil {
 				return err

@@ -150,6 +150,16 @@ type Queue struct {
 	// retried; other statuses dead-letter it.
 	Deliver caddyhttp.RouteList `json:"deliver,omitempty"`
 
+	// The attest keys of the webhook_verify before the queue (the same
+	// values): each delivery attempt's webhook-timestamp and
+	// webhook-signature are signed anew, with the stored webhook-id, so
+	// the app's Standard Webhooks tolerance measures the attempt, not the
+	// time in the queue. Only a stored signature made with one of these
+	// keys is renewed; any other webhook-* or svix-* header is removed.
+	// Without attest the stored headers go out as they were stored.
+	// Placeholders are resolved as for webhook_verify's secrets.
+	Attest []string `json:"attest,omitempty"`
+
 	// deliverSegment holds the Caddyfile's deliver block until the http
 	// adapter parses it as routes.
 	deliverSegment *caddyfile.Dispenser
@@ -198,13 +208,16 @@ func (q *Queue) provision(ctx caddy.Context) error {
 	if q.limits.MaxBytes == 0 {
 		q.limits.MaxBytes = DefaultQueueMaxBytes
 	}
+	renew, err := newAttester(q.Attest)
+	if err != nil {
+		return err
+	}
 	if len(q.Deliver) == 0 {
 		return errors.New("deliver is required: the handlers each entry is delivered through")
 	}
 	if err := q.Deliver.Provision(ctx); err != nil {
 		return fmt.Errorf("deliver: %v", err)
 	}
-	var err error
 	if q.metrics, err = provisionQueueMetrics(ctx); err != nil {
 		return err
 	}
@@ -220,7 +233,7 @@ func (q *Queue) provision(ctx caddy.Context) error {
 	}
 	q.rt = &queueRuntime{
 		config:      ctx.Done(),
-		deliver:     q.Deliver.Compile(noDeliverAnswer),
+		deliver:     renewAttestation(renew, q.Deliver.Compile(noDeliverAnswer)),
 		server:      srv,
 		attempts:    orDefault(q.RetryAttempts, DefaultQueueAttempts),
 		maxAge:      orDefault(time.Duration(q.RetryMaxAge), DefaultQueueMaxAge),

@@ -45,8 +45,7 @@ func TestQueueInProcess(t *testing.T) {
 	if err := old.Close(); err != nil {
 		t.Fatal(err)
 	}
-	defer func(d time.Duration) { orphanReportDelay = d }(orphanReportDelay)
-	orphanReportDelay = 100 * time.Millisecond
+	defer orphanReportDelay.Store(orphanReportDelay.Swap(int64(100 * time.Millisecond)))
 
 	up := &queueUp{gate: make(chan struct{})}
 	upAddr := listenOn(t, "127.0.0.1:0", up)

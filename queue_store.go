@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -131,8 +132,12 @@ func acquireQueueStore(id string) (queue.Store, error) {
 }
 
 // orphanReportDelay is how long after opening a store its queues are
-// checked against the configured ones (the whole config is up by then).
-var orphanReportDelay = 10 * time.Second
+// checked against the configured ones (the whole config is up by then),
+// in nanoseconds; atomic, since a store's report goroutine reads it while
+// a test may shorten it.
+var orphanReportDelay atomic.Int64
+
+func init() { orphanReportDelay.Store(int64(10 * time.Second)) }
 
 func newPooledQueueStore(id string, st queue.Store, release func() error) *pooledQueueStore {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,7 +146,7 @@ func newPooledQueueStore(id string, st queue.Store, release func() error) *poole
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(orphanReportDelay):
+		case <-time.After(time.Duration(orphanReportDelay.Load())):
 		}
 		reportOrphanQueues(ctx, id, st)
 	}()

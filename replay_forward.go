@@ -259,3 +259,23 @@ func (s *statusWriter) ReadFrom(r io.Reader) (int64, error) {
 
 // Interface guards
 var _ http.ResponseWriter = (*statusWriter)(nil)
+
+// errStoreUnavailable is the error of a delivery the replay store could
+// not check; the store's own error is logged, never shown.
+var errStoreUnavailable = errors.New("replay cache unavailable")
+
+// storeUnavailable handles a verified delivery whose replay state could
+// not be read (the store failed, or the in-memory cache holds only
+// deliveries in flight): an operator's problem, logged at ERROR (limited
+// apart from rejections) and answered 503 with Retry-After, which
+// providers retry; log_only passes it on.
+func (h *Handler) storeUnavailable(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, next caddyhttp.Handler, err error) error {
+	h.outcome(r, resultStoreUnavailable, res.ID, err)
+	repl.Set("http.webhook_verify.replay", "unavailable")
+	if h.logOnly() {
+		return next.ServeHTTP(w, r)
+	}
+	repl.Set("http.webhook_verify.error", errStoreUnavailable.Error())
+	w.Header().Set("Retry-After", retryAfter)
+	return h.httpError(w, r, http.StatusServiceUnavailable, errStoreUnavailable)
+}

@@ -87,7 +87,8 @@ func parsePointer(p string) ([]string, error) {
 func (h *Handler) provisionReplayKey() error {
 	rc := h.Replay
 	if rc == nil || rc.Key == "" {
-		if h.replay == nil {
+		if h.replay == nil && len(h.Attest) == 0 {
+			// attest binds its webhook-id to the replay key material.
 			return nil
 		}
 		if e, ok := h.verifier.(verifiers.EventIDer); ok && signsBody(h.verifier) {

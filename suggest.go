@@ -12,6 +12,7 @@ import (
 var (
 	directiveOptions = []string{
 		"secret", "public_key", "tolerance", "max_size", "body_timeout", "keep_credentials", "replay", "mode",
+		"attest",
 		"name", "url", "url_path", "topic_arn", "customer_handle", "certificate", "auto_confirm", "username",
 		"password", "header", "verify_token", "webhook_id", "signature_header", "timestamp_first", "prefix",
 		"hash", "encoding", "secret_encoding", "content", "scheme", "secret_prefix", "timestamp_key",

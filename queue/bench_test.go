@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/webhookverify/caddy-webhook-verify/internal/redistest"
 )
 
 var benchBody = bytes.Repeat([]byte("x"), 1024)
@@ -130,4 +134,80 @@ func BenchmarkBoltClaimAck(b *testing.B) {
 	b.ReportMetric(float64(done)/elapsed.Seconds(), "deliveries/s")
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(float64(elapsed.Nanoseconds())/float64(done), "ns/delivery")
+}
+
+// benchPersistence are the Redis persistence settings the benchmarks run
+// under.
+var benchPersistence = []struct {
+	name string
+	args []string
+}{
+	{"none", nil},
+	{"aof_everysec", []string{"--appendonly", "yes", "--appendfsync", "everysec"}},
+	{"aof_always", []string{"--appendonly", "yes", "--appendfsync", "always"}},
+}
+
+// BenchmarkRedisAppend: parallel appends of 1 KiB entries to one queue
+// (8 goroutines per GOMAXPROCS), per persistence setting.
+func BenchmarkRedisAppend(b *testing.B) {
+	body := strings.Repeat("x", 1024)
+	for _, p := range benchPersistence {
+		b.Run(p.name, func(b *testing.B) {
+			r := redistest.Start(b, 0, "", p.args...)
+			s := newTestStore(b, r.Client(b, &redis.Options{PoolSize: 64}), "")
+			b.SetBytes(1024)
+			b.ReportAllocs()
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.Append(bg, "bench", testEntry(body), Limits{MaxEntries: 1 << 40}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkRedisClaimAck: parallel Claim of one entry then Ack (two round
+// trips), on a queue filled beforehand.
+func BenchmarkRedisClaimAck(b *testing.B) {
+	r := redistest.Start(b, 0, "")
+	s := newTestStore(b, r.Client(b, &redis.Options{PoolSize: 64}), "")
+	body := strings.Repeat("x", 1024)
+	p := s.client.Pipeline()
+	if err := appendScript.Load(bg, s.client).Err(); err != nil {
+		b.Fatal(err)
+	}
+	for range b.N + 100 {
+		e := testEntry(body)
+		e.Created, e.NextAt = time.Now(), time.Now()
+		appendScript.Run(bg, p, s.keys("bench"), Encode(e), e.Size(), e.Created.UnixNano(), e.Created.UnixMicro(), e.NextAt.UnixMicro(), 0, 0, 0, randomHex(8))
+		if p.Len() >= 1000 {
+			if _, err := p.Exec(bg); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if _, err := p.Exec(bg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			ls, err := s.Claim(bg, "bench", 1, time.Minute, time.Now())
+			if err != nil || len(ls) != 1 {
+				b.Errorf("Claim: %d, %v", len(ls), err)
+				return
+			}
+			if err := s.Ack(bg, "bench", ls[0]); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

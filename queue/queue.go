@@ -25,6 +25,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 )
@@ -179,3 +180,15 @@ var (
 	// the queue on it).
 	ErrCorrupt = errors.New("queue entry corrupt")
 )
+
+// maxQueueName bounds a queue name in every store (a bolt bucket key, a
+// part of Redis keys).
+const maxQueueName = 1024
+
+// checkName refuses an empty or too long queue name.
+func checkName(name string) error {
+	if name == "" || len(name) > maxQueueName {
+		return fmt.Errorf("queue name must be 1 to %d bytes long", maxQueueName)
+	}
+	return nil
+}

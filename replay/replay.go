@@ -57,6 +57,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"time"
 )
 
@@ -220,4 +221,25 @@ func checkTTL(ttl time.Duration) error {
 		return errTTL
 	}
 	return nil
+}
+
+// errCorrupt is wrapped (in ErrUnavailable) when a shared store holds an
+// entry this code cannot read.
+var errCorrupt = errors.New("corrupt entry")
+
+// hashedKey is the 64-hex-digit form of key the shared stores (Caddy
+// storage, Redis) keep it under.
+func hashedKey(key string) string {
+	d := digest(key)
+	return hex.EncodeToString(d[:])
+}
+
+// newToken returns a random nonzero token, for the stores whose entries
+// other processes share.
+func newToken() Token {
+	for {
+		if t := Token(rand.Uint64()); t != 0 {
+			return t
+		}
+	}
 }

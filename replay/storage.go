@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"path"
 	"strings"
 	"sync"
@@ -443,8 +442,6 @@ func (s *Storage) report(err error) {
 	}
 }
 
-var errCorrupt = errors.New("corrupt entry")
-
 // load reads the entry hk; ok is false if there is none.
 func (s *Storage) load(ctx context.Context, hk string) (e storedEntry, ok bool, err error) {
 	b, err := s.storage.Load(ctx, s.entryKey(hk))
@@ -553,12 +550,6 @@ func (e storedEntry) state() State {
 	return InFlight
 }
 
-// hashedKey is the 64-hex-digit form of key used in storage.
-func hashedKey(key string) string {
-	d := digest(key)
-	return hex.EncodeToString(d[:])
-}
-
 func isHashedKey(s string) bool { return len(s) == 64 && isLowerHexString(s) }
 
 func isLowerHexString(s string) bool {
@@ -568,12 +559,4 @@ func isLowerHexString(s string) bool {
 		}
 	}
 	return true
-}
-
-func newToken() Token {
-	for {
-		if t := Token(rand.Uint64()); t != 0 {
-			return t
-		}
-	}
 }

@@ -149,7 +149,7 @@ func (v *contentful) Verify(r *Request) (*Result, error) {
 	}
 	signedID := ""
 	if i := slices.Index(names, contentfulIdempotency); i >= 0 {
-		if signedID = values[i]; !twitchValidID(signedID) {
+		if signedID = values[i]; !validID(signedID) {
 			return nil, fmt.Errorf("%w: %s must be 1 to 128 letters, digits, '-', '_' or '.'", ErrMalformed, contentfulIdempotency)
 		}
 	}
@@ -171,7 +171,7 @@ func (v *contentful) Verify(r *Request) (*Result, error) {
 	res := &Result{Signature: matched, Timestamp: ts, Key: key}
 	if signedID != "" {
 		res.ID, res.SignedID = signedID, signedID
-	} else if id, err := OptionalHeader(r.Header, contentfulIdempotency); err == nil && twitchValidID(id) {
+	} else if id, err := OptionalHeader(r.Header, contentfulIdempotency); err == nil && validID(id) {
 		res.ID = id // unsigned: for logs only
 	}
 	return res, nil
@@ -390,7 +390,7 @@ func signContentful(_ string, r SignRequest) (*Signed, error) {
 		rand.Read(b)
 		id = hex.EncodeToString(b)
 	}
-	if !twitchValidID(id) {
+	if !validID(id) {
 		return nil, fmt.Errorf("id must be 1 to 128 letters, digits, '-', '_' or '.'")
 	}
 	ct := contentType(r, "application/vnd.contentful.management.v1+json")

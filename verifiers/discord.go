@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // Discord interactions endpoint
@@ -45,39 +44,6 @@ func newDiscord(c Config) (Verifier, error) {
 		return nil, err
 	}
 	return &discord{cfg: c, keys: keys}, nil
-}
-
-// ed25519Keys decodes the configured public keys of an Ed25519 provider
-// with decode; each must be 32 bytes. Errors name the key's position,
-// never its value.
-func ed25519Keys(c Config, form string, decode func(string) ([]byte, bool)) ([]ed25519.PublicKey, error) {
-	if len(c.PublicKeys) == 0 {
-		return nil, fmt.Errorf("provider %s needs public_key (%s)", c.Provider, form)
-	}
-	keys := make([]ed25519.PublicKey, len(c.PublicKeys))
-	for i, k := range c.PublicKeys {
-		if k.KeyID != "" {
-			return nil, fmt.Errorf("provider %s: public_key %d: key ids are not used by this provider", c.Provider, i+1)
-		}
-		b, ok := decode(strings.TrimSpace(k.Key))
-		if !ok || len(b) != ed25519.PublicKeySize {
-			return nil, fmt.Errorf("provider %s: public_key %d is not an Ed25519 public key as %s", c.Provider, i+1, form)
-		}
-		keys[i] = b
-	}
-	return keys, nil
-}
-
-// ed25519Match reports the position of the key under which sig verifies
-// msg, trying every key.
-func ed25519Match(keys []ed25519.PublicKey, msg, sig []byte) (int, bool) {
-	match := -1
-	for i, k := range keys {
-		if ed25519.Verify(k, msg, sig) && match < 0 {
-			match = i
-		}
-	}
-	return match, match >= 0
 }
 
 // HasTimestamp reports whether X-Signature-Timestamp is checked.

@@ -268,3 +268,32 @@ func jsonMembers(data []byte, strict bool, names ...string) (map[string]json.Raw
 	}
 	return out, nil
 }
+
+// validID reports whether id is a plausible delivery or message id: 1 to
+// 128 letters, digits, '-', '_' or '.' (UUIDs and the like).
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseRFC3339 parses a strict RFC 3339 timestamp
+// (YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm)); Go's parser alone would also
+// take some variants, so the text must round-trip its shape.
+func parseRFC3339(s string) (time.Time, bool) {
+	if len(s) < 20 || len(s) > 40 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}

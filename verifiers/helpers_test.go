@@ -2,6 +2,7 @@ package verifiers
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,51 @@ func TestCheckTimestamp(t *testing.T) {
 			err := CheckTimestamp(tc.c, tc.ts, now)
 			if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
 				t.Fatalf("CheckTimestamp(%v) = %v, want %v", tc.ts, err, tc.want)
+			}
+		})
+	}
+}
+
+// bodyHMACCase is one POST to a body-HMAC provider.
+type bodyHMACCase struct {
+	name    string
+	secrets []string
+	body    string
+	headers []string
+	wantErr error
+	key     int
+}
+
+func runBodyHMAC(t *testing.T, provider string, extra Config, cases []bodyHMACCase, leaks ...string) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := extra
+			c.Secrets = tc.secrets
+			v, err := New(provider, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := v.Verify(slackRequest(tc.body, time.Now(), tc.headers...))
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) || res != nil {
+					t.Fatalf("err %v, res %+v; want %v", err, res, tc.wantErr)
+				}
+				for _, l := range leaks {
+					if strings.Contains(err.Error(), l) {
+						t.Fatalf("error %q leaks %q", err, l)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Verify: %v", err)
+			}
+			if res.Key != tc.key || res.Reply != nil || len(res.Signature) == 0 {
+				t.Fatalf("result %+v, want key %d, no Reply", res, tc.key)
+			}
+			if bs, ok := v.(BodySigner); !ok || !bs.SignsBody() {
+				t.Errorf("%s does not report that it signs the body", provider)
 			}
 		})
 	}

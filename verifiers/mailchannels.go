@@ -46,7 +46,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/webhookverify/caddy-webhook-verify/verifiers/internal/httpsig"
@@ -104,29 +103,6 @@ func newMailChannels(c Config) (Verifier, error) {
 		v.fetch = mcSharedFetcher(client, mcKeyEndpoint)
 	}
 	return v, nil
-}
-
-// mcParseKey decodes an Ed25519 public key: PEM, base64 DER
-// SubjectPublicKeyInfo, or the raw 32-byte key in base64.
-func mcParseKey(s string) (ed25519.PublicKey, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, fmt.Errorf("empty key")
-	}
-	if !strings.HasPrefix(s, "-----BEGIN") {
-		if b, ok := DecodeBase64(strings.Join(strings.Fields(s), "")); ok && len(b) == ed25519.PublicKeySize {
-			return ed25519.PublicKey(b), nil
-		}
-	}
-	k, err := parsePKIXText(s)
-	if err != nil {
-		return nil, err
-	}
-	ed, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("not an Ed25519 key")
-	}
-	return ed, nil
 }
 
 func (v *mailchannelsVerifier) HasTimestamp() bool { return true }

@@ -386,3 +386,26 @@ func (f *mcKeyFetcher) fetch(ctx context.Context, keyID string) (ed25519.PublicK
 	}
 	return key, 0, nil
 }
+
+// mcParseKey decodes an Ed25519 public key: PEM, base64 DER
+// SubjectPublicKeyInfo, or the raw 32-byte key in base64.
+func mcParseKey(s string) (ed25519.PublicKey, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, fmt.Errorf("empty key")
+	}
+	if !strings.HasPrefix(s, "-----BEGIN") {
+		if b, ok := DecodeBase64(strings.Join(strings.Fields(s), "")); ok && len(b) == ed25519.PublicKeySize {
+			return ed25519.PublicKey(b), nil
+		}
+	}
+	k, err := parsePKIXText(s)
+	if err != nil {
+		return nil, err
+	}
+	ed, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("not an Ed25519 key")
+	}
+	return ed, nil
+}

@@ -67,7 +67,7 @@ func newMandrill(c Config) (Verifier, error) {
 	if strings.Contains(c.URL, "#") {
 		return nil, fmt.Errorf("provider %s: url must not have a fragment", c.Provider)
 	}
-	if _, _, _, _, err := twilioSplitURL(c.URL); err != nil {
+	if _, _, _, _, err := splitURL(c.URL); err != nil {
 		return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 	}
 	u, err := url.Parse(c.URL)

@@ -1,10 +1,6 @@
 package verifiers
 
 import (
-	"context"
-	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -21,102 +17,6 @@ const (
 	metaBody   = `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"},"messages":[{"from":"16505551234","id":"wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=","timestamp":"1749416383","type":"text","text":{"body":"Does it come in another color?"}}]},"field":"messages"}]}]}`
 	metaSig    = "1068be8fd7bfa0ba12fdf9b7a445c423fd8e863b4c7022b9f13d9808e28bf173"
 )
-
-// getRequest is an unsigned handshake request.
-func getRequest(method, target string, kv ...string) *Request {
-	u, err := url.Parse(target)
-	if err != nil {
-		panic(err)
-	}
-	h := http.Header{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		h.Add(kv[i], kv[i+1])
-	}
-	return &Request{Context: context.Background(), Method: method, URL: u, Header: h, Now: time.Now()}
-}
-
-// handshakeCase is one request to a Handshaker and what must become of it.
-type handshakeCase struct {
-	name, method, target string
-	headers              []string
-	ok                   bool   // a handshake
-	err                  error  // its error
-	body                 string // its answer
-	ct                   string // the answer's Content-Type
-}
-
-func runHandshakes(t *testing.T, v Verifier, cases []handshakeCase) {
-	t.Helper()
-	hs, ok := v.(Handshaker)
-	if !ok {
-		t.Fatal("not a Handshaker")
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			resp, ok, err := hs.Handshake(getRequest(tc.method, tc.target, tc.headers...))
-			if ok != tc.ok || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
-				t.Fatalf("ok %v, err %v; want ok %v, err %v", ok, err, tc.ok, tc.err)
-			}
-			if !ok || err != nil {
-				if resp != nil {
-					t.Fatalf("response %+v with ok %v, err %v", resp, ok, err)
-				}
-				return
-			}
-			if resp == nil || resp.Status != 200 || resp.Body != tc.body || resp.Header.Get("Content-Type") != tc.ct {
-				t.Fatalf("response %+v, want 200 %q (%s)", resp, tc.body, tc.ct)
-			}
-			if strings.HasPrefix(tc.ct, "text/plain") && resp.Header.Get("X-Content-Type-Options") != "nosniff" {
-				t.Errorf("text answer without X-Content-Type-Options: nosniff")
-			}
-		})
-	}
-}
-
-// bodyHMACCase is one POST to a body-HMAC provider.
-type bodyHMACCase struct {
-	name    string
-	secrets []string
-	body    string
-	headers []string
-	wantErr error
-	key     int
-}
-
-func runBodyHMAC(t *testing.T, provider string, extra Config, cases []bodyHMACCase, leaks ...string) {
-	t.Helper()
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := extra
-			c.Secrets = tc.secrets
-			v, err := New(provider, c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := v.Verify(slackRequest(tc.body, time.Now(), tc.headers...))
-			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) || res != nil {
-					t.Fatalf("err %v, res %+v; want %v", err, res, tc.wantErr)
-				}
-				for _, l := range leaks {
-					if strings.Contains(err.Error(), l) {
-						t.Fatalf("error %q leaks %q", err, l)
-					}
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Verify: %v", err)
-			}
-			if res.Key != tc.key || res.Reply != nil || len(res.Signature) == 0 {
-				t.Fatalf("result %+v, want key %d, no Reply", res, tc.key)
-			}
-			if bs, ok := v.(BodySigner); !ok || !bs.SignsBody() {
-				t.Errorf("%s does not report that it signs the body", provider)
-			}
-		})
-	}
-}
 
 func TestMetaVerify(t *testing.T) {
 	h := func(sig string) []string {

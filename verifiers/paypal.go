@@ -44,11 +44,11 @@ import (
 // fetched from PAYPAL-CERT-URL, which is not signed and so is held, before
 // any fetch, to https://api.paypal.com or https://api.sandbox.paypal.com
 // (no port, user or query) and the path /v1/notifications/certs/<name>.
-// Fetching follows SNS's rules (see sns.go; the shared fetch helper is not
-// there yet): a 10 s timeout, at most 64 KiB, no redirects, concurrent
-// requests for one URL share one fetch, at most 4 fetches at once (2 s wait
-// for a slot, else 503), a failure remembered per URL for 5 minutes, and
-// 32 certificates cached. A fetched certificate must chain to the system
+// Fetching follows the rules sns's fetches follow too (certs.go): a 10 s
+// timeout, at most 64 KiB, no redirects, concurrent requests for one URL
+// share one fetch, at most 4 fetches at once (2 s wait for a slot, else
+// 503), a failure remembered per URL for 5 minutes, and 32 certificates
+// cached. A fetched certificate must chain to the system
 // roots at the time of verification and name
 // messageverificationcerts.paypal.com (or its sandbox twin) in its DNS
 // names. A 404 is 401 (no such certificate); other fetch failures 503.
@@ -85,9 +85,9 @@ type paypal struct {
 
 	// get makes the bounded GETs; chains caches the certificates and the
 	// failures, and shares and bounds the fetches (internal/fetch, with
-	// the SNS limits).
+	// the certificate limits of certs.go).
 	get    *fetch.Client
-	chains *fetch.Cache[*snsChain]
+	chains *fetch.Cache[*certChain]
 }
 
 func newPayPal(c Config) (Verifier, error) {
@@ -101,9 +101,9 @@ func newPayPal(c Config) (Verifier, error) {
 	if !paypalID.MatchString(id) {
 		return nil, fmt.Errorf("provider %s: webhook_id must be 1 to 64 letters, digits or '-'", c.Provider)
 	}
-	v := &paypal{cfg: c, webhookID: id, chains: fetch.NewCache[*snsChain](snsLimits)}
+	v := &paypal{cfg: c, webhookID: id, chains: fetch.NewCache[*certChain](certLimits)}
 	for i, p := range c.Certificates {
-		certs, err := snsParseCerts([]byte(p), false)
+		certs, err := parseCerts([]byte(p), false)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: certificate %d: %v", c.Provider, i+1, err)
 		}
@@ -113,14 +113,8 @@ func newPayPal(c Config) (Verifier, error) {
 		}
 		v.pinned = append(v.pinned, k)
 	}
-	if c.HTTPClient != nil {
-		cl := *c.HTTPClient
-		v.client = &cl
-	} else {
-		v.client = &http.Client{Timeout: snsFetchTimeout}
-	}
-	v.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	v.get = fetch.NewClient(v.client, snsLimits)
+	v.client = certClient(c)
+	v.get = fetch.NewClient(v.client, certLimits)
 	return v, nil
 }
 
@@ -194,8 +188,8 @@ func (v *paypal) Verify(r *Request) (*Result, error) {
 
 // paypalTime parses a strict RFC 3339 transmission time.
 func paypalTime(s string) (time.Time, error) {
-	t, err := twitchParseTime(s)
-	if err != nil {
+	t, ok := parseRFC3339(s)
+	if !ok {
 		return time.Time{}, fmt.Errorf("%w: PAYPAL-TRANSMISSION-TIME is not an RFC 3339 time", ErrMalformed)
 	}
 	return t, nil
@@ -219,11 +213,11 @@ func paypalCertURL(raw string) (*url.URL, error) {
 
 // certKey returns the key of the certificate at u, checked at now: cached,
 // or fetched through v.chains (one fetch per URL at a time, detached from
-// the request; failures remembered; at most snsMaxFlights at once).
+// the request; failures remembered; at most certMaxFlights at once).
 func (v *paypal) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.PublicKey, error) {
 	id := u.String()
 	host := paypalHosts[u.Host]
-	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*snsChain, error) {
+	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*certChain, error) {
 		return v.fetchChain(ctx, id, host, now)
 	})
 	if err != nil {
@@ -232,32 +226,28 @@ func (v *paypal) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.P
 		}
 		return nil, err
 	}
-	return ch.checkNamed(v.roots, host, now)
+	return paypalCheckChain(ch, v.roots, host, now)
 }
 
-func (v *paypal) fetchChain(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
-	sv := &snsVerifier{client: v.client, get: v.get}
-	b, err := sv.fetch(ctx, id, "paypal certificate", ErrSignature)
+func (v *paypal) fetchChain(ctx context.Context, id, host string, now time.Time) (*certChain, error) {
+	b, err := fetchBytes(ctx, v.get, id, "paypal certificate", ErrSignature)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := snsParseCerts(b, false)
+	certs, err := parseCerts(b, false)
 	if err != nil {
 		return nil, fmt.Errorf("%w: paypal certificate unreadable", ErrUnavailable)
 	}
-	ch := &snsChain{leaf: certs[0], inter: x509.NewCertPool()}
-	for _, c := range certs[1:] {
-		ch.inter.AddCert(c)
-	}
-	if _, err := ch.checkNamed(v.roots, host, now); err != nil {
+	ch := newCertChain(certs)
+	if _, err := paypalCheckChain(ch, v.roots, host, now); err != nil {
 		return nil, err
 	}
 	return ch, nil
 }
 
-// checkNamed verifies the chain at now and that the leaf names host and
+// paypalCheckChain verifies the chain at now and that the leaf names host and
 // holds an RSA key.
-func (ch *snsChain) checkNamed(roots *x509.CertPool, host string, now time.Time) (*rsa.PublicKey, error) {
+func paypalCheckChain(ch *certChain, roots *x509.CertPool, host string, now time.Time) (*rsa.PublicKey, error) {
 	if _, err := ch.leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: ch.inter, CurrentTime: now, DNSName: host,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return nil, fmt.Errorf("%w: paypal certificate not trusted", ErrSignature)

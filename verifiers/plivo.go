@@ -68,7 +68,7 @@ func newPlivo(c Config) (Verifier, error) {
 	if strings.ContainsAny(c.URL, "?#") {
 		return nil, fmt.Errorf("provider %s: url must not have a query string or fragment (the request's query string is signed)", c.Provider)
 	}
-	scheme, userinfo, hostport, path, err := twilioSplitURL(c.URL)
+	scheme, userinfo, hostport, path, err := splitURL(c.URL)
 	if err != nil {
 		return nil, fmt.Errorf("provider %s: %v", c.Provider, err)
 	}

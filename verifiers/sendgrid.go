@@ -22,13 +22,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
 	"math/big"
-	"strings"
 )
 
 const (
@@ -139,34 +136,6 @@ func sendgridCanonicalSignature(der []byte) ([]byte, bool) {
 	sig.R.FillBytes(out[:32])
 	s.FillBytes(out[32:])
 	return out, true
-}
-
-// parsePKIXText decodes a public key given as PEM ("PUBLIC KEY" block) or
-// as base64 DER SubjectPublicKeyInfo (whitespace inside is ignored).
-func parsePKIXText(s string) (any, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, fmt.Errorf("empty key")
-	}
-	var der []byte
-	if strings.HasPrefix(s, "-----BEGIN") {
-		block, rest := pem.Decode([]byte(s))
-		if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
-			return nil, fmt.Errorf("not a single PEM PUBLIC KEY block")
-		}
-		der = block.Bytes
-	} else {
-		b, ok := DecodeBase64(strings.Join(strings.Fields(s), ""))
-		if !ok {
-			return nil, fmt.Errorf("not PEM or base64")
-		}
-		der = b
-	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("not a DER SubjectPublicKeyInfo")
-	}
-	return k, nil
 }
 
 // signSendGrid: base64 DER ECDSA P-256 over SHA-256(timestamp + body).

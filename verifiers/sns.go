@@ -103,30 +103,10 @@ func init() {
 }
 
 const (
-	snsFetchTimeout  = 10 * time.Second
-	snsMaxFetch      = 64 << 10 // certificate and confirmation response size cap
-	snsCacheSize     = 32       // cached certificate URLs
-	snsFailCacheSize = 256      // remembered failed certificate URLs
-	snsFailTTL       = 5 * time.Minute
-	snsMaxFlights    = 4               // concurrent certificate fetches per verifier
-	snsSlotWait      = 2 * time.Second // wait for a free fetch slot
-	snsFetchBurst    = 20              // certificate fetches a verifier may start at once,
-	snsFetchRate     = 1               // then this many a second (a flood of forged URLs)
-	snsMaxFields     = 64              // top-level JSON fields
-	snsMaxURL        = 2048
-	snsMaxSignature  = 700 // base64 characters (a 512-byte signature is 684)
-	snsMinSigBytes   = 128 // RSA-1024
-	snsMaxSigBytes   = 512 // RSA-4096
-	snsMaxCerts      = 8   // certificates in one PEM bundle
-	snsMaxSubject    = 100 // characters (AWS: "less than 100")
-	snsMaxToken      = 1024
-	snsMaxAIA        = 2 // issuer URLs tried per certificate
+	snsMaxSignature = 700 // base64 characters (a 512-byte signature is 684)
+	snsMinSigBytes  = 128 // RSA-1024
+	snsMaxSigBytes  = 512 // RSA-4096
 )
-
-// snsLimits bound the certificate fetches of one verifier.
-var snsLimits = fetch.Limits{Timeout: snsFetchTimeout, MaxSize: snsMaxFetch, MaxEntries: snsCacheSize,
-	MaxFailures: snsFailCacheSize, FailTTL: snsFailTTL, MaxConcurrent: snsMaxFlights, SlotWait: snsSlotWait,
-	Rate: snsFetchRate, Burst: snsFetchBurst}
 
 // snsHeaders are the unsigned x-amz-sns-* headers that must agree with the
 // signed body when present.
@@ -154,7 +134,7 @@ type snsVerifier struct {
 	roots *x509.CertPool
 	// chains holds the accepted certificate chains and the failures, by
 	// SigningCertURL, and runs the fetches (shared, bounded).
-	chains *fetch.Cache[*snsChain]
+	chains *fetch.Cache[*certChain]
 }
 
 func newSNS(c Config) (Verifier, error) {
@@ -162,7 +142,7 @@ func newSNS(c Config) (Verifier, error) {
 		return nil, err
 	}
 	v := &snsVerifier{cfg: c, tolerance: c.Tolerance > 0, autoConfirm: c.AutoConfirm,
-		chains: fetch.NewCache[*snsChain](snsLimits)}
+		chains: fetch.NewCache[*certChain](certLimits)}
 	if len(c.TopicARNs) > 0 {
 		v.topics = make(map[string]bool, len(c.TopicARNs))
 		for i, a := range c.TopicARNs {
@@ -176,7 +156,7 @@ func newSNS(c Config) (Verifier, error) {
 		return nil, fmt.Errorf("provider %s: auto_confirm needs topic_arn, or any aws account could subscribe this endpoint", c.Provider)
 	}
 	for i, p := range c.Certificates {
-		certs, err := snsParseCerts([]byte(p), false)
+		certs, err := parseCerts([]byte(p), false)
 		if err != nil {
 			return nil, fmt.Errorf("provider %s: certificate %d: %v", c.Provider, i+1, err)
 		}
@@ -188,14 +168,8 @@ func newSNS(c Config) (Verifier, error) {
 			v.pinned = append(v.pinned, snsPinned{key: k, entry: i})
 		}
 	}
-	if c.HTTPClient != nil {
-		cl := *c.HTTPClient
-		v.client = &cl
-	} else {
-		v.client = &http.Client{Timeout: snsFetchTimeout}
-	}
-	v.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	v.get = fetch.NewClient(v.client, fetch.Limits{Timeout: snsFetchTimeout, MaxSize: snsMaxFetch})
+	v.client = certClient(c)
+	v.get = fetch.NewClient(v.client, fetch.Limits{Timeout: certFetchTimeout, MaxSize: certMaxFetch})
 	return v, nil
 }
 
@@ -318,7 +292,7 @@ func (v *snsVerifier) Verify(r *Request) (*Result, error) {
 		// confirmation does not confirm again.
 		target := subscribeURL.String()
 		res.Act = func(ctx context.Context) (*Response, error) {
-			if _, err := v.fetch(ctx, target, "subscription confirmation", ErrUnavailable); err != nil {
+			if _, err := fetchBytes(ctx, v.get, target, "subscription confirmation", ErrUnavailable); err != nil {
 				return nil, err
 			}
 			return &Response{Status: http.StatusOK, Body: "subscription confirmed"}, nil

@@ -1,11 +1,9 @@
 package verifiers
 
 import (
-	"bytes"
 	"context"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,14 +17,17 @@ import (
 // failures remembered), missing intermediates from the issuer URL, the
 // chain, name and key checked (see sns.go).
 
+// snsMaxAIA is the number of issuer URLs tried per certificate.
+const snsMaxAIA = 2
+
 // certKey returns the public key of the certificate at u, checked at now:
 // from the cache, or fetched through v.chains (failures remembered for
-// snsFailTTL, concurrent requests for one URL sharing one fetch that runs
-// detached from the request, at most snsMaxFlights at once).
+// certFailTTL, concurrent requests for one URL sharing one fetch that runs
+// detached from the request, at most certMaxFlights at once).
 func (v *snsVerifier) certKey(ctx context.Context, u *url.URL, now time.Time) (*rsa.PublicKey, error) {
 	id := u.String()
 	host := strings.ToLower(u.Hostname())
-	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*snsChain, error) {
+	ch, err := v.chains.Get(ctx, id, now, func(ctx context.Context) (*certChain, error) {
 		return v.fetchChain(ctx, id, host, now)
 	})
 	if err != nil {
@@ -36,30 +37,27 @@ func (v *snsVerifier) certKey(ctx context.Context, u *url.URL, now time.Time) (*
 		}
 		return nil, err
 	}
-	return ch.check(v.roots, host, now)
+	return snsCheckChain(ch, v.roots, host, now)
 }
 
 // fetchChain fetches the certificate at id and, when it does not chain to
 // the roots by itself, its issuers; and checks it at now.
-func (v *snsVerifier) fetchChain(ctx context.Context, id, host string, now time.Time) (*snsChain, error) {
-	b, err := v.fetch(ctx, id, "signing certificate", ErrSignature)
+func (v *snsVerifier) fetchChain(ctx context.Context, id, host string, now time.Time) (*certChain, error) {
+	b, err := fetchBytes(ctx, v.get, id, "signing certificate", ErrSignature)
 	if err != nil {
 		return nil, err
 	}
-	certs, err := snsParseCerts(b, true)
+	certs, err := parseCerts(b, true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: signing certificate unreadable", ErrUnavailable)
 	}
-	ch := &snsChain{leaf: certs[0], inter: x509.NewCertPool()}
-	for _, c := range certs[1:] {
-		ch.inter.AddCert(c)
-	}
+	ch := newCertChain(certs)
 	if _, err := ch.leaf.Verify(ch.options(v.roots, now)); errors.As(err, new(x509.UnknownAuthorityError)) {
 		if err := v.fetchIssuers(ctx, ch); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := ch.check(v.roots, host, now); err != nil {
+	if _, err := snsCheckChain(ch, v.roots, host, now); err != nil {
 		return nil, err
 	}
 	return ch, nil
@@ -67,7 +65,7 @@ func (v *snsVerifier) fetchChain(ctx context.Context, id, host string, now time.
 
 // fetchIssuers adds the intermediates named by the leaf's issuer URLs
 // (Authority Information Access), when they are on amazontrust.com.
-func (v *snsVerifier) fetchIssuers(ctx context.Context, ch *snsChain) error {
+func (v *snsVerifier) fetchIssuers(ctx context.Context, ch *certChain) error {
 	tried := 0
 	for _, raw := range ch.leaf.IssuingCertificateURL {
 		if tried == snsMaxAIA {
@@ -77,11 +75,11 @@ func (v *snsVerifier) fetchIssuers(ctx context.Context, ch *snsChain) error {
 			continue
 		}
 		tried++
-		b, err := v.fetch(ctx, raw, "issuer certificate", ErrUnavailable)
+		b, err := fetchBytes(ctx, v.get, raw, "issuer certificate", ErrUnavailable)
 		if err != nil {
 			return err
 		}
-		certs, err := snsParseCerts(b, true)
+		certs, err := parseCerts(b, true)
 		if err != nil {
 			return fmt.Errorf("%w: issuer certificate unreadable", ErrUnavailable)
 		}
@@ -106,78 +104,10 @@ func snsIssuerURL(raw string) bool {
 	return strings.HasSuffix(host, ".amazontrust.com") && u.Host == u.Hostname()
 }
 
-// fetch GETs u with a timeout and returns at most snsMaxFetch bytes of a
-// 200 response. A 404 is the sentinel missing, other errors are
-// ErrUnavailable; they do not repeat the URL (it comes from the body).
-func (v *snsVerifier) fetch(ctx context.Context, u, what string, missing error) ([]byte, error) {
-	b, err := v.get.Get(ctx, u, nil)
-	switch {
-	case errors.Is(err, fetch.ErrNotFound):
-		return nil, fmt.Errorf("%w: %s not found", missing, what)
-	case err != nil:
-		return nil, fmt.Errorf("%w: %s fetch: %v", ErrUnavailable, what, err)
-	}
-	return b, nil
-}
-
-// snsParseCerts reads PEM CERTIFICATE blocks (at most snsMaxCerts, nothing
-// else but whitespace around them) or, with der, DER certificates.
-func snsParseCerts(b []byte, der bool) ([]*x509.Certificate, error) {
-	var certs []*x509.Certificate
-	rest := bytes.TrimSpace(b)
-	for len(rest) > 0 {
-		block, r := pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		if block.Type != "CERTIFICATE" {
-			return nil, fmt.Errorf("unexpected pem block %q", block.Type)
-		}
-		if len(certs) == snsMaxCerts {
-			return nil, errors.New("too many certificates")
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, errors.New("invalid certificate")
-		}
-		certs = append(certs, c)
-		rest = bytes.TrimSpace(r)
-	}
-	switch {
-	case len(certs) > 0 && len(rest) == 0:
-		return certs, nil
-	case len(certs) == 0 && der && len(rest) > 0:
-		certs, err := x509.ParseCertificates(rest)
-		if err != nil || len(certs) == 0 || len(certs) > snsMaxCerts {
-			return nil, errors.New("invalid certificate")
-		}
-		return certs, nil
-	case len(certs) > 0:
-		return nil, errors.New("data after the certificates")
-	}
-	return nil, errors.New("no pem certificate")
-}
-
-// snsChain is a fetched signing certificate with the intermediates that
-// came with it or from its issuer URL.
-type snsChain struct {
-	leaf  *x509.Certificate
-	inter *x509.CertPool
-}
-
-func (ch *snsChain) options(roots *x509.CertPool, now time.Time) x509.VerifyOptions {
-	return x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: ch.inter,
-		CurrentTime:   now,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}
-}
-
-// check verifies the chain at now and that the certificate is issued for
+// snsCheckChain verifies the chain at now and that the certificate is issued for
 // SNS (host is the SigningCertURL host) and can sign. Failures are
 // ErrSignature.
-func (ch *snsChain) check(roots *x509.CertPool, host string, now time.Time) (*rsa.PublicKey, error) {
+func snsCheckChain(ch *certChain, roots *x509.CertPool, host string, now time.Time) (*rsa.PublicKey, error) {
 	if _, err := ch.leaf.Verify(ch.options(roots, now)); err != nil {
 		var invalid x509.CertificateInvalidError
 		switch {

@@ -365,21 +365,21 @@ func TestSNSFailuresRemembered(t *testing.T) {
 	v := newTestSNS(t, Config{HTTPClient: s.client}, roots)
 	base := snsFixture(t, "notification-v2.json")
 	url := func(i int) string { return fmt.Sprintf("SimpleNotificationService-f%d.pem", i) }
-	// One request a second: the fetch rate (snsFetchRate) lets each fetch
-	// start, and every failure stays within snsFailTTL.
+	// One request a second: the fetch rate (certFetchRate) lets each fetch
+	// start, and every failure stays within certFailTTL.
 	at := func(i int) time.Time { return snsNow.Add(time.Duration(i) * time.Second) }
-	for i := 0; i <= snsFailCacheSize; i++ {
+	for i := 0; i <= certFailCacheSize; i++ {
 		if _, err := v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), at(i))); !errors.Is(err, ErrSignature) {
 			t.Fatalf("%d: %v", i, err)
 		}
 	}
-	if _, n := v.chains.Len(); n != snsFailCacheSize {
-		t.Errorf("%d failures remembered, want %d", n, snsFailCacheSize)
+	if _, n := v.chains.Len(); n != certFailCacheSize {
+		t.Errorf("%d failures remembered, want %d", n, certFailCacheSize)
 	}
-	for k, i := range []int{1, snsFailCacheSize, 0} { // 0 last: fetching it again evicts 1
-		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), at(snsFailCacheSize+1+k)))
+	for k, i := range []int{1, certFailCacheSize, 0} { // 0 last: fetching it again evicts 1
+		v.Verify(snsRequest(snsEdit(t, base, "SimpleNotificationService-sns.pem", url(i)), at(certFailCacheSize+1+k)))
 	}
-	want := map[int]int{0: 2, 1: 1, snsFailCacheSize: 1} // 0 was evicted; 1 and the last are remembered
+	want := map[int]int{0: 2, 1: 1, certFailCacheSize: 1} // 0 was evicted; 1 and the last are remembered
 	for i, n := range want {
 		if got := s.count("sns.us-east-1.amazonaws.com/" + url(i)); got != n {
 			t.Errorf("%s fetched %d times, want %d", url(i), got, n)
@@ -455,9 +455,9 @@ func TestSNSFetchSlots(t *testing.T) {
 	if l := newTestSNS(t, Config{}, nil).chains.Limits(); l.MaxConcurrent != 4 || l.SlotWait != 2*time.Second {
 		t.Fatalf("slots %d, wait %v; want 4 and 2s", l.MaxConcurrent, l.SlotWait)
 	}
-	l := snsLimits
+	l := certLimits
 	l.SlotWait = 50 * time.Millisecond
-	v.chains = fetch.NewCache[*snsChain](l)
+	v.chains = fetch.NewCache[*certChain](l)
 	base := snsFixture(t, "notification-v2.json")
 	body := func(i int) []byte {
 		return snsEdit(t, base, "SimpleNotificationService-sns.pem", fmt.Sprintf("SimpleNotificationService-slot%d.pem", i))
@@ -501,7 +501,7 @@ func TestSNSFetchSlots(t *testing.T) {
 }
 
 // TestSNSFetchRate: a flood of forged messages with distinct well-formed
-// certificate URLs starts at most snsFetchBurst fetches, then snsFetchRate
+// certificate URLs starts at most certFetchBurst fetches, then certFetchRate
 // a second; the others are refused with ErrUnavailable (503, SNS retries)
 // without a fetch. Found by the flood test: each forged URL cost one
 // outbound request before.
@@ -517,7 +517,7 @@ func TestSNSFetchRate(t *testing.T) {
 		return snsBody(t, m)
 	}
 	unavailable := 0
-	for i := 0; i < 3*snsFetchBurst; i++ {
+	for i := 0; i < 3*certFetchBurst; i++ {
 		_, err := v.Verify(snsRequest(forge(i), snsNow))
 		switch {
 		case errors.Is(err, ErrUnavailable):
@@ -526,13 +526,13 @@ func TestSNSFetchRate(t *testing.T) {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	if n := s.total(); n != snsFetchBurst || unavailable != 2*snsFetchBurst {
-		t.Errorf("%d fetches and %d refused as unavailable, want %d and %d", n, unavailable, snsFetchBurst, 2*snsFetchBurst)
+	if n := s.total(); n != certFetchBurst || unavailable != 2*certFetchBurst {
+		t.Errorf("%d fetches and %d refused as unavailable, want %d and %d", n, unavailable, certFetchBurst, 2*certFetchBurst)
 	}
 	if _, err := v.Verify(snsRequest(forge(1000), snsNow.Add(time.Second))); !errors.Is(err, ErrSignature) {
 		t.Errorf("a second later: %v, want a fetch and a signature mismatch", err)
 	}
-	if n := s.total(); n != snsFetchBurst+1 {
-		t.Errorf("%d fetches after a second, want %d", n, snsFetchBurst+1)
+	if n := s.total(); n != certFetchBurst+1 {
+		t.Errorf("%d fetches after a second, want %d", n, certFetchBurst+1)
 	}
 }

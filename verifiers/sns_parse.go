@@ -16,6 +16,14 @@ import (
 // The SNS envelope: its JSON read strictly, and the shape rules every field
 // of the string to sign must pass before anything is fetched (see sns.go).
 
+// The envelope's bounds.
+const (
+	snsMaxFields  = 64 // top-level JSON fields
+	snsMaxURL     = 2048
+	snsMaxSubject = 100 // characters (AWS: "less than 100")
+	snsMaxToken   = 1024
+)
+
 // snsHost is the AWS validators' rule for SigningCertURL hosts
 // (aws-php-sns-message-validator, aws-js-sns-message-validator).
 var snsHost = regexp.MustCompile(`^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$`)

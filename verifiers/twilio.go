@@ -70,7 +70,7 @@ func newTwilio(c Config) (Verifier, error) {
 		if strings.ContainsAny(c.URL, "?#") {
 			return nil, fmt.Errorf("provider %s: url must not have a query string or fragment (the request's query string is appended)", c.Provider)
 		}
-		if v.scheme, v.userinfo, v.hostport, v.path, err = twilioSplitURL(c.URL); err != nil {
+		if v.scheme, v.userinfo, v.hostport, v.path, err = splitURL(c.URL); err != nil {
 			return nil, fmt.Errorf("provider %s: %w", c.Provider, err)
 		}
 	}
@@ -168,26 +168,6 @@ func (v *twilio) urls(r *Request) ([]string, string, error) {
 		urls[i] = scheme + "://" + userinfo + h + suffix
 	}
 	return urls, query, nil
-}
-
-// twilioSplitURL splits an absolute http(s) URL into its scheme, userinfo
-// (with its "@", empty if none), host[:port] and the rest, all verbatim, so
-// that the signed string is exactly what was configured.
-func twilioSplitURL(raw string) (scheme, userinfo, hostport, rest string, err error) {
-	u, perr := url.Parse(raw)
-	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return "", "", "", "", fmt.Errorf("url must be an absolute http or https url")
-	}
-	i := strings.Index(raw, "://")
-	scheme, after := raw[:i], raw[i+3:]
-	authority := after
-	if j := strings.IndexByte(after, '/'); j >= 0 {
-		authority, rest = after[:j], after[j:]
-	}
-	if k := strings.LastIndexByte(authority, '@'); k >= 0 {
-		userinfo, authority = authority[:k+1], authority[k+1:]
-	}
-	return scheme, userinfo, authority, rest, nil
 }
 
 // twilioPortVariants returns hostport and, if it has no port or the
@@ -288,20 +268,4 @@ func signTwilio(_ string, r SignRequest) (*Signed, error) {
 	s.Header.Set("X-Twilio-Signature", base64.StdEncoding.EncodeToString(MAC(sha1.New, key, []byte(signedURL), []byte(params))))
 	s.Query = query
 	return s, nil
-}
-
-// splitSignedURL checks that raw is an absolute http(s) URL without a
-// fragment and splits off its raw query.
-func splitSignedURL(raw string) (base, query string, err error) {
-	if raw == "" {
-		return "", "", fmt.Errorf("needs the url the provider signs")
-	}
-	if strings.Contains(raw, "#") {
-		return "", "", fmt.Errorf("url must not have a fragment")
-	}
-	if _, _, _, _, err := twilioSplitURL(raw); err != nil {
-		return "", "", err
-	}
-	base, query, _ = strings.Cut(raw, "?")
-	return base, query, nil
 }

@@ -95,12 +95,12 @@ func (v *twitch) Verify(r *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !twitchValidID(id) {
+	if !validID(id) {
 		return nil, fmt.Errorf("%w: Twitch-Eventsub-Message-Id must be 1 to 128 letters, digits, '-', '_' or '.'", ErrMalformed)
 	}
-	ts, err := twitchParseTime(tsStr)
-	if err != nil {
-		return nil, err
+	ts, ok := parseRFC3339(tsStr)
+	if !ok {
+		return nil, fmt.Errorf("%w: Twitch-Eventsub-Message-Timestamp is not an RFC 3339 time", ErrMalformed)
 	}
 	hexSig, ok := strings.CutPrefix(s, "sha256=")
 	if !ok {
@@ -181,36 +181,6 @@ func twitchKind(body []byte) (kind, challenge string, err error) {
 	return "", "", fmt.Errorf("%w: the body is neither a notification (event), a verification (challenge) nor a revocation (subscription status)", ErrMalformed)
 }
 
-// twitchValidID reports whether id is a plausible message id (Twitch's
-// are UUIDs).
-func twitchValidID(id string) bool {
-	if id == "" || len(id) > 128 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return false
-		}
-	}
-	return true
-}
-
-// twitchParseTime parses a strict RFC 3339 timestamp
-// (YYYY-MM-DDTHH:MM:SS[.fraction](Z|±hh:mm)); Go's parser alone would also
-// take some variants, so the text must round-trip its shape.
-func twitchParseTime(s string) (time.Time, error) {
-	bad := fmt.Errorf("%w: Twitch-Eventsub-Message-Timestamp is not an RFC 3339 time", ErrMalformed)
-	if len(s) < 20 || len(s) > 40 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
-		return time.Time{}, bad
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, bad
-	}
-	return t, nil
-}
-
 // signTwitch: Twitch-Eventsub-Message-Signature: sha256=<hex
 // HMAC-SHA256(secret, id ‖ timestamp ‖ body)>, with the RFC 3339 timestamp
 // (UTC, fractional seconds as needed) and the id (r.ID or a random UUID)
@@ -226,7 +196,7 @@ func signTwitch(_ string, r SignRequest) (*Signed, error) {
 	if id == "" {
 		id = randomUUID()
 	}
-	if !twitchValidID(id) {
+	if !validID(id) {
 		return nil, fmt.Errorf("id must be 1 to 128 letters, digits, '-', '_' or '.'")
 	}
 	kind, _, err := twitchKind(r.Body)

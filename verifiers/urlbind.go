@@ -80,3 +80,39 @@ func orRoot(p string) string {
 	}
 	return p
 }
+
+// splitURL splits an absolute http(s) URL into its scheme, userinfo
+// (with its "@", empty if none), host[:port] and the rest, all verbatim, so
+// that the signed string is exactly what was configured.
+func splitURL(raw string) (scheme, userinfo, hostport, rest string, err error) {
+	u, perr := url.Parse(raw)
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return "", "", "", "", fmt.Errorf("url must be an absolute http or https url")
+	}
+	i := strings.Index(raw, "://")
+	scheme, after := raw[:i], raw[i+3:]
+	authority := after
+	if j := strings.IndexByte(after, '/'); j >= 0 {
+		authority, rest = after[:j], after[j:]
+	}
+	if k := strings.LastIndexByte(authority, '@'); k >= 0 {
+		userinfo, authority = authority[:k+1], authority[k+1:]
+	}
+	return scheme, userinfo, authority, rest, nil
+}
+
+// splitSignedURL checks that raw is an absolute http(s) URL without a
+// fragment and splits off its raw query.
+func splitSignedURL(raw string) (base, query string, err error) {
+	if raw == "" {
+		return "", "", fmt.Errorf("needs the url the provider signs")
+	}
+	if strings.Contains(raw, "#") {
+		return "", "", fmt.Errorf("url must not have a fragment")
+	}
+	if _, _, _, _, err := splitURL(raw); err != nil {
+		return "", "", err
+	}
+	base, query, _ = strings.Cut(raw, "?")
+	return base, query, nil
+}

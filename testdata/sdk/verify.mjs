@@ -5,6 +5,7 @@
 // {name, ok, error}. Run by verifiers/sign_sdk_test.go (`npm ci` here
 // first); the deliveries are made by the Go signers.
 import { createRequire } from "node:module";
+import { createPublicKey, verify as cryptoVerify } from "node:crypto";
 import { Webhook as SvixWebhook } from "svix";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import Stripe from "stripe";
@@ -21,6 +22,22 @@ const stripe = new Stripe("sk_test_unused");
 const checks = {
   svix: (c, body) => { new SvixWebhook(c.secret).verify(body, c.headers); return true; },
   standardwebhooks: (c, body) => { new StandardWebhook(c.secret).verify(body, c.headers); return true; },
+  // Standard Webhooks v1a (Ed25519). standardwebhooks 1.1.1 verifies v1
+  // only, so the v1a entries are checked with Node's own Ed25519
+  // (node:crypto) over the spec's signed content id.timestamp.body, with the
+  // whpk_ public key, and the library's 5-minute tolerance.
+  "standardwebhooks-v1a": (c) => {
+    const id = c.headers["webhook-id"], ts = c.headers["webhook-timestamp"], list = c.headers["webhook-signature"];
+    if (!id || !ts || !list) throw new Error("Missing required headers");
+    if (Math.abs(Math.floor(Date.now() / 1000) - parseInt(ts, 10)) > 300) throw new Error("timestamp outside tolerance");
+    const raw = Buffer.from(c.publicKey.replace(/^whpk_/, ""), "base64");
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") }, format: "jwk" });
+    const msg = Buffer.concat([Buffer.from(`${id}.${ts}.`), Buffer.from(c.body, "base64")]);
+    return list.split(" ").some((e) => {
+      const [version, sig] = e.split(",");
+      return version === "v1a" && cryptoVerify(null, msg, key, Buffer.from(sig || "", "base64"));
+    });
+  },
   stripe: (c, body) => { stripe.webhooks.constructEvent(body, c.headers["stripe-signature"], c.secret); return true; },
   octokit: (c, body) => octokitVerify(c.secret, body, c.headers["x-hub-signature-256"]),
   twilio: (c, body) => {

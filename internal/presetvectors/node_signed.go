@@ -13,10 +13,10 @@ import "time"
 // never by the Go code under test.
 
 func init() {
-	Vectors = append(Vectors, catalogVectors...)
+	Vectors = append(Vectors, nodeSignedVectors...)
 }
 
-var catalogVectors = []Vector{
+var nodeSignedVectors = []Vector{
 	{
 		Provider: "aftership",
 		Source:   "signed by Node crypto: verifiers/testdata/presets/sign.js (aftership)",
