@@ -41,6 +41,7 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
 // `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too); empty when replay is off or the request did not verify
 // `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature); empty when it verified
+// `{http.webhook_verify.tenant}` | With `secret_from`: the tenant's expanded key, once it is valid; else empty
 //
 // Every one of them is set on every request the handler sees (empty when
 // it has no value), so none reaches a header or a body as literal text.
@@ -59,6 +60,10 @@ type Handler struct {
 	// Public keys for asymmetric schemes, each optionally bound to a key
 	// id. Placeholders are resolved as for secrets.
 	PublicKeys []verifiers.PublicKey `json:"public_keys,omitempty"`
+
+	// Secrets looked up per request instead of `secrets` (one route, a
+	// secret per tenant): see SecretSource (tenants.go).
+	SecretFrom *SecretSource `json:"secret_from,omitempty"`
 
 	// How far a signed timestamp may be from the current time, in either
 	// direction. Default 5m; a negative value (Caddyfile: `off`) disables
@@ -178,6 +183,7 @@ type Handler struct {
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
 	attest    *verifiers.Attester
+	tenants   *tenantSource // secret_from (tenants.go)
 
 	bodyTimeout time.Duration
 }
@@ -186,7 +192,7 @@ type Handler struct {
 var placeholderNames = []string{
 	"http.webhook_verify.provider", "http.webhook_verify.verified", "http.webhook_verify.id",
 	"http.webhook_verify.timestamp", "http.webhook_verify.key", "http.webhook_verify.replay",
-	"http.webhook_verify.error",
+	"http.webhook_verify.error", tenantPlaceholder,
 }
 
 // Modes of the handler.
@@ -248,7 +254,7 @@ func (h *Handler) provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := verifiers.New(h.Provider, cfg)
+	v, err := h.newVerifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -432,6 +438,7 @@ func (h *Handler) validate() error {
 // Cleanup releases what this instance acquired.
 func (h *Handler) Cleanup() error {
 	h.closeLogs()
+	h.releaseTenants()
 	if h.replay == nil {
 		return nil
 	}

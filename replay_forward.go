@@ -41,7 +41,7 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 			if len(m) == 0 {
 				return nil, errors.New("verifier gave no replay material for a batch item")
 			}
-			units[i].key = replay.Key(h.replay.namespace, sigMaterial(m))
+			units[i].key = replay.Key(h.replayNamespace(r), sigMaterial(m))
 			if seen[units[i].key] {
 				return nil, fmt.Errorf("%w: batch item %d repeats an earlier item", verifiers.ErrMalformed, i+1)
 			}
@@ -56,7 +56,7 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 	if material == nil {
 		return nil, errors.New("verifier gave no replay material")
 	}
-	return []replayUnit{{key: replay.Key(h.replay.namespace, material)}}, nil
+	return []replayUnit{{key: replay.Key(h.replayNamespace(r), material)}}, nil
 }
 
 // forwardOnce passes a verified request to next unless it is a duplicate,
