@@ -283,7 +283,7 @@ func (h *Handler) provision(ctx caddy.Context) error {
 		return err
 	}
 	if h.replay != nil && h.metrics != nil {
-		h.untrack = h.metrics.entries.track(h.replay.store, h.replay.label)
+		h.untrack = h.trackReplayEntries()
 	}
 	if err := h.provisionReplayKey(); err != nil {
 		return err
