@@ -151,7 +151,26 @@ func (h *Handler) attestID(r *http.Request, res *verifiers.Result) (string, erro
 	if len(m) == 0 {
 		return "", errors.New("attest: the delivery has no signed id or signature to bind the attestation to")
 	}
+	if t := h.attestTenant(r); t != "" {
+		// Two tenants' deliveries can share key material (one secret and
+		// body, or a reused signed id): the tenant is bound in the id too
+		// (hashed, since a tenant key may hold '.' or '/').
+		m = append([]byte("tenant\x00"+t+"\x00"), m...)
+	}
 	return attestIDOf(h.Provider, m), nil
+}
+
+// attestTenant is the request's tenant with secret_from, else "".
+func (h *Handler) attestTenant(r *http.Request) string {
+	if h.SecretFrom == nil {
+		return ""
+	}
+	repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if !ok {
+		return ""
+	}
+	t, _ := repl.GetString(tenantPlaceholder)
+	return t
 }
 
 // attestIDOf is provider + ":" + the material, or its hash (see attestID).

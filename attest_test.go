@@ -2,6 +2,7 @@ package webhookverify
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 
@@ -226,5 +228,39 @@ func TestProvisionAttest(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), attestKPub[5:]) {
 			t.Errorf("%q: error %v, want %q (without the key)", c.keys, err, c.err)
 		}
+	}
+}
+
+// TestAttestIDTenants: with secret_from, two tenants' deliveries that share
+// their key material (a reused signed id) get different webhook-ids, and a
+// route without secret_from keeps the plain id.
+func TestAttestIDTenants(t *testing.T) {
+	res := &verifiers.Result{SignedID: "msg_1"}
+	idFor := func(h *Handler, tenant string) string {
+		t.Helper()
+		repl := caddy.NewReplacer()
+		repl.Set(tenantPlaceholder, tenant)
+		r := httptest.NewRequest(http.MethodPost, "/hooks/acme", nil)
+		r = r.WithContext(context.WithValue(r.Context(), caddy.ReplacerCtxKey, repl))
+		id, err := h.attestID(r, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !verifiers.ValidAttestID(id) {
+			t.Fatalf("id %q is not one the Attester signs", id)
+		}
+		return id
+	}
+	plain := &Handler{Provider: "standard_webhooks"}
+	if got, want := idFor(plain, "acme"), "standard_webhooks:id:msg_1"; got != want {
+		t.Errorf("without secret_from: id %q, want %q", got, want)
+	}
+	multi := &Handler{Provider: "standard_webhooks", SecretFrom: &SecretSource{}}
+	a, b := idFor(multi, "acme"), idFor(multi, "globex")
+	if a == b {
+		t.Errorf("tenants acme and globex share the webhook-id %q", a)
+	}
+	if a == idFor(plain, "") || a != idFor(multi, "acme") {
+		t.Errorf("tenant id %q: not bound to the tenant, or not stable", a)
 	}
 }

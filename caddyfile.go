@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //
 //	webhook_verify [<matcher>] <provider> {
 //		secret <value>                 # repeatable (rotation)
+//		secret_from storage|file <key template> [{ ttl, negative_ttl, max_tenants, max_lookups, lookup_rate }]
 //		public_key [<key_id>] <value>  # repeatable
 //		tolerance <duration>|off       # default 5m
 //		max_size <size>                # default 1MiB
@@ -117,6 +118,10 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return err
 			}
 			h.Secrets = append(h.Secrets, v)
+		case "secret_from":
+			if err := h.unmarshalSecretFrom(d); err != nil {
+				return err
+			}
 		case "public_key":
 			args := d.RemainingArgs()
 			switch len(args) {
@@ -341,6 +346,9 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 // is refused while parsing. The error points at the line of the option it
 // names, else at the directive.
 func (h *Handler) checkShape(directive caddyfile.Token, lines map[string]caddyfile.Token) error {
+	if err := h.checkSecretFrom(); err != nil {
+		return h.errAt(directive, lines, err)
+	}
 	if err := verifiers.Check(h.Provider, h.shapeConfig(), hasPlaceholder); err != nil {
 		return h.errAt(directive, lines, err)
 	}
@@ -374,7 +382,7 @@ func (h *Handler) errAt(directive caddyfile.Token, lines map[string]caddyfile.To
 func (h *Handler) shapeConfig() verifiers.Config {
 	return verifiers.Config{
 		Provider:        h.Provider,
-		Secrets:         h.Secrets,
+		Secrets:         h.shapeSecrets(),
 		PublicKeys:      h.PublicKeys,
 		Tolerance:       time.Duration(h.Tolerance),
 		HMAC:            h.HMAC,

@@ -113,7 +113,7 @@ func (h *Handler) collectors(r *http.Request) *routeCollectors {
 	c := &routeCollectors{
 		route:    route,
 		verify:   h.metrics.verify.WithLabelValues(h.Provider, route),
-		verified: h.metrics.requests.WithLabelValues(h.Provider, route, "verified"),
+		verified: h.metrics.requests.WithLabelValues(h.Provider, route, "verified", h.modeLabel()),
 	}
 	if h.hot != nil {
 		h.hot.last.Store(c)

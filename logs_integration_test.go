@@ -221,7 +221,7 @@ http://localhost:%d {`, floodTopic, logsVerifyToken, shapedPort)+
 		for _, tt := range []struct {
 			name, base, want string
 		}{
-			{"no handle_errors", baseURL(), ""},
+			{"no handle_errors", baseURL(), "webhook rejected: replay cache unavailable"},
 			{"handle_errors shapes it", fmt.Sprintf("http://localhost:%d", shapedPort), "shaped 503: replay cache unavailable"},
 		} {
 			status, got, hdr := doPost(t, tt.base+"/gl-store", token, body)

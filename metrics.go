@@ -1,6 +1,7 @@
 package webhookverify
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"sync"
@@ -8,8 +9,10 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 
 	"github.com/webhookverify/caddy-webhook-verify/replay"
+	"github.com/webhookverify/caddy-webhook-verify/verifiers"
 )
 
 // metrics holds the collectors of the handler. They are created once per
@@ -20,8 +23,10 @@ import (
 // config (an alias stays an alias, as in {http.webhook_verify.provider});
 // route is the handler's `name`, else the Caddy server's name (srv0, ...,
 // as in Caddy's own caddy_http_* metrics); result is one of the outcomes
-// listed in the requests_total help; namespace is the replay namespace
-// set in the config, else the canonical provider name.
+// listed in the requests_total help; mode is the handler's mode (enforce,
+// log_only), so shadow-mode counts stand apart from enforcing ones;
+// namespace is the replay namespace set in the config, else the canonical
+// provider name followed by the route's `name` (defaultNamespaceLabel).
 type metrics struct {
 	requests  *prometheus.CounterVec
 	verify    *prometheus.HistogramVec
@@ -40,8 +45,8 @@ func newMetrics() *metrics {
 			Namespace: "caddy",
 			Subsystem: "webhook_verify",
 			Name:      "requests_total",
-			Help:      "Webhook requests by provider, route and result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, body_timeout, replay_unavailable, internal).",
-		}, []string{"provider", "route", "result"}),
+			Help:      "Webhook requests by provider, route, result (verified, handshake, handled, duplicate, in_flight, malformed, timestamp, signature, credentials, forbidden, unavailable, too_large, body_timeout, replay_unavailable, internal) and mode (enforce, log_only): a log_only route's results are what enforce would have done, every request passed on.",
+		}, []string{"provider", "route", "result", "mode"}),
 		verify: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "caddy",
 			Subsystem: "webhook_verify",
@@ -86,6 +91,14 @@ func (h *Handler) observeVerify(r *http.Request, d time.Duration) {
 	}
 }
 
+// modeLabel is the value of the mode label.
+func (h *Handler) modeLabel() string {
+	if h.logOnly() {
+		return ModeLogOnly
+	}
+	return ModeEnforce
+}
+
 // statser is a replay store that can count its entries (the in-memory
 // store). The storage and Redis stores cannot count cheaply (a scan of
 // the whole keyspace) and report nothing.
@@ -93,11 +106,28 @@ type statser interface {
 	Stats() replay.MemoryStats
 }
 
+// defaultNamespaceLabel names a default replay namespace (none set) in
+// logs and metrics: the canonical provider, then the route's name when it
+// has one. The namespace itself holds a fingerprint of the secrets, which
+// never leaves memory; without the name, two routes of one provider with
+// other secrets (a cache each) would be reported as one.
+func defaultNamespaceLabel(provider, name string) string {
+	label := verifiers.Canonical(provider)
+	if name != "" {
+		label += "/" + name
+	}
+	return label
+}
+
 // replayEntriesGauge is the gauge caddy_webhook_verify_replay_entries{namespace}:
-// at each scrape it sums the entries of the in-memory stores in use, by
-// namespace label. Stores are tracked with a reference count per handler
-// that uses them, so a store shared by identical routes (or the old and the
-// new config during a reload) is counted once.
+// at each scrape it reports the entries of each in-memory store in use,
+// once, by namespace label. Stores are tracked with a reference count per
+// handler that uses them, so a store shared by the routes of one namespace
+// (or by the old and the new config during a reload) is counted once,
+// under the smallest label its current handlers give it. Two stores with
+// one label (two routes of one provider, other secrets, no namespace and
+// no name) are summed, as a registry cannot hold two series with the same
+// labels; the handler warns at load (trackReplayEntries).
 type replayEntriesGauge struct {
 	desc   *prometheus.Desc
 	mu     sync.Mutex
@@ -105,44 +135,83 @@ type replayEntriesGauge struct {
 }
 
 type trackedStore struct {
-	label string
-	refs  int
+	labels map[string]int // references by label
+}
+
+// label is the store's label: the smallest of its handlers'.
+func (t *trackedStore) label() string {
+	first := ""
+	for l := range t.labels {
+		if first == "" || l < first {
+			first = l
+		}
+	}
+	return first
 }
 
 func newReplayEntriesGauge() *replayEntriesGauge {
 	return &replayEntriesGauge{
 		desc: prometheus.NewDesc("caddy_webhook_verify_replay_entries",
-			"Entries (in flight and accepted, expired ones not yet swept included) in the in-memory replay caches, by replay namespace. Storage and Redis replay stores are not counted.",
+			"Entries (in flight and accepted, expired ones not yet swept included) in the in-memory replay caches, one series a cache, by replay namespace. Storage and Redis replay stores are not counted.",
 			[]string{"namespace"}, nil),
 		stores: map[statser]*trackedStore{},
 	}
 }
 
 // track counts store (if it can count its entries) under label until the
-// returned function is called.
-func (e *replayEntriesGauge) track(store replay.Store, label string) func() {
+// returned function is called. It also reports whether another store of
+// the same config load is already counted under label.
+func (e *replayEntriesGauge) track(store replay.Store, label string) (untrack func(), clash bool) {
 	s, ok := store.(statser)
 	if !ok {
-		return func() {}
+		return func() {}, false
 	}
 	e.mu.Lock()
+	for o, t := range e.stores {
+		if o != s && t.labels[label] > 0 && sameLoad(o, s) {
+			clash = true
+		}
+	}
 	t := e.stores[s]
 	if t == nil {
-		t = &trackedStore{label: label}
+		t = &trackedStore{labels: map[string]int{}}
 		e.stores[s] = t
 	}
-	t.refs++
+	t.labels[label]++
 	e.mu.Unlock()
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			e.mu.Lock()
-			if t.refs--; t.refs <= 0 {
+			if t.labels[label]--; t.labels[label] <= 0 {
+				delete(t.labels, label)
+			}
+			if len(t.labels) == 0 {
 				delete(e.stores, s)
 			}
 			e.mu.Unlock()
 		})
+	}, clash
+}
+
+// sameLoad reports whether two stores were last fitted by one config load
+// (a store of the config being replaced is not a clash).
+func sameLoad(a, b statser) bool {
+	la, ok1 := a.(interface{ loadedBy() context.Context })
+	lb, ok2 := b.(interface{ loadedBy() context.Context })
+	return ok1 && ok2 && la.loadedBy() == lb.loadedBy()
+}
+
+// trackReplayEntries counts the handler's replay store in the entries
+// gauge until the returned function is called, and warns when another
+// cache of this config is reported under the same namespace label.
+func (h *Handler) trackReplayEntries() func() {
+	untrack, clash := h.metrics.entries.track(h.replay.store, h.replay.label)
+	if clash && h.logger != nil {
+		h.logger.Warn("two in-memory replay caches are reported as one namespace in caddy_webhook_verify_replay_entries and in the replay logs (routes of one provider with other secrets and no namespace): give each route a name, or a replay namespace",
+			zap.String("provider", h.Provider), zap.String("namespace", h.replay.label))
 	}
+	return untrack
 }
 
 // Describe implements prometheus.Collector.
@@ -153,7 +222,7 @@ func (e *replayEntriesGauge) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
 	sums := map[string]int{}
 	for s, t := range e.stores {
-		sums[t.label] += s.Stats().Entries
+		sums[t.label()] += s.Stats().Entries
 	}
 	e.mu.Unlock()
 	for label, n := range sums {
@@ -166,6 +235,13 @@ func (c *memoryCache) Stats() replay.MemoryStats {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.mem.Stats()
+}
+
+// loadedBy is the config load that last fitted the cache.
+func (c *memoryCache) loadedBy() context.Context {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.load
 }
 
 var _ statser = (*memoryCache)(nil)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"time"
 
@@ -41,6 +40,7 @@ const DefaultMaxSize int64 = 1 << 20
 // `{http.webhook_verify.key}` | Position (1-based, as in error messages) of the configured secret or public key that matched
 // `{http.webhook_verify.replay}` | `new`, `duplicate`, `in_flight` or `unavailable` (replay on; in log_only mode duplicates are forwarded too); empty when replay is off or the request did not verify
 // `{http.webhook_verify.error}` | Why verification failed (never contains a secret or signature); empty when it verified
+// `{http.webhook_verify.tenant}` | With `secret_from`: the tenant's expanded key, once it is valid; else empty
 //
 // Every one of them is set on every request the handler sees (empty when
 // it has no value), so none reaches a header or a body as literal text.
@@ -59,6 +59,10 @@ type Handler struct {
 	// Public keys for asymmetric schemes, each optionally bound to a key
 	// id. Placeholders are resolved as for secrets.
 	PublicKeys []verifiers.PublicKey `json:"public_keys,omitempty"`
+
+	// Secrets looked up per request instead of `secrets` (one route, a
+	// secret per tenant): see SecretSource (tenants.go).
+	SecretFrom *SecretSource `json:"secret_from,omitempty"`
 
 	// How far a signed timestamp may be from the current time, in either
 	// direction. Default 5m; a negative value (Caddyfile: `off`) disables
@@ -178,6 +182,7 @@ type Handler struct {
 	replayKey replayKeySource
 	untrack   func() // stops counting this handler's replay store
 	attest    *verifiers.Attester
+	tenants   *tenantSource // secret_from (tenants.go)
 
 	providerValue any         // Provider boxed once for its placeholder
 	hot           *hotMetrics // the collectors of verified deliveries, cached
@@ -189,7 +194,7 @@ type Handler struct {
 var placeholderNames = []string{
 	"http.webhook_verify.provider", "http.webhook_verify.verified", "http.webhook_verify.id",
 	"http.webhook_verify.timestamp", "http.webhook_verify.key", "http.webhook_verify.replay",
-	"http.webhook_verify.error",
+	"http.webhook_verify.error", tenantPlaceholder,
 }
 
 // Modes of the handler.
@@ -253,7 +258,7 @@ func (h *Handler) provision(ctx caddy.Context) error {
 	if err != nil {
 		return err
 	}
-	v, err := verifiers.New(h.Provider, cfg)
+	v, err := h.newVerifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -283,131 +288,12 @@ func (h *Handler) provision(ctx caddy.Context) error {
 		return err
 	}
 	if h.replay != nil && h.metrics != nil {
-		h.untrack = h.metrics.entries.track(h.replay.store, h.replay.label)
+		h.untrack = h.trackReplayEntries()
 	}
 	if err := h.provisionReplayKey(); err != nil {
 		return err
 	}
 	return h.provisionAttest()
-}
-
-// verifierConfig resolves placeholders and reads certificate files.
-func (h *Handler) verifierConfig() (verifiers.Config, error) {
-	repl := caddy.NewReplacer()
-	resolve := func(what string, i int, s string) (string, error) {
-		return resolveSecret(repl, what, i, s)
-	}
-	cfg := verifiers.Config{
-		Provider:    h.Provider,
-		Tolerance:   time.Duration(h.Tolerance),
-		HMAC:        h.HMAC,
-		AutoConfirm: h.AutoConfirm,
-		Header:      h.Header,
-	}
-	for i, s := range h.Secrets {
-		v, err := resolve("secret", i, s)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.Secrets = append(cfg.Secrets, v)
-	}
-	for i, k := range h.PublicKeys {
-		v, err := resolve("public_key", i, k.Key)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.PublicKeys = append(cfg.PublicKeys, verifiers.PublicKey{KeyID: k.KeyID, Key: v})
-	}
-	for i, a := range h.TopicARNs {
-		v, err := resolve("topic_arn", i, a)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.TopicARNs = append(cfg.TopicARNs, v)
-	}
-	for i, c := range h.CustomerHandles {
-		v, err := resolve("customer_handle", i, c)
-		if err != nil {
-			return cfg, err
-		}
-		cfg.CustomerHandles = append(cfg.CustomerHandles, v)
-	}
-	for i, p := range h.Certificates {
-		pem, err := os.ReadFile(repl.ReplaceAll(p, ""))
-		if err != nil {
-			return cfg, fmt.Errorf("certificate %d: %v", i+1, err)
-		}
-		cfg.Certificates = append(cfg.Certificates, string(pem))
-	}
-	var err error
-	for _, f := range []struct {
-		what string
-		in   string
-		out  *string
-	}{{"url", h.URL, &cfg.URL}, {"url_path", h.URLPath, &cfg.URLPath}, {"username", h.Username, &cfg.Username}, {"password", h.Password, &cfg.Password},
-		{"verify_token", h.VerifyToken, &cfg.VerifyToken}, {"webhook_id", h.WebhookID, &cfg.WebhookID}} {
-		if f.in == "" {
-			continue
-		}
-		if *f.out, err = resolve(f.what, 0, f.in); err != nil {
-			return cfg, err
-		}
-	}
-	return cfg, nil
-}
-
-// resolveSecret resolves the placeholders of a secret or key, the i-th
-// (from 0) of its kind. A placeholder the replacer does not know ({enx.X},
-// or a request placeholder, which has no value at provision time) would
-// be kept as literal text: a secret anyone reading the config could sign
-// with. Refused, without echoing any part of the value (write a literal
-// brace as \{ or \}).
-func resolveSecret(repl *caddy.Replacer, what string, i int, s string) (string, error) {
-	if _, err := repl.ReplaceOrErr(s, false, true); err != nil {
-		return "", fmt.Errorf("%s %d contains an unknown placeholder (only global ones such as {env.NAME} and {file.path} are resolved here)", what, i+1)
-	}
-	out, err := repl.ReplaceOrErr(s, true, false)
-	if err != nil {
-		return "", fmt.Errorf("%s %d: %v", what, i+1, err)
-	}
-	if out == "" {
-		return "", fmt.Errorf("%s %d is empty", what, i+1)
-	}
-	return out, nil
-}
-
-// Duration bounds checked at load, for the Caddyfile and JSON alike.
-const (
-	// MaxTolerance is the largest timestamp tolerance accepted.
-	MaxTolerance = 24 * time.Hour
-	// MinReplayTTL is the shortest ttl and in_flight_ttl accepted.
-	MinReplayTTL = time.Second
-	// MaxReplayTTL is the longest ttl and in_flight_ttl accepted.
-	MaxReplayTTL = 366 * 24 * time.Hour
-	// MaxBodyTimeout is the longest body_timeout accepted.
-	MaxBodyTimeout = time.Hour
-)
-
-// checkDurations applies the bounds of tolerance, body_timeout and the
-// replay TTLs (zero means the default; a negative tolerance means off).
-func (h *Handler) checkDurations() error {
-	if tol := time.Duration(h.Tolerance); tol > MaxTolerance {
-		return fmt.Errorf("tolerance must be at most %v", MaxTolerance)
-	}
-	if bt := time.Duration(h.BodyTimeout); bt != 0 && (bt < MinBodyTimeout || bt > MaxBodyTimeout) {
-		return fmt.Errorf("body_timeout must be between %v and %v", MinBodyTimeout, MaxBodyTimeout)
-	}
-	if rc := h.Replay; rc != nil && !rc.Disabled {
-		for _, d := range []struct {
-			name string
-			v    caddy.Duration
-		}{{"ttl", rc.TTL}, {"in_flight_ttl", rc.InFlightTTL}} {
-			if v := time.Duration(d.v); v != 0 && (v < MinReplayTTL || v > MaxReplayTTL) {
-				return fmt.Errorf("replay: %s must be between %v and %v", d.name, MinReplayTTL, MaxReplayTTL)
-			}
-		}
-	}
-	return nil
 }
 
 // Validate checks the configuration for obvious mistakes.
@@ -437,6 +323,7 @@ func (h *Handler) validate() error {
 // Cleanup releases what this instance acquired.
 func (h *Handler) Cleanup() error {
 	h.closeLogs()
+	h.releaseTenants()
 	if h.replay == nil {
 		return nil
 	}

@@ -444,7 +444,9 @@ func TestObservabilityMetricNames(t *testing.T) {
 	for _, tc := range []struct{ file, old, new string }{
 		{"rules", "caddy_webhook_verify_verify_duration_seconds_bucket", "caddy_webhook_verify_duration_seconds_bucket"},
 		{"rules", `result="replay_unavailable"`, `result="replay_unavailble"`},
-		{"rules", "sum by (route) (rate(caddy_webhook_verify_requests_total[10m]))", "sum by (rout) (rate(caddy_webhook_verify_requests_total[10m]))"},
+		{"rules", `sum by (route) (rate(caddy_webhook_verify_requests_total{mode="enforce"}[10m]))`, `sum by (rout) (rate(caddy_webhook_verify_requests_total{mode="enforce"}[10m]))`},
+		{"rules", `mode="enforce"`, `mode="enforcing"`},
+		{"dashboard", `mode=\"log_only\"`, `mode=\"shadow\"`},
 		{"dashboard", "caddy_webhook_verify_replay_entries", "caddy_webhook_verify_replay_entry"},
 		{"dashboard", `route=~\"$route\"`, `rout=~\"$route\"`},
 		{"dashboard", "label_values(caddy_webhook_verify_requests_total, route)", "label_values(caddy_webhook_verify_request_total, route)"},

@@ -125,31 +125,34 @@ func TestOpsIntegration(t *testing.T) {
 			series string
 			delta  float64
 		}{
-			{`caddy_webhook_verify_requests_total{provider="stripe",result="verified",route="stripe-main"}`, 1},
-			{`caddy_webhook_verify_requests_total{provider="stripe",result="signature",route="stripe-main"}`, 1},
+			{`caddy_webhook_verify_requests_total{mode="enforce",provider="stripe",result="verified",route="stripe-main"}`, 1},
+			{`caddy_webhook_verify_requests_total{mode="enforce",provider="stripe",result="signature",route="stripe-main"}`, 1},
 			{`caddy_webhook_verify_verify_duration_seconds_count{provider="stripe",route="stripe-main"}`, 2},
-			{`caddy_webhook_verify_requests_total{provider="github",result="signature",route="shadow"}`, 0},
+			{`caddy_webhook_verify_requests_total{mode="log_only",provider="github",result="signature",route="shadow"}`, 0},
 		} {
 			if d := after[c.series] - before[c.series]; d != c.delta {
 				t.Errorf("%s moved by %v, want %v", c.series, d, c.delta)
 			}
 		}
-		if _, ok := after[`caddy_webhook_verify_requests_total{provider="github",result="signature",route="shadow"}`]; !ok {
+		if _, ok := after[`caddy_webhook_verify_requests_total{mode="log_only",provider="github",result="signature",route="shadow"}`]; !ok {
 			t.Error("the log_only route's forged request is not counted")
 		}
+		if _, ok := after[`caddy_webhook_verify_requests_total{mode="enforce",provider="github",result="signature",route="shadow"}`]; ok {
+			t.Error("the log_only route's forged request is counted as enforce mode")
+		}
 		// The storage route has no name: its route label is Caddy's server name.
-		if _, ok := after[`caddy_webhook_verify_requests_total{provider="stripe",result="verified",route="srv0"}`]; !ok {
+		if _, ok := after[`caddy_webhook_verify_requests_total{mode="enforce",provider="stripe",result="verified",route="srv0"}`]; !ok {
 			t.Error("no series for the unnamed route under the server name srv0")
 		}
-		if n := after[`caddy_webhook_verify_replay_entries{namespace="stripe"}`]; n < 3 {
-			t.Errorf("replay entries for namespace stripe = %v, want at least the 3 accepted memory entries", n)
+		if n := after[`caddy_webhook_verify_replay_entries{namespace="stripe/stripe-main"}`]; n < 3 {
+			t.Errorf("replay entries for namespace stripe/stripe-main = %v, want at least the 3 accepted memory entries", n)
 		}
 
 		// A reload keeps the counters counting.
 		tc.InitServer(globalOptions()+fmt.Sprintf(opsConfig, srv.Listener.Addr().String(), stripeTestSecret,
 			testHTTPPort, t.TempDir(), ghSecret), "caddyfile")
 		reloaded := scrape(t)
-		s := `caddy_webhook_verify_requests_total{provider="stripe",result="verified",route="stripe-main"}`
+		s := `caddy_webhook_verify_requests_total{mode="enforce",provider="stripe",result="verified",route="stripe-main"}`
 		if reloaded[s] < after[s] {
 			t.Errorf("%s went from %v to %v across a reload", s, after[s], reloaded[s])
 		}

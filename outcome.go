@@ -47,33 +47,47 @@ func writeResponse(w http.ResponseWriter, resp *verifiers.Response) error {
 	return err
 }
 
-// reason names a failure for logs, metrics and the error placeholder.
-func reason(err error) (string, int) {
-	switch {
-	case errors.Is(err, errTooLarge):
-		return "too_large", http.StatusRequestEntityTooLarge
-	case errors.Is(err, errBodyTimeout):
-		return "body_timeout", http.StatusRequestTimeout
-	case errors.Is(err, verifiers.ErrMalformed):
-		return "malformed", http.StatusBadRequest
-	case errors.Is(err, verifiers.ErrTimestamp):
-		return "timestamp", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrSignature):
-		return "signature", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrCredentials):
-		return "credentials", http.StatusUnauthorized
-	case errors.Is(err, verifiers.ErrUnavailable):
-		return "unavailable", http.StatusServiceUnavailable
-	case errors.Is(err, verifiers.ErrForbidden):
-		return "forbidden", http.StatusForbidden
-	default:
-		return "internal", http.StatusInternalServerError
-	}
+// failureClasses maps each failure class to its result (logs, metrics)
+// and status, first match first; a failure of none of them is internal.
+var failureClasses = []struct {
+	err    error
+	result string
+	status int
+}{
+	{errTooLarge, "too_large", http.StatusRequestEntityTooLarge},
+	{errBodyTimeout, "body_timeout", http.StatusRequestTimeout},
+	{verifiers.ErrMalformed, "malformed", http.StatusBadRequest},
+	{verifiers.ErrTimestamp, "timestamp", http.StatusUnauthorized},
+	{verifiers.ErrSignature, "signature", http.StatusUnauthorized},
+	{verifiers.ErrCredentials, "credentials", http.StatusUnauthorized},
+	{verifiers.ErrUnavailable, "unavailable", http.StatusServiceUnavailable},
+	{verifiers.ErrForbidden, "forbidden", http.StatusForbidden},
+	{errStoreUnavailable, resultStoreUnavailable, http.StatusServiceUnavailable},
 }
 
-// reject logs the failure and returns it as a Caddy HTTP error, so that
-// handle_errors routes can shape the response (see httpError for the 5xx
-// answered here).
+// errInternal names the class of a failure of no other class.
+var errInternal = errors.New("internal error")
+
+// failureClass returns the class of a failure: the sentinel it wraps, its
+// result and its status.
+func failureClass(err error) (class error, result string, status int) {
+	for _, c := range failureClasses {
+		if errors.Is(err, c.err) {
+			return c.err, c.result, c.status
+		}
+	}
+	return errInternal, "internal", http.StatusInternalServerError
+}
+
+// reason names a failure for logs, metrics and the error placeholder.
+func reason(err error) (string, int) {
+	_, why, status := failureClass(err)
+	return why, status
+}
+
+// reject logs the failure and ends the request with httpError: a Caddy
+// HTTP error for handle_errors routes to shape, or, on a server without
+// them, the gate's own answer.
 func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, id string, err error) error {
 	why, status := reason(err)
 	repl.Set("http.webhook_verify.error", err.Error())
@@ -98,7 +112,7 @@ func (h *Handler) outcome(r *http.Request, result, id string, err error) {
 			c.verified.Inc()
 		}
 	} else if h.metrics != nil {
-		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result).Inc()
+		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result, h.modeLabel()).Inc()
 	}
 	if h.logger == nil {
 		return
@@ -198,21 +212,36 @@ func truncate(s string, n int) string {
 const resultStoreUnavailable = "replay_unavailable"
 
 // httpError ends a request the gate refuses: it returns a Caddy HTTP
-// error, for handle_errors routes to shape, except for a 5xx on a server
-// without handle_errors routes. Caddy would log that one at ERROR, once
-// per request, with the copy of the request it made before any handler
-// ran: every header, a credential the gate removed as much as whatever an
-// unauthenticated client chose to send. The gate answers it itself, as
-// Caddy would (the status and the headers already set, no body), and
-// returns nil, so its own rate-limited line is the only one. Caddy logs
-// the errors it is handed (below 500, or any status when handle_errors
-// routes exist) at DEBUG.
+// error, for handle_errors routes to shape, except on a server without
+// handle_errors routes. There Caddy would answer the status alone, with
+// no body saying why, and, for a 5xx, log it at ERROR, once per request,
+// with the copy of the request it made before any handler ran: every
+// header, a credential the gate removed as much as whatever an
+// unauthenticated client chose to send. So the gate answers it itself:
+// the status, the headers already set (WWW-Authenticate, Retry-After,
+// Connection: close) and a short text naming the failure's class
+// (rejectionBody), and returns nil, so its own rate-limited line is the
+// only one. Caddy logs the errors it is handed (when handle_errors routes
+// exist) at DEBUG.
 func (h *Handler) httpError(w http.ResponseWriter, r *http.Request, status int, err error) error {
-	if status < http.StatusInternalServerError || !answersErrorsItself(r) {
+	if !answersErrorsItself(r) {
 		return caddyhttp.Error(status, err)
 	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
+	_, _ = io.WriteString(w, rejectionBody(err))
 	return nil
+}
+
+// rejectionBody is the body of a refusal the gate answers itself: the
+// text of the failure's class only ("webhook rejected: signature
+// mismatch"), never the detailed reason (that is logged), a secret, an
+// expected signature or any part of the request.
+func rejectionBody(err error) string {
+	class, _, _ := failureClass(err)
+	return "webhook rejected: " + class.Error() + "\n"
 }
 
 // answersErrorsItself reports whether the request is served by a Caddy

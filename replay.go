@@ -156,8 +156,8 @@ func (h *Handler) provisionReplayStore(ctx caddy.Context, cfg verifiers.Config) 
 	}
 	rs.label = rs.namespace
 	if rs.namespace == "" {
-		rs.label = verifiers.Canonical(h.Provider)
-		rs.namespace = rs.label + "/" + configFingerprint(cfg)
+		rs.namespace = verifiers.Canonical(h.Provider) + "/" + configFingerprint(cfg)
+		rs.label = defaultNamespaceLabel(h.Provider, h.Name)
 	}
 	if rs.inFlightTTL == 0 {
 		rs.inFlightTTL = DefaultInFlightTTL

@@ -42,7 +42,7 @@ func (h *Handler) replayUnitsInto(d *delivery, r *http.Request, res *verifiers.R
 			if len(m) == 0 {
 				return nil, errors.New("verifier gave no replay material for a batch item")
 			}
-			units[i].key = replay.Key(h.replay.namespace, appendSigMaterial(d.material[:0], m))
+			units[i].key = replay.Key(h.replayNamespace(r), appendSigMaterial(d.material[:0], m))
 			if seen[units[i].key] {
 				return nil, fmt.Errorf("%w: batch item %d repeats an earlier item", verifiers.ErrMalformed, i+1)
 			}
@@ -57,7 +57,7 @@ func (h *Handler) replayUnitsInto(d *delivery, r *http.Request, res *verifiers.R
 	if material == nil {
 		return nil, errors.New("verifier gave no replay material")
 	}
-	d.unit[0] = replayUnit{key: replay.Key(h.replay.namespace, material)}
+	d.unit[0] = replayUnit{key: replay.Key(h.replayNamespace(r), material)}
 	return d.unit[:], nil
 }
 
