@@ -1,7 +1,6 @@
 package webhookverify
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -25,9 +24,6 @@ const (
 	DefaultBodyTimeout = 10 * time.Second
 	// MinBodyTimeout is the shortest body_timeout accepted.
 	MinBodyTimeout = time.Second
-	// maxPooledBody is the largest body buffer kept for reuse; larger
-	// ones are left to the garbage collector.
-	maxPooledBody = 256 << 10
 )
 
 // errTooLarge marks a body over max_size.
@@ -36,27 +32,17 @@ var errTooLarge = errors.New("body too large")
 // errBodyTimeout marks a body not received within body_timeout.
 var errBodyTimeout = errors.New("body not received in time")
 
-// bodyPool holds body buffers between requests. A buffer starts empty and
-// grows with the bytes that arrive, so a client that only declares a
-// large body, or sends it slowly, costs no more memory than it sent.
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// putBody returns a body buffer to the pool. It must only be called once
-// nothing refers to the buffer's bytes any more.
-func putBody(buf *bytes.Buffer) {
-	if buf == nil || buf.Cap() > maxPooledBody {
-		return
-	}
-	buf.Reset()
-	bodyPool.Put(buf)
-}
+// Body buffers are pooled by size class (bodybuf.go): a buffer starts
+// small and grows with the bytes that arrive, so a client that only
+// declares a large body, or sends it slowly, costs no more memory than it
+// sent.
 
 // readBody reads the whole body within body_timeout, refusing one larger
 // than maxSize. The returned buffer (nil for an empty body) holds the
 // bytes; the caller gives it back with putBody once the request is done.
 // On an error the connection is marked to be closed after the response,
 // and the buffer is already given back.
-func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bytes.Buffer, error) {
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *bodyBuf, error) {
 	if r.ContentLength > h.maxSize {
 		// Before reading a byte: no 100 Continue goes out, and the
 		// client is not made to send what will be refused.
@@ -72,17 +58,21 @@ func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *byt
 		timeout = DefaultBodyTimeout
 	}
 	deadlineSet := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
-	// MaxBytesReader reads at most maxSize+1 bytes and tells the server
-	// to close the connection once the limit is hit.
-	rd := http.MaxBytesReader(w, r.Body, h.maxSize)
-	buf := bodyPool.Get().(*bytes.Buffer)
-	_, err := buf.ReadFrom(rd)
+	// At most maxSize+1 bytes are read: one more than allowed says the
+	// body is too large (abortRead then closes the connection).
+	buf, tooLarge, err := readBodyLimited(r.Body, h.maxSize)
+	if err == nil && tooLarge {
+		putBody(buf)
+		abortRead(w, r)
+		return nil, nil, errTooLarge
+	}
 	if err != nil {
 		putBody(buf)
 		abortRead(w, r)
 		var mbe *http.MaxBytesError
 		switch {
 		case errors.As(err, &mbe):
+			// A limit of a handler before this one (request_body).
 			return nil, nil, errTooLarge
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			return nil, nil, errBodyTimeout
@@ -116,7 +106,14 @@ func abortRead(w http.ResponseWriter, r *http.Request) {
 // Request trailers are dropped: nothing signed them; so is Expect. The bytes may live in
 // a pooled buffer: the returned body gives them out until it is retired.
 func restoreBody(r *http.Request, body []byte) *heldBody {
-	hb := &heldBody{b: body}
+	hb := new(heldBody)
+	hb.restore(r, body)
+	return hb
+}
+
+// restore is restoreBody into hb (which must be new: one per request).
+func (hb *heldBody) restore(r *http.Request, body []byte) {
+	hb.b = body
 	r.ContentLength = int64(len(body))
 	r.TransferEncoding = nil
 	r.Trailer = nil
@@ -127,11 +124,11 @@ func restoreBody(r *http.Request, body []byte) *heldBody {
 		// Known to be empty: sent upstream without a body, not chunked.
 		r.Body = http.NoBody
 		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
-		return hb
+		return
 	}
-	r.Body = hb.reader()
+	hb.first.hb = hb
+	r.Body = &hb.first
 	r.GetBody = func() (io.ReadCloser, error) { return hb.reader(), nil }
-	return hb
 }
 
 // heldBody gives the next handler readers over the verified bytes, until
@@ -142,6 +139,7 @@ type heldBody struct {
 	mu      sync.Mutex
 	b       []byte
 	retired bool
+	first   heldReader // the request's Body (GetBody gives new ones)
 }
 
 // errBodyRetired is returned by reads after the request was done.
@@ -183,11 +181,20 @@ func (r *heldReader) Close() error { return nil }
 // garbage collector) when next fails or panics, since error routes
 // (handle_errors) may read the request body again after this handler
 // returned.
-func recycleAfter(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *bytes.Buffer) caddyhttp.Handler {
+func recycleAfter(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *bodyBuf) caddyhttp.Handler {
 	if buf == nil {
 		return next
 	}
-	return &recycler{next: next, r: r, hb: hb, buf: buf}
+	return new(recycler).wrap(next, r, hb, buf)
+}
+
+// wrap is recycleAfter into rc (one per request).
+func (rc *recycler) wrap(next caddyhttp.Handler, r *http.Request, hb *heldBody, buf *bodyBuf) caddyhttp.Handler {
+	if buf == nil {
+		return next
+	}
+	*rc = recycler{next: next, r: r, hb: hb, buf: buf}
+	return rc
 }
 
 // recycler is the next handler wrapped by recycleAfter.
@@ -195,7 +202,7 @@ type recycler struct {
 	next caddyhttp.Handler
 	r    *http.Request
 	hb   *heldBody
-	buf  *bytes.Buffer
+	buf  *bodyBuf
 }
 
 func (rc *recycler) ServeHTTP(w http.ResponseWriter, r *http.Request) error {

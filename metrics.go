@@ -86,8 +86,8 @@ func provisionMetrics(ctx caddy.Context) (*metrics, error) {
 
 // observeVerify records how long one verification took.
 func (h *Handler) observeVerify(r *http.Request, d time.Duration) {
-	if h.metrics != nil {
-		h.metrics.verify.WithLabelValues(h.Provider, h.route(r)).Observe(d.Seconds())
+	if c := h.collectors(r); c != nil {
+		c.verify.Observe(d.Seconds())
 	}
 }
 

@@ -184,6 +184,9 @@ type Handler struct {
 	attest    *verifiers.Attester
 	tenants   *tenantSource // secret_from (tenants.go)
 
+	providerValue any         // Provider boxed once for its placeholder
+	hot           *hotMetrics // the collectors of verified deliveries, cached
+
 	bodyTimeout time.Duration
 }
 
@@ -233,6 +236,8 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 
 func (h *Handler) provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	h.providerValue = h.Provider
+	h.hot = new(hotMetrics)
 	if err := h.checkChain(ctx); err != nil {
 		return err
 	}
@@ -343,12 +348,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if repl == nil {
 		repl = caddy.NewReplacer()
 	}
-	// Every documented placeholder is set on every request, so none
-	// reaches a header or a response as literal text.
-	for _, name := range placeholderNames {
-		repl.Set(name, "")
-	}
-	repl.Set("http.webhook_verify.provider", h.Provider)
+	// Every documented placeholder resolves on every request ("" until
+	// set), so none reaches a header or a response as literal text.
+	resetPlaceholders(repl)
+	repl.Set("http.webhook_verify.provider", h.providerPlaceholder())
 	repl.Set("http.webhook_verify.verified", "false")
 
 	if hs, ok := h.verifier.(verifiers.Handshaker); ok {
@@ -388,16 +391,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 		}
 	}()
 
-	vr := &verifiers.Request{
+	// One allocation for what the rest of the request needs (delivery.go).
+	d := new(delivery)
+	start := time.Now()
+	d.req = verifiers.Request{
 		Context: r.Context(),
 		Method:  r.Method,
-		URL:     requestURL(r),
+		URL:     requestURLInto(r, &d.url),
 		Header:  r.Header,
 		Body:    body,
-		Now:     time.Now(),
+		Now:     start,
 	}
-	start := time.Now()
-	res, err := h.verifier.Verify(vr)
+	res, err := h.verifier.Verify(&d.req)
 	h.observeVerify(r, time.Since(start))
 	if err == nil && res == nil {
 		err = errors.New("verifier returned no result")
@@ -405,9 +410,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if err != nil {
 		if h.logOnly() {
 			// Passed on: the exact bytes, the buffer recycled after.
-			hb := restoreBody(r, body)
+			d.held.restore(r, body)
 			recycle = false
-			next = recycleAfter(next, r, hb, buf)
+			next = d.recycler.wrap(next, r, &d.held, buf)
 		}
 		return h.fail(w, r, repl, next, err)
 	}
@@ -415,7 +420,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	repl.Set("http.webhook_verify.verified", "true")
 	repl.Set("http.webhook_verify.id", res.ID)
 	// Numbered from 1, as configuration errors number secrets and keys.
-	repl.Set("http.webhook_verify.key", strconv.Itoa(res.Key+1))
+	repl.Set("http.webhook_verify.key", keyPlaceholder(res.Key))
 	ts := ""
 	if !res.Timestamp.IsZero() {
 		ts = strconv.FormatInt(res.Timestamp.Unix(), 10)
@@ -433,21 +438,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyht
 	if h.logOnly() {
 		dropShadowHeaders(r)
 	}
-	hb := restoreBody(r, body)
+	d.held.restore(r, body)
 	recycle = false
 	if res.Act != nil {
 		// The verifier answers this request itself: it takes the place of
 		// the next handler, behind the same replay protection.
 		next = h.actHandler(repl, res)
 	}
-	next = recycleAfter(next, r, hb, buf)
+	next = d.recycler.wrap(next, r, &d.held, buf)
 	if res.Act == nil {
 		if err := h.attestRequest(r, res, body); err != nil {
 			return h.fail(w, r, repl, next, err)
 		}
 	}
 	if h.replay != nil {
-		return h.forwardOnce(w, r, repl, res, body, next)
+		return h.forwardOnce(w, r, repl, res, d, next)
 	}
 	if res.Act == nil {
 		h.outcome(r, "verified", res.ID, nil)
@@ -476,11 +481,16 @@ func (h *Handler) actHandler(repl *caddy.Replacer, res *verifiers.Result) caddyh
 // request (Caddy's copy of the original request has neither a Host nor
 // TLS state).
 func requestURL(r *http.Request) *url.URL {
-	u := *r.URL
+	return requestURLInto(r, new(url.URL))
+}
+
+// requestURLInto is requestURL into u.
+func requestURLInto(r *http.Request, u *url.URL) *url.URL {
+	*u = *r.URL
 	// Caddy's copy of the original request holds only its method, remote
 	// address, request URI and URL: scheme and host come from r.
 	if orig, ok := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok && orig.URL != nil {
-		u = *orig.URL
+		*u = *orig.URL
 	}
 	u.Scheme = "http"
 	if r.TLS != nil {
@@ -488,7 +498,7 @@ func requestURL(r *http.Request) *url.URL {
 	}
 	u.Host = r.Host
 	u.User = nil
-	return &u
+	return u
 }
 
 // dropConsumed removes from the request the credentials the verifier

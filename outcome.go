@@ -107,7 +107,11 @@ func (h *Handler) reject(w http.ResponseWriter, r *http.Request, repl *caddy.Rep
 // flood of forged requests cannot hide them). It never logs a secret, a
 // signature or the body.
 func (h *Handler) outcome(r *http.Request, result, id string, err error) {
-	if h.metrics != nil {
+	if result == "verified" {
+		if c := h.collectors(r); c != nil {
+			c.verified.Inc()
+		}
+	} else if h.metrics != nil {
 		h.metrics.requests.WithLabelValues(h.Provider, h.route(r), result, h.modeLabel()).Inc()
 	}
 	if h.logger == nil {

@@ -31,9 +31,10 @@ type replayUnit struct {
 // whole body (see bindBody).
 var errBodyMismatch = fmt.Errorf("%w: body does not match the signed delivery", verifiers.ErrSignature)
 
-// replayUnits returns the replay keys of a verified delivery: one per item
-// of a batch (Result.Items), else one from its replay material.
-func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayUnit, error) {
+// replayUnitsInto returns the replay keys of a verified delivery: one per item
+// of a batch (Result.Items), else one from its replay material, kept in
+// d's storage.
+func (h *Handler) replayUnitsInto(d *delivery, r *http.Request, res *verifiers.Result) ([]replayUnit, error) {
 	if len(res.Items) > 0 {
 		units := make([]replayUnit, len(res.Items))
 		seen := make(map[string]bool, len(res.Items))
@@ -41,7 +42,7 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 			if len(m) == 0 {
 				return nil, errors.New("verifier gave no replay material for a batch item")
 			}
-			units[i].key = replay.Key(h.replayNamespace(r), sigMaterial(m))
+			units[i].key = replay.Key(h.replayNamespace(r), appendSigMaterial(d.material[:0], m))
 			if seen[units[i].key] {
 				return nil, fmt.Errorf("%w: batch item %d repeats an earlier item", verifiers.ErrMalformed, i+1)
 			}
@@ -49,14 +50,15 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 		}
 		return units, nil
 	}
-	material, err := h.replayMaterial(r, res)
+	material, err := h.appendReplayMaterial(d.material[:0], r, res)
 	if err != nil {
 		return nil, err
 	}
 	if material == nil {
 		return nil, errors.New("verifier gave no replay material")
 	}
-	return []replayUnit{{key: replay.Key(h.replayNamespace(r), material)}}, nil
+	d.unit[0] = replayUnit{key: replay.Key(h.replayNamespace(r), material)}
+	return d.unit[:], nil
 }
 
 // forwardOnce passes a verified request to next unless it is a duplicate,
@@ -69,8 +71,9 @@ func (h *Handler) replayUnits(r *http.Request, res *verifiers.Result) ([]replayU
 // body, such a batch is refused before, by its items' bindings, unless
 // one expired or was evicted before its entry); its keys are committed or
 // released together.
-func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, body []byte, next caddyhttp.Handler) error {
-	units, err := h.replayUnits(r, res)
+func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *caddy.Replacer, res *verifiers.Result, d *delivery, next caddyhttp.Handler) error {
+	body := d.req.Body
+	units, err := h.replayUnitsInto(d, r, res)
 	if err != nil {
 		if h.logOnly() && errors.Is(err, verifiers.ErrMalformed) {
 			return h.fail(w, r, repl, next, err)
@@ -114,13 +117,13 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	case accepted > 0:
 		state = replay.Accepted
 	}
-	repl.Set("http.webhook_verify.replay", replayPlaceholder(state))
+	repl.Set("http.webhook_verify.replay", replayPlaceholderValue(state))
 	if state != replay.New && h.logOnly() {
 		// Shadow mode never blocks: the copy is counted, logged and
 		// passed on, marked by the replay placeholder; the new items of
 		// a batch are settled as usual.
 		h.outcome(r, replayPlaceholder(state), res.ID, nil)
-		return h.forward(ctx, w, r, res, units, next)
+		return h.forward(ctx, d.statusWriter(w), r, res, units, next)
 	}
 	if state != replay.New {
 		h.releaseUnits(ctx, units, res)
@@ -153,7 +156,7 @@ func (h *Handler) forwardOnce(w http.ResponseWriter, r *http.Request, repl *cadd
 	if res.Act == nil {
 		h.outcome(r, "verified", res.ID, nil)
 	}
-	return h.forward(ctx, w, r, res, units, next)
+	return h.forward(ctx, d.statusWriter(w), r, res, units, next)
 }
 
 // bindBody binds the SHA-256 of the body to every replay key of the
@@ -181,8 +184,8 @@ func (h *Handler) bindBody(ctx context.Context, units []replayUnit, body []byte)
 }
 
 // forward calls next and settles the reservations held in units.
-func (h *Handler) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, res *verifiers.Result, units []replayUnit, next caddyhttp.Handler) error {
-	sw := &statusWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}}
+// sw wraps the response writer (delivery.statusWriter).
+func (h *Handler) forward(ctx context.Context, sw *statusWriter, r *http.Request, res *verifiers.Result, units []replayUnit, next caddyhttp.Handler) error {
 	// settle runs even when next panics (reverse_proxy aborts with
 	// http.ErrAbortHandler when the upstream's body or the client breaks
 	// off after the status was written); the panic goes on unrecovered.

@@ -129,17 +129,23 @@ func signsBody(v verifiers.Verifier) bool {
 // with data after its JSON value is refused (ErrMalformed), since the app
 // may read another value than the one the key was made of.
 func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) ([]byte, error) {
+	return h.appendReplayMaterial(nil, r, res)
+}
+
+// appendReplayMaterial is replayMaterial appended to dst (nil when there
+// is none).
+func (h *Handler) appendReplayMaterial(dst []byte, r *http.Request, res *verifiers.Result) ([]byte, error) {
 	sig := func() []byte {
 		if len(res.Signature) == 0 {
 			return nil
 		}
-		return sigMaterial(res.Signature)
+		return appendSigMaterial(dst, res.Signature)
 	}
 	id := func() []byte {
 		if res.SignedID == "" {
 			return nil
 		}
-		return append([]byte("id:"), res.SignedID...)
+		return append(append(dst, "id:"...), res.SignedID...)
 	}
 	auto := func() []byte {
 		if m := id(); m != nil {
@@ -162,7 +168,7 @@ func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) ([]byte
 	case keyJSON:
 		v, err := h.bodyEventID(r)
 		if err == nil {
-			return v.material(), nil
+			return append(dst, v.material()...), nil
 		}
 		if errors.Is(err, errPointerTrailing) {
 			return nil, fmt.Errorf("%w: replay key %s: %v", verifiers.ErrMalformed, h.replayKey.pointer, err)
@@ -175,9 +181,12 @@ func (h *Handler) replayMaterial(r *http.Request, res *verifiers.Result) ([]byte
 
 // sigMaterial is the replay key material of a verified signature (or of
 // what a verifier gives in its place): a hex SHA-256 of it.
-func sigMaterial(sig []byte) []byte {
+func sigMaterial(sig []byte) []byte { return appendSigMaterial(nil, sig) }
+
+// appendSigMaterial is sigMaterial appended to dst.
+func appendSigMaterial(dst, sig []byte) []byte {
 	sum := sha256.Sum256(sig)
-	return append([]byte("sig:"), hex.EncodeToString(sum[:])...)
+	return hex.AppendEncode(append(dst, "sig:"...), sum[:])
 }
 
 // bodyEventID reads the replay key pointer's value from the verified body

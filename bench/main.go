@@ -60,6 +60,10 @@ type options struct {
 
 	stores      string // -stores: compare replay stores instead
 	redisServer string // the redis-server binary for -stores
+
+	next       string // -next: what follows the gate (respond.go)
+	cpuprofile string // -cpuprofile: CPU profile of the run
+	routes     string // -routes: route counts to load (routes.go)
 }
 
 func main() {
@@ -73,6 +77,9 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 2*time.Minute, "deadline for the whole run (at most 10m)")
 	flag.StringVar(&o.stores, "stores", "", "compare replay stores instead: a comma-separated list of "+strings.Join(storeNames, ", ")+" (starts a redis-server)")
 	flag.StringVar(&o.redisServer, "redis-server", "redis-server", "the redis-server (or valkey-server) binary for -stores")
+	flag.StringVar(&o.next, "next", nextProxy, "what the gate's route runs next: proxy (reverse_proxy to an upstream, against proxy alone and the upstream) or respond (static_response, against a bare respond)")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	flag.StringVar(&o.routes, "routes", "", "measure routes with a gate each instead: a comma-separated list of route counts (load time, memory, req/s to the last)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -86,11 +93,28 @@ func main() {
 			_, err := runStores(ctx, o, out)
 			return err
 		}
+	} else if o.routes != "" {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			_, err := runRoutes(ctx, o, out)
+			return err
+		}
+	} else if o.next == nextRespond {
+		runner = func(ctx context.Context, o options, out io.Writer) error {
+			_, err := runRespond(ctx, o, out)
+			return err
+		}
 	}
 	if q := queueRunner(); q != nil {
 		runner = q // -queue: see queue.go
 	}
-	if err := runner(ctx, o, os.Stdout); err != nil {
+	stop, err := startCPUProfile(o.cpuprofile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	err = runner(ctx, o, os.Stdout)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -110,6 +134,8 @@ func (o *options) check() error {
 		return errors.New("-rounds must be 1..10")
 	case o.timeout <= 0 || o.timeout > maxTimeout:
 		return fmt.Errorf("-timeout must be positive and at most %s", maxTimeout)
+	case o.next != "" && o.next != nextProxy && o.next != nextRespond:
+		return fmt.Errorf("-next must be %s or %s", nextProxy, nextRespond)
 	}
 	if o.c > o.n {
 		o.c = o.n

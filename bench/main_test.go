@@ -156,7 +156,11 @@ func TestRunStoresSmoke(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"Redis cmds/delivery", "redis vs memory"} {
+	// Reserve and commit: two round trips per new delivery.
+	if got := rep.trips["redis"]; got != 2 {
+		t.Errorf("redis: %.2f round trips per new delivery, want 2", got)
+	}
+	for _, want := range []string{"Redis cmds/delivery", "redis vs memory", "round trips per new delivery"} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("output lacks %q:\n%s", want, out.String())
 		}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,13 +42,17 @@ type RedisOptions struct {
 //
 // Each step is one atomic round trip, and Redis expires the keys itself:
 //
-//	Reserve  SET <key> f<token> NX PX <inflightTTL>; if the key exists, one
-//	         GET says whether it is in flight or accepted
+//	Reserve  SET <key> f<token> NX PX <inflightTTL> GET: sets the key if it
+//	         is absent, else returns what it holds (in flight or accepted)
 //	Commit   a script: unless the key is already accepted, SET <key> a PX <ttl>
 //	Release  a script: DEL <key> if it still holds f<token>
 //
-// so a new delivery costs at most four Redis commands (SET, EVALSHA and the
-// script's GET and SET) and a duplicate two (SET, GET). The scripts are
+// so a new delivery costs two round trips (SET, then EVALSHA, which runs
+// GET and SET inside Redis) and a duplicate one (SET). A server older than
+// Redis 7.0, which refuses NX with GET, gets SET NX PX and then, when the
+// key exists, a GET (two round trips for a duplicate); the store switches
+// to that the first time the server answers the combined form with a
+// syntax error. The scripts are
 // sent with EVALSHA, and with EVAL once if the server does not know them
 // (redis.Script). Every command touches one key, so the store works
 // with Redis Cluster. Expiry is Redis's own (relative TTLs, PX), so the
@@ -76,6 +81,7 @@ type Redis struct {
 	client  redis.UniversalClient
 	prefix  string
 	timeout time.Duration
+	noGetNX atomic.Bool // the server refused SET NX GET (Redis < 7.0)
 }
 
 var (
@@ -140,6 +146,19 @@ func (s *Redis) Reserve(ctx context.Context, key string, inflightTTL time.Durati
 
 	tok := newToken()
 	mine := redisInFlight + strconv.FormatUint(uint64(tok), 10)
+	if !s.noGetNX.Load() {
+		v, err := s.client.Do(ctx, "set", k, mine, "px", millis(inflightTTL).Milliseconds(), "nx", "get").Text()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return New, tok, nil
+		case err == nil:
+			return s.reserved(v, mine, tok)
+		case isSyntaxError(err):
+			s.noGetNX.Store(true)
+		default:
+			return 0, 0, redisErr("set", err)
+		}
+	}
 	// Two rounds at most: the entry found by the first SET may expire
 	// before the GET, and the key is then free again.
 	for range 2 {
@@ -157,22 +176,35 @@ func (s *Redis) Reserve(ctx context.Context, key string, inflightTTL time.Durati
 		if err != nil {
 			return 0, 0, redisErr("get", err)
 		}
-		switch {
-		case v == redisAccepted:
-			return Accepted, 0, nil
-		case v == mine:
-			// The client retried a SET whose first attempt had been
-			// executed: the reservation is ours.
-			return New, tok, nil
-		case isInFlightValue(v):
-			return InFlight, 0, nil
-		default:
-			return 0, 0, fmt.Errorf("%w: %w", ErrUnavailable, errCorrupt)
-		}
+		return s.reserved(v, mine, tok)
 	}
 	// Expired twice in a row between SET and GET: someone is racing us on
 	// a key with a tiny TTL; report it as in flight rather than loop.
 	return InFlight, 0, nil
+}
+
+// reserved is Reserve's outcome when the key held v (mine is the value
+// this Reserve tried to set, with the token tok).
+func (s *Redis) reserved(v, mine string, tok Token) (State, Token, error) {
+	switch {
+	case v == redisAccepted:
+		return Accepted, 0, nil
+	case v == mine:
+		// The client retried a SET whose first attempt had been
+		// executed: the reservation is ours.
+		return New, tok, nil
+	case isInFlightValue(v):
+		return InFlight, 0, nil
+	default:
+		return 0, 0, fmt.Errorf("%w: %w", ErrUnavailable, errCorrupt)
+	}
+}
+
+// isSyntaxError reports whether Redis refused a command's form (a server
+// older than 7.0 refuses SET with both NX and GET).
+func isSyntaxError(err error) bool {
+	var re redis.Error
+	return errors.As(err, &re) && strings.HasPrefix(re.Error(), "ERR syntax error")
 }
 
 // Commit implements Store.

@@ -156,13 +156,16 @@ var errDigest = errors.New("replay: bind digest must be 32 bytes (sha-256)")
 // namespaces never share a key and the material cannot be read back from
 // it. The result is 64 characters, safe as a storage path component.
 func Key(namespace string, material []byte) string {
-	h := sha256.New()
-	var n [binary.MaxVarintLen64]byte
-	h.Write(n[:binary.PutUvarint(n[:], uint64(len(namespace)))])
-	h.Write([]byte(namespace))
-	h.Write(material)
-	var sum [sha256.Size]byte
-	return hex.EncodeToString(h.Sum(sum[:0]))
+	// Hashed from one buffer on the stack (a hash.Hash would be allocated,
+	// and so would the namespace's conversion to bytes): only the string
+	// returned is allocated, unless namespace and material are long.
+	var stack [256]byte
+	b := binary.AppendUvarint(stack[:0], uint64(len(namespace)))
+	b = append(append(b, namespace...), material...)
+	sum := sha256.Sum256(b)
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // digest maps a key to 32 bytes: a key made by Key (64 lowercase hex digits)

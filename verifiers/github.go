@@ -29,6 +29,7 @@ func init() {
 
 type githubVerifier struct {
 	secrets [][]byte
+	macs    []*MACKey // HMAC-SHA256 under each secret
 }
 
 func newGitHub(c Config) (Verifier, error) {
@@ -39,7 +40,7 @@ func newGitHub(c Config) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &githubVerifier{secrets: keys}, nil
+	return &githubVerifier{secrets: keys, macs: NewMACKeys(sha256.New, keys)}, nil
 }
 
 // HasTimestamp is false: GitHub signs no timestamp.
@@ -65,11 +66,7 @@ func (v *githubVerifier) Verify(r *Request) (*Result, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Hub-Signature-256 is not hex", ErrMalformed)
 	}
-	expected := make([][]byte, len(v.secrets))
-	for i, s := range v.secrets {
-		expected[i] = MAC(sha256.New, s, r.Body)
-	}
-	key, matched, ok := MatchMAC(expected, [][]byte{sig})
+	key, matched, _, ok := MatchMACKeys(v.macs, [][]byte{sig}, false, nil, r.Body)
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Hub-Signature-256 does not match", ErrSignature)
 	}

@@ -25,7 +25,11 @@ const maxHeaderValue = 8 << 10
 // header, a header sent more than once, or an oversized value is ErrMalformed:
 // an ambiguous header fails closed.
 func Header(h http.Header, name string) (string, error) {
-	vals := h.Values(name)
+	return singleValue(headerValues(h, name), name)
+}
+
+// singleValue is Header on the values of the header name.
+func singleValue(vals []string, name string) (string, error) {
 	switch {
 	case len(vals) == 0 || (len(vals) == 1 && strings.TrimSpace(vals[0]) == ""):
 		return "", fmt.Errorf("%w: missing header %s", ErrMalformed, name)
@@ -40,10 +44,11 @@ func Header(h http.Header, name string) (string, error) {
 // OptionalHeader is like Header but returns "" with no error when the header
 // is absent. A duplicated or oversized header is still ErrMalformed.
 func OptionalHeader(h http.Header, name string) (string, error) {
-	if len(h.Values(name)) == 0 {
+	vals := headerValues(h, name)
+	if len(vals) == 0 {
 		return "", nil
 	}
-	return Header(h, name)
+	return singleValue(vals, name)
 }
 
 // ParseUnix parses a decimal Unix timestamp in seconds. Only ASCII digits

@@ -36,6 +36,7 @@ func init() {
 type slackVerifier struct {
 	cfg     Config
 	secrets [][]byte
+	macs    []*MACKey // HMAC-SHA256 under each secret
 }
 
 func newSlack(c Config) (Verifier, error) {
@@ -46,7 +47,7 @@ func newSlack(c Config) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &slackVerifier{cfg: c, secrets: keys}, nil
+	return &slackVerifier{cfg: c, secrets: keys, macs: NewMACKeys(sha256.New, keys)}, nil
 }
 
 // HasTimestamp reports whether X-Slack-Request-Timestamp is checked (the
@@ -80,11 +81,7 @@ func (v *slackVerifier) Verify(r *Request) (*Result, error) {
 	if err := CheckTimestamp(v.cfg, t, r.Now); err != nil {
 		return nil, err
 	}
-	expected := make([][]byte, len(v.secrets))
-	for i, s := range v.secrets {
-		expected[i] = MAC(sha256.New, s, []byte("v0:"), []byte(ts), []byte(":"), r.Body)
-	}
-	key, matched, ok := MatchMAC(expected, [][]byte{sig})
+	key, matched, _, ok := MatchMACKeys(v.macs, [][]byte{sig}, false, []string{"v0:", ts, ":"}, r.Body)
 	if !ok {
 		return nil, fmt.Errorf("%w: X-Slack-Signature does not match", ErrSignature)
 	}

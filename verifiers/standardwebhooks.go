@@ -60,6 +60,7 @@ var swHeaderNames = [3][2]string{
 type standardWebhooks struct {
 	cfg     Config
 	secrets [][]byte
+	macs    []*MACKey // HMAC-SHA256 under each secret
 	keys    []ed25519.PublicKey
 }
 
@@ -83,6 +84,7 @@ func newStandardWebhooks(c Config) (Verifier, error) {
 			return nil, fmt.Errorf("provider %s: secret %d is not whsec_ base64", c.Provider, i+1)
 		}
 		v.secrets = append(v.secrets, key)
+		v.macs = append(v.macs, NewMACKey(sha256.New, key))
 	}
 	for i, pk := range c.PublicKeys {
 		if pk.KeyID != "" {
@@ -165,12 +167,7 @@ func (v *standardWebhooks) Verify(r *Request) (*Result, error) {
 
 	key, matched := -1, []byte(nil)
 	if len(macs) > 0 {
-		dot := []byte(".")
-		expected := make([][]byte, len(v.secrets))
-		for i, s := range v.secrets {
-			expected[i] = MAC(sha256.New, s, []byte(id), dot, []byte(ts), dot, r.Body)
-		}
-		if k, sig, ok := MatchMAC(expected, macs); ok {
+		if k, sig, _, ok := MatchMACKeys(v.macs, macs, false, []string{id, ".", ts, "."}, r.Body); ok {
 			key, matched = k, sig
 		}
 	}

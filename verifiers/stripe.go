@@ -39,6 +39,7 @@ const stripeMaxEntries = 32
 type stripeVerifier struct {
 	cfg     Config
 	secrets [][]byte
+	macs    []*MACKey // HMAC-SHA256 under each secret
 }
 
 func newStripe(c Config) (Verifier, error) {
@@ -56,7 +57,7 @@ func newStripe(c Config) (Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stripeVerifier{cfg: c, secrets: keys}, nil
+	return &stripeVerifier{cfg: c, secrets: keys, macs: NewMACKeys(sha256.New, keys)}, nil
 }
 
 // stripeAPIKeyPrefixes are Stripe's API key forms (secret, restricted,
@@ -114,17 +115,13 @@ func (v *stripeVerifier) Verify(r *Request) (*Result, error) {
 		return nil, err
 	}
 
-	expected := make([][]byte, len(v.secrets))
-	for i, s := range v.secrets {
-		expected[i] = MAC(sha256.New, s, []byte(ts), []byte("."), r.Body)
-	}
-	key, _, ok := MatchMAC(expected, sigs)
+	key, _, first, ok := MatchMACKeys(v.macs, sigs, true, []string{ts, "."}, r.Body)
 	if !ok {
 		return nil, fmt.Errorf("%w: no v1 signature matches", ErrSignature)
 	}
 	// The replay material is the MAC under the first secret, the same for
 	// every copy of the delivery whichever of its v1 entries matched.
-	return &Result{Signature: expected[0], Timestamp: t, Key: key}, nil
+	return &Result{Signature: first, Timestamp: t, Key: key}, nil
 }
 
 // signStripe: Stripe-Signature: t=<ts>,v1=<hex HMAC-SHA256(secret, t.body)>.
