@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/webhookverify/caddy-webhook-verify/internal/redistest"
 )
 
 // The processes of the cluster tests: a Caddy built from ./cmd/caddy, each
@@ -305,17 +307,7 @@ type redisProc struct {
 // WEBHOOK_VERIFY_REQUIRE_REDIS=1.
 func startRedis(t *testing.T, port int, extra ...string) *redisProc {
 	t.Helper()
-	name := os.Getenv("WEBHOOK_VERIFY_REDIS_SERVER") // e.g. valkey-server
-	if name == "" {
-		name = "redis-server"
-	}
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("WEBHOOK_VERIFY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%s not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", name, err)
-		}
-		t.Skipf("%s not found (apt-get install redis-server): %v", name, err)
-	}
+	bin := redistest.Bin(t) // WEBHOOK_VERIFY_REDIS_SERVER, e.g. valkey-server
 	r := &redisProc{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, out: new(syncBuffer)}
 	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--daemonize", "no"}, extra...)

@@ -20,14 +20,14 @@ func TestRedisEvictionPolicies(t *testing.T) {
 		{[]string{"--maxmemory-policy", "volatile-lfu"}, []string{"volatile-lfu"}},
 	} {
 		r := startTestRedis(t, 0, tc.args...)
-		got, err := NewRedis(r.client(t, nil), RedisOptions{}).EvictionPolicies(ctx)
+		got, err := NewRedis(r.Client(t, nil), RedisOptions{}).EvictionPolicies(ctx)
 		if err != nil || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%v: policies %v, %v; want %v", tc.args, got, err, tc.want)
 		}
 	}
 	// An ACL without CONFIG: ErrUnavailable, not a guess.
 	r := startTestRedis(t, 0, "--user", "wv", "on", ">pw", "~*", "&*", "+@all", "-config")
-	_, err := NewRedis(r.client(t, &redis.Options{Username: "wv", Password: "pw"}), RedisOptions{}).EvictionPolicies(ctx)
+	_, err := NewRedis(r.Client(t, &redis.Options{Username: "wv", Password: "pw"}), RedisOptions{}).EvictionPolicies(ctx)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Errorf("CONFIG refused: err %v, want ErrUnavailable", err)
 	}

@@ -77,9 +77,9 @@ func (m *monitor) trips(t *testing.T, end func(marker string)) []string {
 
 func TestRedisRoundTripsPerStep(t *testing.T) {
 	r := startTestRedis(t, 0)
-	admin := r.client(t, nil)
+	admin := r.Client(t, nil)
 	for _, legacy := range []bool{false, true} {
-		s := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix})
+		s := NewRedis(r.Client(t, nil), RedisOptions{Prefix: testPrefix})
 		s.noGetNX.Store(legacy)
 		name := "redis 7"
 		if legacy {
@@ -114,7 +114,7 @@ func TestRedisRoundTripsPerStep(t *testing.T) {
 					if st.setup != nil {
 						st.setup(k)
 					}
-					m := startMonitor(t, r.addr)
+					m := startMonitor(t, r.Addr)
 					st.run(k)
 					got := m.trips(t, func(marker string) { admin.Echo(ctx, marker) })
 					if strings.Join(got, " ") != strings.Join(st.want, " ") {

@@ -4,18 +4,15 @@ package replay
 
 import (
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/webhookverify/caddy-webhook-verify/internal/redistest"
 )
 
 // These tests run the Redis store against a real redis-server (or
@@ -32,102 +29,15 @@ func init() {
 	}{"redis", newTestRedis})
 }
 
-// testRedis is a redis-server process without persistence.
-type testRedis struct {
-	addr string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func redisServerBin(t testing.TB) string {
-	t.Helper()
-	name := os.Getenv("WEBHOOK_VERIFY_REDIS_SERVER")
-	if name == "" {
-		name = "redis-server"
-	}
-	bin, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("WEBHOOK_VERIFY_REQUIRE_REDIS") == "1" {
-			t.Fatalf("%s not found and WEBHOOK_VERIFY_REQUIRE_REDIS=1: %v", name, err)
-		}
-		t.Skipf("%s not found (apt-get install redis-server): %v", name, err)
-	}
-	return bin
-}
-
-func freeLoopbackPort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// testRedis is a redis-server process without persistence, started by
+// the suite's shared helper (internal/redistest).
+type testRedis = redistest.Server
 
 // startTestRedis starts a server on port (0: a free one) with extra
 // arguments and waits until it answers PING.
 func startTestRedis(t testing.TB, port int, extra ...string) *testRedis {
 	t.Helper()
-	bin := redisServerBin(t)
-	if port == 0 {
-		port = freeLoopbackPort(t)
-	}
-	args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", t.TempDir(), "--daemonize", "no"}, extra...)
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", bin, err)
-	}
-	r := &testRedis{addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(r.done) }()
-	t.Cleanup(r.kill)
-	c := redis.NewClient(&redis.Options{Addr: r.addr, MaxRetries: -1})
-	defer c.Close()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		if c.Ping(ctx).Err() == nil {
-			return r
-		}
-		select {
-		case <-r.done:
-			t.Fatalf("%s exited:\n%s", bin, out.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not answering on %s", bin, r.addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill stops the server abruptly (SIGKILL), as a crash would.
-func (r *testRedis) kill() {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-	}
-}
-
-func (r *testRedis) client(t testing.TB, opts *redis.Options) *redis.Client {
-	t.Helper()
-	if opts == nil {
-		opts = new(redis.Options)
-	}
-	opts.Addr = r.addr
-	c := redis.NewClient(opts)
-	t.Cleanup(func() { c.Close() })
-	return c
+	return redistest.Start(t, port, "", extra...)
 }
 
 const testPrefix = "wvtest:replay:"
@@ -138,7 +48,7 @@ const testPrefix = "wvtest:replay:"
 // which absorbs the real time a step takes.
 func newTestRedis(t testing.TB, clock *fakeClock) Store {
 	r := startTestRedis(t, 0)
-	admin := r.client(t, nil)
+	admin := r.Client(t, nil)
 	clock.tick = 250 * time.Millisecond
 	clock.onAdvance = func(d time.Duration) {
 		keys, err := admin.Keys(ctx, testPrefix+"*").Result()
@@ -161,7 +71,7 @@ func newTestRedis(t testing.TB, clock *fakeClock) Store {
 			}
 		}
 	}
-	return NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix})
+	return NewRedis(r.Client(t, nil), RedisOptions{Prefix: testPrefix})
 }
 
 // commandCalls returns the calls per command since the last CONFIG
@@ -197,8 +107,8 @@ func total(calls map[string]int, skip ...string) int {
 
 func TestRedisCommandsPerStep(t *testing.T) {
 	r := startTestRedis(t, 0)
-	admin := r.client(t, nil)
-	s := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix})
+	admin := r.Client(t, nil)
+	s := NewRedis(r.Client(t, nil), RedisOptions{Prefix: testPrefix})
 	// Load the scripts once (EVALSHA's fallback to EVAL), as a running
 	// server would have them after the first delivery.
 	warm := Key("p", []byte("warm"))
@@ -244,8 +154,8 @@ func TestRedisCommandsPerStep(t *testing.T) {
 
 func TestRedisEntries(t *testing.T) {
 	r := startTestRedis(t, 0)
-	admin := r.client(t, nil)
-	s := NewRedis(r.client(t, nil), RedisOptions{Prefix: testPrefix})
+	admin := r.Client(t, nil)
+	s := NewRedis(r.Client(t, nil), RedisOptions{Prefix: testPrefix})
 	k := Key("stripe|route", []byte("evt_secretish_123"))
 	rk := testPrefix + k
 	if s.RedisKey(k) != rk {
@@ -298,7 +208,7 @@ func TestRedisEntries(t *testing.T) {
 // ErrUnavailable, and the store recovers without a new client.
 func TestRedisFailures(t *testing.T) {
 	r := startTestRedis(t, 0)
-	admin := r.client(t, nil)
+	admin := r.Client(t, nil)
 	for _, acl := range [][]string{
 		{"ACL", "SETUSER", "noset", "on", ">pw", "~*", "&*", "+@all", "-set"},
 		{"ACL", "SETUSER", "noscript", "on", ">pw", "~*", "&*", "+@all", "-evalsha", "-eval"},
@@ -313,7 +223,7 @@ func TestRedisFailures(t *testing.T) {
 		}
 	}
 	store := func(user string) *Redis {
-		return NewRedis(r.client(t, &redis.Options{Username: user, Password: "pw", MaxRetries: -1, ContextTimeoutEnabled: true}),
+		return NewRedis(r.Client(t, &redis.Options{Username: user, Password: "pw", MaxRetries: -1, ContextTimeoutEnabled: true}),
 			RedisOptions{Prefix: testPrefix, Timeout: 500 * time.Millisecond})
 	}
 	wantUnavailable := func(t *testing.T, what string, err error) {
@@ -368,8 +278,8 @@ func TestRedisFailures(t *testing.T) {
 	})
 	t.Run("read-only replica", func(t *testing.T) {
 		primary := startTestRedis(t, 0)
-		replica := startTestRedis(t, 0, "--replicaof", "127.0.0.1", strconv.Itoa(primary.port))
-		s := NewRedis(replica.client(t, &redis.Options{MaxRetries: -1}), RedisOptions{Prefix: testPrefix})
+		replica := startTestRedis(t, 0, "--replicaof", "127.0.0.1", strconv.Itoa(primary.Port))
+		s := NewRedis(replica.Client(t, &redis.Options{MaxRetries: -1}), RedisOptions{Prefix: testPrefix})
 		_, _, err := s.Reserve(ctx, k, inflight)
 		wantUnavailable(t, "Reserve", err)
 		if err != nil && !strings.Contains(err.Error(), "READONLY") {
@@ -378,15 +288,15 @@ func TestRedisFailures(t *testing.T) {
 	})
 	t.Run("killed then back", func(t *testing.T) {
 		rr := startTestRedis(t, 0)
-		s := NewRedis(rr.client(t, &redis.Options{DialTimeout: 300 * time.Millisecond}),
+		s := NewRedis(rr.Client(t, &redis.Options{DialTimeout: 300 * time.Millisecond}),
 			RedisOptions{Prefix: testPrefix, Timeout: time.Second})
 		a := Key("p", []byte("before"))
 		commit(t, s, a, reserve(t, s, a, inflight, New), ttl)
-		rr.kill()
+		rr.Kill()
 		_, _, err := s.Reserve(ctx, Key("p", []byte("during")), inflight)
 		wantUnavailable(t, "Reserve with Redis down", err)
 		wantUnavailable(t, "Ping with Redis down", s.Ping(ctx))
-		startTestRedis(t, rr.port)
+		startTestRedis(t, rr.Port)
 		// The same client reconnects; the restarted server is empty, so
 		// the delivery accepted before the crash is new again (documented).
 		deadline := time.Now().Add(5 * time.Second)
