@@ -155,17 +155,9 @@ func (r *report) median(target string) *result { return median(r.results[target]
 // run sends the load to the upstream, through Caddy's proxy alone, and
 // through the gate, and reports each and the overheads.
 func run(ctx context.Context, o options, out io.Writer) (*report, error) {
-	if err := o.check(); err != nil {
-		return nil, err
-	}
-	s, err := signers[o.provider]()
+	s, gate, err := o.gate()
 	if err != nil {
 		return nil, err
-	}
-	gate := s.config()
-	gate["handler"] = "webhook_verify"
-	if !o.replay {
-		gate["replay"] = map[string]any{"disabled": true}
 	}
 	rg, err := startRig(ctx, func(upstream string) []any {
 		return []any{route("/hook", gate, proxyTo(upstream)), route("/plain", proxyTo(upstream))}

@@ -113,8 +113,7 @@ func startCountingUpstream() *countingUpstream {
 func queueConfig(port, adminPort int, s signer, targets []string, upstream, dir, redisAddr string, qo queueOptions) ([]byte, error) {
 	var routes []any
 	for _, t := range targets {
-		gate := s.config()
-		gate["handler"] = "webhook_verify"
+		gate := gateHandler(s)
 		last := map[string]any{"handler": "static_response", "status_code": 200, "body": "ok\n"}
 		if t != "respond" {
 			store := map[string]any{"type": "file", "path": dir + "/queues.db"}

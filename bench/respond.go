@@ -54,17 +54,9 @@ type respondReport struct {
 
 // runRespond measures the gate + respond against respond alone.
 func runRespond(ctx context.Context, o options, out io.Writer) (*respondReport, error) {
-	if err := o.check(); err != nil {
-		return nil, err
-	}
-	s, err := signers[o.provider]()
+	s, gate, err := o.gate()
 	if err != nil {
 		return nil, err
-	}
-	gate := s.config()
-	gate["handler"] = "webhook_verify"
-	if !o.replay {
-		gate["replay"] = map[string]any{"disabled": true}
 	}
 	rg, err := startRig(ctx, func(string) []any {
 		return []any{route("/hook", gate, respond()), route("/plain", respond())}

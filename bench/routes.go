@@ -80,8 +80,7 @@ func runRoutes(ctx context.Context, o options, out io.Writer) ([]*routesResult, 
 		}
 		routes := make([]any, n)
 		for i := range routes {
-			gate := s.config()
-			gate["handler"] = "webhook_verify"
+			gate := gateHandler(s)
 			if o.replay {
 				gate["replay"] = map[string]any{"namespace": fmt.Sprintf("bench-route-%d", i)}
 			} else {

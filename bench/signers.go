@@ -25,6 +25,31 @@ type signer interface {
 	sign(h http.Header, body []byte, id string, now time.Time)
 }
 
+// gateHandler is the webhook_verify handler of s: its config with the
+// handler's name.
+func gateHandler(s signer) map[string]any {
+	gate := s.config()
+	gate["handler"] = "webhook_verify"
+	return gate
+}
+
+// gate checks o and returns its provider's signer and gate handler, with
+// replay off unless o.replay.
+func (o options) gate() (signer, map[string]any, error) {
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	s, err := signers[o.provider]()
+	if err != nil {
+		return nil, nil, err
+	}
+	gate := gateHandler(s)
+	if !o.replay {
+		gate["replay"] = map[string]any{"disabled": true}
+	}
+	return s, gate, nil
+}
+
 var signers = map[string]func() (signer, error){
 	"github":            func() (signer, error) { return githubSigner{}, nil },
 	"stripe":            func() (signer, error) { return stripeSigner{}, nil },

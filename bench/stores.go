@@ -210,8 +210,7 @@ func runStores(ctx context.Context, o options, out io.Writer) (*storesReport, er
 	rg, err := startRig(ctx, func(upstream string) []any {
 		var routes []any
 		for _, st := range stores {
-			gate := s.config()
-			gate["handler"] = "webhook_verify"
+			gate := gateHandler(s)
 			gate["replay"] = replayFor(st, rd.addr)
 			routes = append(routes, route("/"+st, gate, proxyTo(upstream)))
 		}
